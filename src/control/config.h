@@ -1,0 +1,88 @@
+#pragma once
+// The daemon's configuration as loaded from YAML. Loading validates everything: an error names
+// the file, line, column and field and says what was expected. Unknown keys are errors.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lb/flow_table.h"
+#include "packet/addresses.h"
+
+namespace fairway {
+
+enum class ForwardingMode : uint8_t { dsr, nat };
+enum class MissingFlowPolicy : uint8_t { consistent, strict };
+
+struct BackendConfig {
+  IpAddress address;
+  uint16_t port = 0;     // defaults to the service port; must equal it for dsr
+  uint32_t weight = 1;   // 0..65535; 0 = no new flows
+};
+
+struct ServiceConfig {
+  std::string name;          // unique; defaults to "vip:port/proto"
+  IpAddress vip;
+  uint16_t port = 0;
+  uint8_t protocol = 0;      // kProtoTcp or kProtoUdp
+  ForwardingMode mode = ForwardingMode::dsr;
+  MissingFlowPolicy missing_flow = MissingFlowPolicy::consistent;
+  uint32_t table_size = 65537;  // Maglev M, prime
+  std::vector<BackendConfig> backends;  // at least one
+  int line = 0;              // where it was declared, for later error messages
+};
+
+struct PortConfig {
+  std::string name;          // unique, e.g. "client"
+  std::string device;        // DPDK device argument: "net_af_xdp0,iface=veth0" or a PCI address
+  std::vector<IpPrefix> addresses;  // the box's own addresses on this port (go to the kernel)
+  std::optional<MacAddress> mac;    // override; default: the device's MAC
+  bool exception_path = true;       // create a TAP interface for the kernel
+  std::string tap_name;             // default "fw-<name>"
+};
+
+struct NeighborConfig {  // static neighbor: never expires, wins over the kernel's
+  IpAddress address;
+  MacAddress mac;
+  std::string port;
+};
+
+struct RouteConfig {  // static route in addition to the kernel's
+  IpPrefix prefix;
+  std::optional<IpAddress> via;  // absent: on-link
+  std::string port;
+};
+
+struct EalConfig {
+  std::vector<std::string> args;  // extra EAL arguments, e.g. --no-huge, --file-prefix
+  std::string lcores;             // EAL --lcores value; default: main + workers on CPUs 0..N
+};
+
+struct Config {
+  std::string source_path;
+  EalConfig eal;
+  uint32_t workers = 1;             // switching processors, 1..64
+  uint32_t mbufs = 16383;           // mempool size
+  uint32_t flow_capacity = 1 << 20; // per worker
+  FlowTimeouts timeouts;
+  bool answer_echo = true;          // ICMP echo to a VIP is answered
+  bool udp_port_unreachable = false;  // unserved UDP: ICMP port unreachable instead of silent drop
+  std::vector<PortConfig> ports;
+  std::vector<NeighborConfig> neighbors;
+  std::vector<RouteConfig> routes;
+  std::vector<ServiceConfig> services;
+};
+
+struct ConfigError {
+  std::string message;  // "FILE:LINE:COL: FIELD: what was wrong, what was expected"
+};
+
+// Loads and validates. Never throws.
+struct ConfigResult {
+  std::optional<Config> config;
+  std::optional<ConfigError> error;
+};
+ConfigResult load_config_file(const std::string& path);
+ConfigResult load_config_string(const std::string& yaml_text, const std::string& source_name);
+
+}  // namespace fairway

@@ -1,0 +1,26 @@
+// fairwayd: the load balancer daemon. `fairwayd -c FILE` runs it; `fairwayd --check -c FILE`
+// validates the configuration and exits (like `nginx -t`).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "control/config.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fairwayd - Fairway Layer-4 load balancer"};
+  std::string config_path;
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "configuration file (YAML)")->required();
+  app.add_flag("--check", check_only, "validate the configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  fairway::ConfigResult loaded = fairway::load_config_file(config_path);
+  if (loaded.error) {
+    std::fprintf(stderr, "fairwayd: %s\n", loaded.error->message.c_str());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("fairwayd: configuration %s is valid\n", config_path.c_str());
+    return 0;
+  }
+  return 0;
+}

@@ -1,0 +1,23 @@
+#pragma once
+// The 5-tuple that identifies a flow, and its hash. The hash has a fixed seed on purpose:
+// every Fairway node with the same configuration must make the same Maglev choice for a flow.
+#include <cstdint>
+
+#include "packet/addresses.h"
+
+namespace fairway {
+
+struct FlowKey {
+  IpAddress src;
+  IpAddress dst;
+  uint16_t src_port = 0;  // host byte order; ICMP echo uses the identifier, else 0
+  uint16_t dst_port = 0;
+  uint8_t protocol = 0;
+  uint8_t pad[3] = {0, 0, 0};  // always zero, so keys compare and hash as bytes
+  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+};
+static_assert(sizeof(FlowKey) == 40);
+
+uint64_t flow_hash(const FlowKey& key);
+
+}  // namespace fairway

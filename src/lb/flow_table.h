@@ -1,0 +1,73 @@
+#pragma once
+// A worker's connection table: 5-tuple -> back-end. One owner (its worker), no locks.
+// Fixed capacity allocated once at construction; the hot path never allocates.
+// Expired entries are reused in place; established entries are never evicted: when there is no
+// free or expired slot for a new flow, insert() refuses it and the caller counts the drop.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "lb/flow_key.h"
+#include "packet/addresses.h"
+
+namespace fairway {
+
+enum class TcpFlowState : uint8_t { none = 0, syn_seen, established, closing };
+
+// Per-state idle timeouts in milliseconds.
+struct FlowTimeouts {
+  uint64_t tcp_syn_ms = 30'000;
+  uint64_t tcp_established_ms = 900'000;
+  uint64_t tcp_closing_ms = 30'000;
+  uint64_t udp_ms = 300'000;
+  uint64_t other_ms = 60'000;  // ICMP echo and other protocols
+};
+
+struct FlowValue {
+  IpAddress backend;          // where the flow goes; a stable identity, not a table index
+  uint16_t backend_port = 0;  // host byte order (== VIP port for dsr)
+  TcpFlowState tcp_state = TcpFlowState::none;
+  uint8_t flags = 0;
+  uint32_t service_id = 0;  // the service's stable id (see Snapshot), for per-service stats
+  uint64_t expires_at_ms = 0;
+};
+
+// Advances the TCP state machine for a segment seen from the client and sets the expiry.
+// For non-TCP protocols only the expiry moves.
+void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
+                  const FlowTimeouts& timeouts);
+
+class FlowTable {
+ public:
+  // `capacity` is the number of flows it must be able to hold; rounded up internally.
+  explicit FlowTable(size_t capacity);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Returns the live (not expired at now_ms) flow for key, or nullptr.
+  FlowValue* lookup(const FlowKey& key, uint64_t hash, uint64_t now_ms);
+  // Inserts key (must not be live already). Returns the stored value, or nullptr when full.
+  FlowValue* insert(const FlowKey& key, uint64_t hash, const FlowValue& value, uint64_t now_ms);
+  // Removes key if present.
+  void erase(const FlowKey& key, uint64_t hash);
+  // Brings the bucket(s) for hash into cache ahead of lookup().
+  void prefetch(uint64_t hash) const;
+  // Frees expired entries in the next `max_buckets` buckets (incremental sweep, bounded work).
+  // Returns how many were freed.
+  size_t expire_some(uint64_t now_ms, size_t max_buckets);
+
+  size_t size() const;      // occupied slots (live or expired but not yet swept)
+  size_t capacity() const;  // slots in all
+  size_t memory_bytes() const;
+
+  // Visits occupied, unexpired entries (control side, e.g. listing flows). Not for the hot path.
+  void for_each(uint64_t now_ms,
+                const std::function<void(const FlowKey&, const FlowValue&)>& visit) const;
+
+ private:
+  // Layout is the implementation's choice (kept in this header so lookups can inline).
+};
+
+}  // namespace fairway

@@ -1,0 +1,115 @@
+#include "packet/addresses.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstdio>
+
+namespace fairway {
+namespace {
+
+constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<MacAddress> MacAddress::parse(std::string_view text) {
+  if (text.size() != 17) return std::nullopt;
+  MacAddress mac;
+  for (size_t i = 0; i < 6; ++i) {
+    int hi = hex_digit(text[i * 3]);
+    int lo = hex_digit(text[i * 3 + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    if (i < 5 && text[i * 3 + 2] != ':') return std::nullopt;
+    mac.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return mac;
+}
+
+std::string MacAddress::to_string() const {
+  char out[18];
+  std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2],
+                bytes[3], bytes[4], bytes[5]);
+  return out;
+}
+
+IpAddress IpAddress::from_v4(const uint8_t* four_bytes) {
+  IpAddress a;
+  std::memcpy(a.bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size());
+  std::memcpy(a.bytes.data() + 12, four_bytes, 4);
+  return a;
+}
+
+IpAddress IpAddress::from_v6(const uint8_t* sixteen_bytes) {
+  IpAddress a;
+  std::memcpy(a.bytes.data(), sixteen_bytes, 16);
+  return a;
+}
+
+bool IpAddress::is_v4() const {
+  return std::memcmp(bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0;
+}
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  uint8_t raw[16];
+  if (text.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, raw) != 1) return std::nullopt;
+    return from_v4(raw);
+  }
+  if (inet_pton(AF_INET6, buf, raw) != 1) return std::nullopt;
+  return from_v6(raw);
+}
+
+std::string IpAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN];
+  if (is_v4()) {
+    inet_ntop(AF_INET, v4_bytes(), buf, sizeof buf);
+  } else {
+    inet_ntop(AF_INET6, bytes.data(), buf, sizeof buf);
+  }
+  return buf;
+}
+
+std::optional<IpPrefix> IpPrefix::parse(std::string_view text) {
+  size_t slash = text.find('/');
+  auto address = IpAddress::parse(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  IpPrefix prefix{*address, static_cast<uint8_t>(address->is_v4() ? 32 : 128)};
+  if (slash == std::string_view::npos) return prefix;
+  std::string_view len_text = text.substr(slash + 1);
+  unsigned length = 0;
+  auto [end, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), length);
+  if (ec != std::errc() || end != len_text.data() + len_text.size() || len_text.empty()) {
+    return std::nullopt;
+  }
+  if (length > (address->is_v4() ? 32u : 128u)) return std::nullopt;
+  prefix.length = static_cast<uint8_t>(length);
+  return prefix;
+}
+
+bool IpPrefix::contains(const IpAddress& a) const {
+  if (a.is_v4() != address.is_v4()) return false;
+  unsigned bits = mapped_length();
+  unsigned full_bytes = bits / 8;
+  if (std::memcmp(a.bytes.data(), address.bytes.data(), full_bytes) != 0) return false;
+  unsigned rest = bits % 8;
+  if (rest == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (a.bytes[full_bytes] & mask) == (address.bytes[full_bytes] & mask);
+}
+
+std::string IpPrefix::to_string() const {
+  return address.to_string() + "/" + std::to_string(length);
+}
+
+}  // namespace fairway

@@ -1,0 +1,48 @@
+#pragma once
+// Address types shared by the whole project. IPv4 is held as an IPv4-mapped IPv6 address
+// (::ffff:a.b.c.d) so that flow keys, tables and lookups have one shape for both families.
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fairway {
+
+struct MacAddress {
+  std::array<uint8_t, 6> bytes{};
+
+  static std::optional<MacAddress> parse(std::string_view text);  // "02:00:00:00:00:01"
+  std::string to_string() const;
+  bool is_zero() const { return bytes == std::array<uint8_t, 6>{}; }
+  friend bool operator==(const MacAddress&, const MacAddress&) = default;
+};
+
+struct IpAddress {
+  std::array<uint8_t, 16> bytes{};  // network byte order; IPv4 as ::ffff:a.b.c.d
+
+  static IpAddress from_v4(const uint8_t* four_bytes);
+  static IpAddress from_v6(const uint8_t* sixteen_bytes);
+  static std::optional<IpAddress> parse(std::string_view text);  // "198.18.0.1" or "2001:2::1"
+  bool is_v4() const;
+  const uint8_t* v4_bytes() const { return bytes.data() + 12; }
+  std::string to_string() const;
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+};
+
+// An address with a prefix length, e.g. 198.18.0.1/24. For IPv4 the length is 0..32 as written;
+// in IPv4-mapped terms it covers bits 96 + length.
+struct IpPrefix {
+  IpAddress address;
+  uint8_t length = 0;  // as written: 0..32 for IPv4, 0..128 for IPv6
+
+  static std::optional<IpPrefix> parse(std::string_view text);
+  bool contains(const IpAddress& a) const;
+  uint8_t mapped_length() const { return address.is_v4() ? uint8_t(96 + length) : length; }
+  std::string to_string() const;
+  friend bool operator==(const IpPrefix&, const IpPrefix&) = default;
+};
+
+}  // namespace fairway
