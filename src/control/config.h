@@ -7,12 +7,11 @@
 #include <vector>
 
 #include "lb/flow_table.h"
+#include "lb/service_mode.h"
 #include "packet/addresses.h"
 
 namespace fairway {
 
-enum class ForwardingMode : uint8_t { dsr, nat };
-enum class MissingFlowPolicy : uint8_t { consistent, strict };
 
 struct BackendConfig {
   IpAddress address;

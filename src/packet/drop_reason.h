@@ -24,6 +24,7 @@ namespace fairway {
   X(truncated_udp, "truncated_udp")                                               \
   X(bad_udp_length, "bad_udp_length")                                             \
   X(truncated_icmp, "truncated_icmp")                                             \
+  X(bad_icmp_quote, "bad_icmp_quote")                                             \
   X(fragment_to_service, "fragment_to_service")                                   \
   X(multi_segment_mbuf, "multi_segment_mbuf")                                     \
   X(unserved_udp, "unserved_udp")                                                 \
@@ -39,6 +40,8 @@ namespace fairway {
   X(exception_path_full, "exception_path_full")                                   \
   X(tx_full, "tx_full")                                                           \
   X(no_room_for_reply, "no_room_for_reply")                                       \
+  X(reset_not_answered, "reset_not_answered")                                     \
+  X(echo_disabled, "echo_disabled")                                               \
   X(not_for_us, "not_for_us")
 
 enum class DropReason : uint8_t {

@@ -1,0 +1,252 @@
+#include "control/config.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "control/config_loader.h"
+
+namespace fairway {
+namespace config_detail {
+namespace {
+
+constexpr uint64_t kMinTimeoutMs = 100;
+constexpr uint64_t kMaxTimeoutMs = 168ull * 3'600'000;  // a week: longer is a leak, not a timeout
+constexpr uint64_t kMaxFlowCapacity = 1ull << 26;
+constexpr uint64_t kMinMbufs = 1023;
+constexpr uint64_t kMaxMbufs = (1ull << 26) - 1;
+constexpr size_t kMaxIfNameLength = 15;  // Linux IFNAMSIZ - 1
+
+// Letters, digits and "_.-": safe in an interface name, a log line and a URL path alike.
+bool is_simple_name(const std::string& name) {
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return !name.empty();
+}
+
+std::string simple_name(const Field& field) {
+  std::string name = field.string();
+  if (!is_simple_name(name)) {
+    field.fail("'" + name + "' is not a valid name, expected letters, digits, '_', '-' or '.'");
+  }
+  return name;
+}
+
+// The prefix with the bits past its length cleared.
+IpPrefix network_of(const IpPrefix& prefix) {
+  IpPrefix out = prefix;
+  unsigned bits = prefix.mapped_length();
+  for (unsigned i = 0; i < 16; ++i) {
+    unsigned keep = bits > i * 8 ? std::min(8u, bits - i * 8) : 0;
+    out.address.bytes[i] &= static_cast<uint8_t>(0xff00 >> keep);
+  }
+  return out;
+}
+
+template <typename Key>
+void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& field,
+                  const std::string& what, const std::string& owner = {}) {
+  auto [it, inserted] = seen.emplace(key, FirstSeen{field.line(), owner});
+  if (!inserted) {
+    field.fail("duplicate " + what + ", first defined at line " + std::to_string(it->second.line));
+  }
+}
+
+}  // namespace
+
+void ConfigLoader::load(const Field& root) {
+  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "ports", "neighbors",
+                            "routes", "services"});
+  if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
+  if (auto f = map.get("mbufs"))
+    config_.mbufs = static_cast<uint32_t>(f->uint(kMinMbufs, kMaxMbufs));
+  if (auto f = map.get("eal")) read_eal(*f);
+  if (auto f = map.get("flow_table")) read_flow_table(*f);
+  if (auto f = map.get("icmp")) read_icmp(*f);
+  Field ports = map.require("ports", "a list of at least one port");
+  for (const Field& item : ports.items()) read_port(item);
+  if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");
+  if (auto f = map.get("neighbors")) {
+    for (const Field& item : f->items()) read_neighbor(item);
+  }
+  if (auto f = map.get("routes")) {
+    for (const Field& item : f->items()) read_route(item);
+  }
+  if (auto f = map.get("services")) {
+    for (const Field& item : f->items()) read_service(item);
+  }
+}
+
+void ConfigLoader::read_eal(const Field& field) {
+  MapReader map = field.map({"lcores", "args"});
+  if (auto f = map.get("lcores")) config_.eal.lcores = f->string();
+  if (auto f = map.get("args")) {
+    for (const Field& arg : f->items()) config_.eal.args.push_back(arg.string());
+  }
+}
+
+void ConfigLoader::read_flow_table(const Field& field) {
+  MapReader map = field.map({"capacity", "timeouts"});
+  if (auto f = map.get("capacity")) {
+    config_.flow_capacity = static_cast<uint32_t>(f->uint(1024, kMaxFlowCapacity));
+  }
+  auto timeouts_field = map.get("timeouts");
+  if (!timeouts_field) return;
+  MapReader timeouts =
+      timeouts_field->map({"tcp_syn", "tcp_established", "tcp_closing", "udp", "other"});
+  FlowTimeouts& t = config_.timeouts;
+  std::pair<const char*, uint64_t*> slots[] = {{"tcp_syn", &t.tcp_syn_ms},
+                                               {"tcp_established", &t.tcp_established_ms},
+                                               {"tcp_closing", &t.tcp_closing_ms},
+                                               {"udp", &t.udp_ms},
+                                               {"other", &t.other_ms}};
+  for (auto [key, slot] : slots) {
+    if (auto f = timeouts.get(key)) *slot = f->duration_ms(kMinTimeoutMs, kMaxTimeoutMs);
+  }
+}
+
+void ConfigLoader::read_icmp(const Field& field) {
+  MapReader map = field.map({"echo_reply", "udp_port_unreachable"});
+  if (auto f = map.get("echo_reply")) config_.answer_echo = f->boolean();
+  if (auto f = map.get("udp_port_unreachable")) config_.udp_port_unreachable = f->boolean();
+}
+
+void ConfigLoader::read_port(const Field& field) {
+  MapReader map = field.map({"name", "device", "addresses", "mac", "exception_path", "tap"});
+  PortConfig port;
+  Field name = map.require("name", "a name that neighbors, routes and logs refer to");
+  port.name = simple_name(name);
+  check_unique(port_names_, port.name, name, "port name '" + port.name + "'");
+  Field device = map.require("device", "a DPDK device argument or PCI address");
+  port.device = device.string();
+  check_unique(devices_, port.device, device, "device '" + port.device + "'");
+  if (auto f = map.get("addresses")) read_port_addresses(*f, port);
+  if (auto f = map.get("mac")) port.mac = f->mac();
+  if (auto f = map.get("exception_path")) port.exception_path = f->boolean();
+  check_tap_name(map, port);
+  config_.ports.push_back(std::move(port));
+}
+
+void ConfigLoader::read_port_addresses(const Field& field, PortConfig& port) {
+  for (const Field& item : field.items()) {
+    IpPrefix prefix = item.prefix();
+    // One address on two ports would make the kernel's and the data plane's views disagree.
+    check_unique(port_addresses_, prefix.address, item,
+                 "port address " + prefix.address.to_string());
+    port.addresses.push_back(prefix);
+  }
+}
+
+void ConfigLoader::check_tap_name(const MapReader& map, PortConfig& port) {
+  auto tap = map.get("tap");
+  port.tap_name = tap ? simple_name(*tap) : "fw-" + port.name;
+  // Without an exception path no TAP is created, so its name cannot clash.
+  if (!port.exception_path) return;
+  const Field& where = tap ? *tap : *map.get("name");
+  if (port.tap_name.size() > kMaxIfNameLength) {
+    where.fail("TAP name '" + port.tap_name + "' is " + std::to_string(port.tap_name.size()) +
+               " characters, expected at most 15 (Linux interface name)" +
+               (tap ? "" : "; shorten the port name or set 'tap'"));
+  }
+  check_unique(tap_names_, port.tap_name, where, "TAP name '" + port.tap_name + "'");
+}
+
+const PortConfig& ConfigLoader::port_named(const Field& field) const {
+  std::string name = field.string();
+  std::string known;
+  for (const PortConfig& port : config_.ports) {
+    if (port.name == name) return port;
+    known += (known.empty() ? "" : ", ") + port.name;
+  }
+  field.fail("unknown port '" + name + "', expected one of the ports: " + known);
+}
+
+void ConfigLoader::read_neighbor(const Field& field) {
+  MapReader map = field.map({"address", "mac", "port"});
+  NeighborConfig neighbor;
+  Field address = map.require("address", "the neighbor's IP address");
+  neighbor.address = address.ip();
+  check_unique(neighbors_, neighbor.address, address, "neighbor " + neighbor.address.to_string());
+  neighbor.mac = map.require("mac", "the neighbor's MAC address").mac();
+  neighbor.port = port_named(map.require("port", "the name of the port it is reached on")).name;
+  config_.neighbors.push_back(std::move(neighbor));
+}
+
+void ConfigLoader::read_route(const Field& field) {
+  MapReader map = field.map({"prefix", "via", "port"});
+  RouteConfig route;
+  Field prefix = map.require("prefix", "the destination prefix, e.g. 0.0.0.0/0");
+  route.prefix = prefix.prefix();
+  if (!(network_of(route.prefix) == route.prefix)) {
+    prefix.fail("prefix " + route.prefix.to_string() + " has host bits set, expected " +
+                network_of(route.prefix).to_string());
+  }
+  check_unique(routes_, route.prefix.to_string(), prefix, "route " + route.prefix.to_string());
+  if (auto via = map.get("via")) {
+    route.via = via->ip();
+    if (route.via->is_v4() != route.prefix.address.is_v4()) {
+      via->fail("gateway " + route.via->to_string() + " is " + family(*route.via) +
+                ", expected an " + family(route.prefix.address) + " address like the prefix");
+    }
+  }
+  route.port = port_named(map.require("port", "the name of the port to send on")).name;
+  config_.routes.push_back(std::move(route));
+}
+
+}  // namespace config_detail
+
+ConfigResult load_config_string(const std::string& yaml_text, const std::string& source_name) {
+  using config_detail::format_error;
+  ConfigResult result;
+  try {
+    std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
+    if (documents.empty()) {
+      throw config_detail::LoadError(
+          format_error(source_name, YAML::Mark(), "",
+                       "the file is empty, expected a map with at least 'ports'"));
+    }
+    if (documents.size() > 1) {
+      throw config_detail::LoadError(format_error(
+          source_name, documents[1].Mark(), "",
+          "a second YAML document ('---'), expected the whole configuration in one document"));
+    }
+    Config config;
+    config.source_path = source_name;
+    config_detail::ConfigLoader(config).load(
+        config_detail::Field(documents[0], YAML::Mark(), "", &source_name));
+    result.config = std::move(config);
+  } catch (const config_detail::LoadError& e) {
+    result.error = ConfigError{e.message()};
+  } catch (const YAML::ParserException& e) {
+    result.error = ConfigError{format_error(source_name, e.mark, "syntax error", e.msg)};
+  } catch (const YAML::Exception& e) {
+    result.error = ConfigError{format_error(source_name, e.mark, "", e.msg)};
+  } catch (const std::exception& e) {
+    // Out of memory and the like: the contract is an error value, never an exception.
+    result.error = ConfigError{source_name + ": internal error: " + e.what()};
+  }
+  return result;
+}
+
+ConfigResult load_config_file(const std::string& path) {
+  ConfigResult result;
+  // stdio rather than iostreams: its errno is reliable (missing file, permission, directory).
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  std::string text;
+  if (file != nullptr) {
+    char buffer[65536];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+    int read_errno = std::ferror(file) ? errno : 0;
+    std::fclose(file);
+    if (read_errno == 0) return load_config_string(text, path);
+    errno = read_errno;
+  }
+  result.error = ConfigError{path + ": cannot read the file: " + std::strerror(errno)};
+  return result;
+}
+
+}  // namespace fairway

@@ -1,0 +1,168 @@
+// The `services` section: virtual services and their back-ends, with the checks that involve
+// more than one field (uniqueness, families, DSR ports, NAT endpoint ownership, Maglev size).
+#include "control/config_loader.h"
+#include "packet/parse.h"
+
+namespace fairway::config_detail {
+namespace {
+
+constexpr uint64_t kMinTableSize = 7;
+// Maglev's lookup table is rebuilt on every change; about a million entries keeps that well under
+// a second and a table per service within a few megabytes.
+constexpr uint64_t kMaxTableSize = 1'000'003;
+
+const char* protocol_name(uint8_t protocol) {
+  return protocol == kProtoTcp ? "tcp" : "udp";
+}
+
+std::string service_text(const IpAddress& vip, uint16_t port, uint8_t protocol) {
+  return endpoint_text(vip, port) + "/" + protocol_name(protocol);
+}
+
+bool is_prime(uint64_t n) {
+  if (n < 2) return false;
+  for (uint64_t d = 2; d * d <= n; ++d) {
+    if (n % d == 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ConfigLoader::read_service(const Field& field) {
+  MapReader map = field.map(
+      {"name", "vip", "port", "protocol", "mode", "missing_flow", "table_size", "backends"});
+  ServiceConfig service;
+  service.line = field.line();
+  read_service_fields(map, service);
+  check_vip(map.require("vip", ""), service);
+  check_service_unique(map, service);
+  read_backends(map.require("backends", "a list of at least one back-end"), service);
+  check_table_size(map, service);
+  config_.services.push_back(std::move(service));
+}
+
+void ConfigLoader::read_service_fields(const MapReader& map, ServiceConfig& service) {
+  service.vip = map.require("vip", "the virtual IP address clients connect to").ip();
+  service.port =
+      static_cast<uint16_t>(map.require("port", "the service port 1..65535").uint(1, 65535));
+  size_t protocol = map.require("protocol", "tcp or udp").choice({"tcp", "udp"});
+  service.protocol = protocol == 0 ? kProtoTcp : kProtoUdp;
+  if (auto f = map.get("mode")) {
+    service.mode = f->choice({"dsr", "nat"}) == 0 ? ForwardingMode::dsr : ForwardingMode::nat;
+  }
+  if (auto f = map.get("missing_flow")) {
+    service.missing_flow = f->choice({"consistent", "strict"}) == 0 ? MissingFlowPolicy::consistent
+                                                                    : MissingFlowPolicy::strict;
+  }
+  if (auto f = map.get("table_size")) {
+    service.table_size = static_cast<uint32_t>(f->uint(kMinTableSize, kMaxTableSize));
+  }
+  auto name = map.get("name");
+  service.name = name ? name->string() : service_text(service.vip, service.port, service.protocol);
+}
+
+void ConfigLoader::check_vip(const Field& field, const ServiceConfig& service) const {
+  // Traffic to the box's own addresses goes to the kernel; the same address cannot also be a VIP.
+  for (const PortConfig& port : config_.ports) {
+    for (const IpPrefix& own : port.addresses) {
+      if (own.address == service.vip) {
+        field.fail("VIP " + service.vip.to_string() + " is an address of port '" + port.name +
+                   "', expected an address that is not the box's own");
+      }
+    }
+  }
+}
+
+void ConfigLoader::check_service_unique(const MapReader& map, const ServiceConfig& service) {
+  auto [it, inserted] = services_.emplace(std::tuple(service.vip, service.port, service.protocol),
+                                          FirstSeen{service.line, service.name});
+  if (!inserted) {
+    map.self().fail("duplicate service " +
+                    service_text(service.vip, service.port, service.protocol) +
+                    ", first defined at line " + std::to_string(it->second.line));
+  }
+  auto [name_it, name_inserted] =
+      service_names_.emplace(service.name, FirstSeen{service.line, service.name});
+  if (!name_inserted) {
+    const Field& where = map.get("name") ? *map.get("name") : map.self();
+    where.fail("duplicate service name '" + service.name + "', first defined at line " +
+               std::to_string(name_it->second.line));
+  }
+}
+
+void ConfigLoader::read_backends(const Field& field, ServiceConfig& service) {
+  std::map<std::pair<IpAddress, uint16_t>, int> seen;
+  for (const Field& item : field.items()) {
+    BackendConfig backend = read_backend(item, service);
+    auto [it, inserted] = seen.emplace(std::pair(backend.address, backend.port), item.line());
+    if (!inserted) {
+      item.fail("duplicate back-end " + endpoint_text(backend.address, backend.port) +
+                ", first defined at line " + std::to_string(it->second));
+    }
+    if (service.mode == ForwardingMode::nat) check_nat_endpoint(item, service, backend);
+    service.backends.push_back(backend);
+  }
+  if (service.backends.empty()) {
+    field.fail("service '" + service.name + "' has no back-ends, expected at least one");
+  }
+}
+
+BackendConfig ConfigLoader::read_backend(const Field& field, const ServiceConfig& service) {
+  MapReader map = field.map({"address", "port", "weight"});
+  BackendConfig backend;
+  Field address = map.require("address", "the back-end's IP address");
+  backend.address = address.ip();
+  if (backend.address.is_v4() != service.vip.is_v4()) {
+    address.fail("back-end " + backend.address.to_string() + " is " + family(backend.address) +
+                 " but VIP " + service.vip.to_string() + " is " + family(service.vip) +
+                 ", expected the same family");
+  }
+  if (backend.address == service.vip) {
+    address.fail("back-end address equals the VIP, expected the back-end's own address");
+  }
+  backend.port = service.port;
+  if (auto port = map.get("port")) {
+    backend.port = static_cast<uint16_t>(port->uint(1, 65535));
+    // DSR rewrites only the destination MAC: the back-end sees, and answers from, the VIP port.
+    if (service.mode == ForwardingMode::dsr && backend.port != service.port) {
+      port->fail("dsr cannot change the port: back-end port " + std::to_string(backend.port) +
+                 " differs from the service port " + std::to_string(service.port) + ", expected " +
+                 std::to_string(service.port) + " or mode: nat");
+    }
+  }
+  if (auto weight = map.get("weight"))
+    backend.weight = static_cast<uint32_t>(weight->uint(0, 65535));
+  return backend;
+}
+
+void ConfigLoader::check_nat_endpoint(const Field& field, const ServiceConfig& service,
+                                      const BackendConfig& backend) {
+  // Replies from a NAT back-end are translated back by looking up their source endpoint, so that
+  // endpoint must identify one service.
+  auto [it, inserted] =
+      nat_endpoints_.emplace(std::tuple(backend.address, backend.port, service.protocol),
+                             FirstSeen{field.line(), service.name});
+  if (!inserted) {
+    field.fail("back-end " + service_text(backend.address, backend.port, service.protocol) +
+               " of nat service '" + service.name + "' already belongs to nat service '" +
+               it->second.owner + "' (line " + std::to_string(it->second.line) +
+               "), expected each nat back-end endpoint in one nat service only");
+  }
+}
+
+void ConfigLoader::check_table_size(const MapReader& map, const ServiceConfig& service) const {
+  auto table_size = map.get("table_size");
+  const Field& where = table_size ? *table_size : *map.get("backends");
+  if (!is_prime(service.table_size)) {
+    where.fail("table_size " + std::to_string(service.table_size) +
+               " is not prime, expected a prime such as 65537 (Maglev needs a prime size)");
+  }
+  if (service.table_size <= service.backends.size()) {
+    where.fail("table_size " + std::to_string(service.table_size) + " is not greater than the " +
+               std::to_string(service.backends.size()) +
+               " back-ends, expected a larger prime (Maglev needs more slots than back-ends)");
+  }
+}
+
+}  // namespace fairway::config_detail

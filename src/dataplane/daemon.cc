@@ -1,0 +1,238 @@
+#include "dataplane/daemon.h"
+
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "control/netlink.h"
+#include "control/snapshot_builder.h"
+#include "dataplane/eal.h"
+#include "dataplane/ports.h"
+#include "dataplane/publisher.h"
+#include "dataplane/stats.h"
+#include "dataplane/worker.h"
+
+namespace fairway {
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_dump_stats = 0;
+
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+void on_stats_signal(int) { g_dump_stats = 1; }
+
+constexpr auto kControlTick = std::chrono::milliseconds(50);
+constexpr auto kMirrorPeriod = std::chrono::milliseconds(200);
+constexpr auto kResolvePeriod = std::chrono::milliseconds(1000);
+
+using Clock = std::chrono::steady_clock;
+
+// The state of a running daemon, owned by the control core.
+class Daemon {
+ public:
+  Daemon(const Config& config, const DaemonOptions& options) : config_(config), options_(options) {}
+  int run();
+
+ private:
+  bool start(std::string& error);
+  bool launch_workers(std::string& error);
+  void control_loop();
+  void refresh_kernel_state(bool force);
+  void resolve_missing_neighbors();
+  void stop_workers();
+  nlohmann::json stats() const;
+  uint64_t total_rx() const;
+
+  const Config& config_;
+  DaemonOptions options_;
+  rte_mempool* pool_ = nullptr;
+  Ports ports_;
+  SnapshotPublisher publisher_;
+  Netlink netlink_;
+  KernelState kernel_;
+  std::vector<std::unique_ptr<WorkerContext>> workers_;
+  std::atomic<bool> stop_workers_{false};
+  bool workers_running_ = false;
+};
+
+bool Daemon::start(std::string& error) {
+  pool_ = rte_pktmbuf_pool_create("fairway_mbufs", config_.mbufs, 256, 0,
+                                  RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (pool_ == nullptr) {
+    error = "cannot create the mbuf pool of " + std::to_string(config_.mbufs) + " mbufs";
+    return false;
+  }
+  if (!ports_.start(config_, pool_, error)) return false;
+  if (!publisher_.init(config_.workers, error)) return false;
+  refresh_kernel_state(true);
+  return launch_workers(error);
+}
+
+bool Daemon::launch_workers(std::string& error) {
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (uint32_t w = 0; w < config_.workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    if (lcore >= RTE_MAX_LCORE) {
+      error = "not enough worker lcores for " + std::to_string(config_.workers) +
+              " workers (check eal.lcores)";
+      return false;
+    }
+    auto ctx = std::make_unique<WorkerContext>();
+    ctx->index = w;
+    ctx->lcore = lcore;
+    ctx->ports = ports_.ports();
+    ctx->publisher = &publisher_;
+    ctx->stop = &stop_workers_;
+    ctx->flows = std::make_unique<FlowTable>(config_.flow_capacity);
+    if (!prepare_worker(*ctx, error)) return false;
+    workers_.push_back(std::move(ctx));
+  }
+  for (auto& ctx : workers_) {
+    if (rte_eal_remote_launch(worker_main, ctx.get(), ctx->lcore) != 0) {
+      error = "cannot launch worker on lcore " + std::to_string(ctx->lcore);
+      stop_workers();
+      return false;
+    }
+  }
+  workers_running_ = true;
+  return true;
+}
+
+void Daemon::refresh_kernel_state(bool force) {
+  KernelState fresh;
+  if (netlink_.ok() && !netlink_.dump(fresh)) {
+    spdlog::warn("kernel mirror: {}", netlink_.last_error());
+    return;
+  }
+  if (!force && fresh == kernel_) return;
+  kernel_ = std::move(fresh);
+  auto snapshot =
+      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version());
+  spdlog::info("publishing snapshot {}: {} services, {} routes, {} neighbors", snapshot->version,
+               snapshot->services.size(), snapshot->routes.size(), snapshot->neighbors.size());
+  publisher_.publish(std::move(snapshot));
+}
+
+// Back-ends and gateways must be resolved before the first packet needs them: ask the kernel,
+// whose ARP/NDP goes out through the exception path, for every one still missing.
+void Daemon::resolve_missing_neighbors() {
+  const Snapshot* snap = publisher_.current();
+  std::set<IpAddress> wanted;
+  for (const Service& service : snap->services) {
+    for (const Backend& backend : service.backends) wanted.insert(backend.address);
+  }
+  for (const Route& route : snap->routes) {
+    if (route.has_gateway) wanted.insert(route.gateway);
+  }
+  for (const IpAddress& address : wanted) {
+    if (snap->find_neighbor(address) != nullptr) continue;
+    const Route* route = snap->find_route(address);
+    if (route == nullptr || route->port >= ports_.ports().size()) continue;
+    const PortRuntime& port = ports_.ports()[route->port];
+    if (!port.exception_path) continue;
+    IpAddress target = route->has_gateway ? route->gateway : address;
+    if (!netlink_.resolve_neighbor(port.tap_ifindex, target)) {
+      spdlog::debug("resolve {}: {}", target.to_string(), netlink_.last_error());
+    }
+  }
+}
+
+uint64_t Daemon::total_rx() const {
+  uint64_t rx = 0;
+  for (const auto& w : workers_) rx += w->counters.rx_packets;
+  return rx;
+}
+
+nlohmann::json Daemon::stats() const {
+  std::vector<WorkerContext*> workers;
+  for (const auto& w : workers_) workers.push_back(w.get());
+  return collect_stats(workers, publisher_.current()->version);
+}
+
+void Daemon::control_loop() {
+  auto last_mirror = Clock::now();
+  auto last_resolve = Clock::time_point{};
+  auto last_activity = Clock::now();
+  uint64_t last_rx = 0;
+  while (g_stop_signal == 0) {
+    std::this_thread::sleep_for(kControlTick);
+    auto now = Clock::now();
+    if (now - last_mirror >= kMirrorPeriod) {
+      refresh_kernel_state(false);
+      last_mirror = now;
+    }
+    if (now - last_resolve >= kResolvePeriod) {
+      resolve_missing_neighbors();
+      last_resolve = now;
+    }
+    if (g_dump_stats != 0) {
+      g_dump_stats = 0;
+      std::cout << stats().dump() << std::endl;
+    }
+    uint64_t rx = total_rx();
+    if (rx != last_rx) {
+      last_rx = rx;
+      last_activity = now;
+    }
+    if (options_.idle_exit_ms != 0 && rx != 0 &&
+        now - last_activity >= std::chrono::milliseconds(options_.idle_exit_ms)) {
+      spdlog::info("no packet for {} ms: exiting", options_.idle_exit_ms);
+      break;
+    }
+  }
+}
+
+void Daemon::stop_workers() {
+  stop_workers_.store(true);
+  rte_eal_mp_wait_lcore();
+  workers_running_ = false;
+}
+
+int Daemon::run() {
+  std::string error;
+  if (!start(error)) {
+    spdlog::error("{}", error);
+    if (workers_running_) stop_workers();
+    ports_.stop();
+    return 1;
+  }
+  spdlog::info("fairwayd running: {} worker(s), {} port(s), snapshot {}", workers_.size(),
+               ports_.ports().size(), publisher_.current()->version);
+  control_loop();
+  stop_workers();
+  nlohmann::json final_stats = stats();
+  std::cout << final_stats.dump(2) << std::endl;
+  if (!options_.stats_file.empty()) {
+    std::ofstream(options_.stats_file) << final_stats.dump(2) << "\n";
+  }
+  for (auto& w : workers_) release_worker(*w);
+  ports_.stop();
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const DaemonOptions& options) {
+  std::string error;
+  if (!start_eal(config, error)) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stats_signal);
+  int rc = Daemon(config, options).run();
+  rte_eal_cleanup();
+  return rc;
+}
+
+}  // namespace fairway

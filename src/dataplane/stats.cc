@@ -1,0 +1,61 @@
+#include "dataplane/stats.h"
+
+#include <rte_ethdev.h>
+
+namespace fairway {
+namespace {
+
+nlohmann::json counters_json(const WorkerCounters& c) {
+  nlohmann::json out;
+#define FAIRWAY_EVENT_JSON(name) out[#name] = c.name;
+  FAIRWAY_EVENT_COUNTERS(FAIRWAY_EVENT_JSON)
+#undef FAIRWAY_EVENT_JSON
+  nlohmann::json drops = nlohmann::json::object();
+  for (size_t i = 1; i < c.drops.size(); ++i) {
+    if (c.drops[i] != 0) drops[std::string(kDropReasonNames[i])] = c.drops[i];
+  }
+  out["drops"] = drops;
+  return out;
+}
+
+nlohmann::json device_json(uint16_t port_id) {
+  rte_eth_stats s{};
+  rte_eth_stats_get(port_id, &s);
+  return {{"rx_packets", s.ipackets}, {"tx_packets", s.opackets}, {"rx_bytes", s.ibytes},
+          {"tx_bytes", s.obytes},     {"rx_missed", s.imissed},   {"rx_errors", s.ierrors},
+          {"tx_errors", s.oerrors},   {"rx_no_mbuf", s.rx_nombuf}};
+}
+
+}  // namespace
+
+nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers, uint64_t version) {
+  WorkerCounters total;
+  nlohmann::json per_worker = nlohmann::json::array();
+  uint64_t flows = 0;
+  for (const WorkerContext* w : workers) {
+    total += w->counters;
+    uint64_t worker_flows = w->flow_count.load(std::memory_order_relaxed);
+    flows += worker_flows;
+    per_worker.push_back({{"worker", w->index},
+                          {"lcore", w->lcore},
+                          {"snapshot_version", w->running_version.load()},
+                          {"flows", worker_flows},
+                          {"counters", counters_json(w->counters)}});
+  }
+  nlohmann::json ports = nlohmann::json::array();
+  if (!workers.empty()) {
+    for (const PortRuntime& p : workers.front()->ports) {
+      nlohmann::json port = {{"name", p.name}, {"mac", p.mac.to_string()},
+                             {"device", device_json(p.data_port_id)}};
+      if (p.exception_path) {
+        port["tap"] = p.tap_name;
+        port["tap_device"] = device_json(p.tap_port_id);
+      }
+      ports.push_back(port);
+    }
+  }
+  return {{"snapshot_version", version}, {"flows", flows},        {"counters", counters_json(total)},
+          {"workers", per_worker},       {"ports", ports}};
+}
+
+}  // namespace fairway

@@ -1,0 +1,12 @@
+#pragma once
+// The daemon's counters as JSON: summed over workers, drops by reason, per worker, per port.
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "dataplane/worker.h"
+
+namespace fairway {
+
+nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers, uint64_t version);
+
+}  // namespace fairway

@@ -1,0 +1,137 @@
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "pipeline/pipeline.h"
+
+namespace fairway {
+namespace {
+
+// Flow-table buckets swept for expired entries per poll iteration: bounded work that still
+// passes over a million-flow table every few seconds at idle.
+constexpr size_t kExpireBucketsPerIteration = 64;
+
+rte_eth_dev_tx_buffer* make_tx_buffer(uint64_t* drop_counter) {
+  auto* buffer = static_cast<rte_eth_dev_tx_buffer*>(
+      rte_zmalloc("fairway_tx", RTE_ETH_TX_BUFFER_SIZE(kBurstSize), RTE_CACHE_LINE_SIZE));
+  if (buffer == nullptr) return nullptr;
+  rte_eth_tx_buffer_init(buffer, kBurstSize);
+  rte_eth_tx_buffer_set_err_callback(buffer, rte_eth_tx_buffer_count_callback, drop_counter);
+  return buffer;
+}
+
+uint64_t& tx_full_counter(WorkerContext& ctx) {
+  return ctx.counters.drops[static_cast<size_t>(DropReason::tx_full)];
+}
+
+void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_index,
+                    rte_mbuf** packets, uint16_t count, PipelineContext& pipeline) {
+  const uint16_t queue = static_cast<uint16_t>(ctx.index);
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_mbuf* m = packets[i];
+    if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
+    if (m->nb_segs != 1) {
+      ctx.counters.drop(DropReason::multi_segment_mbuf);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+    size_t room = m->data_len + rte_pktmbuf_tailroom(m);
+    Decision d = process_frame(snap, pipeline, port_index, std::span<uint8_t>(data, room),
+                               m->data_len);
+    if (d.verdict == Verdict::forward) {
+      m->data_len = d.length;
+      m->pkt_len = d.length;
+      m->ol_flags = 0;
+      ++ctx.counters.tx_packets;
+      rte_eth_tx_buffer(ctx.ports[d.port].data_port_id, queue, ctx.data_tx[d.port], m);
+    } else if (d.verdict == Verdict::to_kernel && ctx.tap_tx[d.port] != nullptr) {
+      rte_eth_tx_buffer(ctx.ports[d.port].tap_port_id, queue, ctx.tap_tx[d.port], m);
+    } else {
+      rte_pktmbuf_free(m);
+    }
+  }
+}
+
+// What the kernel sends through a TAP leaves through that TAP's data port, unchanged.
+void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packets,
+                      uint16_t count) {
+  const uint16_t queue = static_cast<uint16_t>(ctx.index);
+  ctx.counters.from_kernel += count;
+  ctx.counters.tx_packets += count;
+  for (uint16_t i = 0; i < count; ++i) {
+    rte_eth_tx_buffer(ctx.ports[port_index].data_port_id, queue, ctx.data_tx[port_index],
+                      packets[i]);
+  }
+}
+
+}  // namespace
+
+bool prepare_worker(WorkerContext& ctx, std::string& error) {
+  for (const PortRuntime& port : ctx.ports) {
+    ctx.data_tx.push_back(make_tx_buffer(&tx_full_counter(ctx)));
+    ctx.tap_tx.push_back(port.exception_path
+                             ? make_tx_buffer(&ctx.counters.drops[static_cast<size_t>(
+                                   DropReason::exception_path_full)])
+                             : nullptr);
+    if (ctx.data_tx.back() == nullptr || (port.exception_path && ctx.tap_tx.back() == nullptr)) {
+      error = "cannot allocate TX buffers";
+      return false;
+    }
+  }
+  return true;
+}
+
+void release_worker(WorkerContext& ctx) {
+  for (auto* b : ctx.data_tx) rte_free(b);
+  for (auto* b : ctx.tap_tx) rte_free(b);
+  ctx.data_tx.clear();
+  ctx.tap_tx.clear();
+}
+
+int worker_main(void* arg) {
+  WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
+  const uint16_t queue = static_cast<uint16_t>(ctx.index);
+  const uint64_t cycles_per_ms = rte_get_tsc_hz() / 1000;
+  const uint16_t port_count = static_cast<uint16_t>(ctx.ports.size());
+  rte_mbuf* packets[kBurstSize];
+  ctx.publisher->register_worker(ctx.index);
+  PipelineContext pipeline{*ctx.flows, ctx.counters, 0};
+
+  while (!ctx.stop->load(std::memory_order_relaxed)) {
+    const uint64_t start = rte_rdtsc();
+    const Snapshot& snap = *ctx.publisher->current();
+    ctx.running_version.store(snap.version, std::memory_order_relaxed);
+    pipeline.now_ms = start / cycles_per_ms;
+    uint32_t received = 0;
+    for (uint16_t p = 0; p < port_count; ++p) {
+      uint16_t n = rte_eth_rx_burst(ctx.ports[p].data_port_id, queue, packets, kBurstSize);
+      received += n;
+      ctx.counters.rx_packets += n;
+      run_data_burst(ctx, snap, p, packets, n, pipeline);
+      if (!ctx.ports[p].exception_path) continue;
+      n = rte_eth_rx_burst(ctx.ports[p].tap_port_id, queue, packets, kBurstSize);
+      received += n;
+      run_kernel_burst(ctx, p, packets, n);
+    }
+    for (uint16_t p = 0; p < port_count; ++p) {
+      rte_eth_tx_buffer_flush(ctx.ports[p].data_port_id, queue, ctx.data_tx[p]);
+      if (ctx.tap_tx[p] != nullptr) {
+        rte_eth_tx_buffer_flush(ctx.ports[p].tap_port_id, queue, ctx.tap_tx[p]);
+      }
+    }
+    ctx.flows->expire_some(pipeline.now_ms, kExpireBucketsPerIteration);
+    ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
+    ctx.publisher->quiescent(ctx.index);
+    if (received != 0) {
+      ++ctx.counters.busy_iterations;
+      ctx.counters.busy_cycles += rte_rdtsc() - start;
+    }
+  }
+  ctx.publisher->unregister_worker(ctx.index);
+  return 0;
+}
+
+}  // namespace fairway

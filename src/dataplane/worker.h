@@ -1,0 +1,43 @@
+#pragma once
+// A switching processor (patent Fig. 5): busy-polls its own RX queue of every port, runs each
+// burst through the pipeline, and transmits on its own TX queue of the egress port.
+#include <rte_ethdev.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/ports.h"
+#include "dataplane/publisher.h"
+#include "lb/flow_table.h"
+#include "pipeline/counters.h"
+
+namespace fairway {
+
+inline constexpr uint16_t kBurstSize = 32;
+
+// Everything one worker owns: its queues, its flow table, its counters and TX buffers.
+// Cache-aligned so two workers never share a line.
+struct alignas(64) WorkerContext {
+  uint32_t index = 0;   // 0-based worker number = queue id on every port
+  unsigned lcore = 0;
+  std::vector<PortRuntime> ports;
+  SnapshotPublisher* publisher = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  std::unique_ptr<FlowTable> flows;
+  std::vector<rte_eth_dev_tx_buffer*> data_tx;  // by port index
+  std::vector<rte_eth_dev_tx_buffer*> tap_tx;   // by port index, null without exception path
+  WorkerCounters counters;
+  alignas(64) std::atomic<uint64_t> running_version{0};  // acknowledged snapshot version
+  std::atomic<uint64_t> flow_count{0};                   // published for the control core
+};
+
+// Allocates the TX buffers of `ctx` on its socket. Control core, before launch.
+bool prepare_worker(WorkerContext& ctx, std::string& error);
+void release_worker(WorkerContext& ctx);
+
+// The lcore entry point; `arg` is a WorkerContext*.
+int worker_main(void* arg);
+
+}  // namespace fairway

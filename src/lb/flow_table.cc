@@ -1,0 +1,203 @@
+#include "lb/flow_table.h"
+
+#include <algorithm>
+
+#include "packet/parse.h"
+
+namespace fairway {
+namespace {
+
+// Head-room over the requested capacity: with go-left two choices and sixteen slots per bucket
+// the first refusal comes at ~85% load, so at 80% (1.25x) `capacity` random flows all fit.
+constexpr size_t kLoadNumerator = 5;
+constexpr size_t kLoadDenominator = 4;
+
+// Maps 32 hash bits onto [0, n) with a multiply instead of a modulo, so the bucket count need
+// not be a power of two and the head-room is not doubled by rounding up.
+inline uint32_t fast_range(uint32_t bits, uint32_t n) {
+  return static_cast<uint32_t>((uint64_t{bits} * n) >> 32);
+}
+
+uint64_t tcp_timeout(TcpFlowState state, const FlowTimeouts& t) {
+  switch (state) {
+    case TcpFlowState::established:
+      return t.tcp_established_ms;
+    case TcpFlowState::closing:
+      return t.tcp_closing_ms;
+    case TcpFlowState::none:  // an odd opening segment: keep it short-lived like a SYN
+    case TcpFlowState::syn_seen:
+      break;
+  }
+  return t.tcp_syn_ms;
+}
+
+// Only the client's side is seen (the server answers directly in dsr), so the state follows the
+// client's flags alone: SYN opens, a plain ACK confirms, FIN or RST starts the end.
+TcpFlowState next_tcp_state(TcpFlowState state, uint8_t tcp_flags) {
+  if (state == TcpFlowState::closing) return state;
+  if (tcp_flags & (kTcpFin | kTcpRst)) return TcpFlowState::closing;
+  const bool syn = tcp_flags & kTcpSyn;
+  const bool ack = tcp_flags & kTcpAck;
+  if (syn && !ack) return TcpFlowState::syn_seen;
+  if (ack && !syn && state != TcpFlowState::established) return TcpFlowState::established;
+  return state;
+}
+
+}  // namespace
+
+void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
+                  const FlowTimeouts& timeouts) {
+  uint64_t timeout = timeouts.other_ms;
+  if (protocol == kProtoTcp) {
+    flow.tcp_state = next_tcp_state(flow.tcp_state, tcp_flags);
+    timeout = tcp_timeout(flow.tcp_state, timeouts);
+  } else if (protocol == kProtoUdp) {
+    timeout = timeouts.udp_ms;
+  }
+  flow.expires_at_ms = now_ms + timeout;
+}
+
+FlowTable::FlowTable(size_t capacity) {
+  const size_t wanted = (capacity * kLoadNumerator / kLoadDenominator + kSlots - 1) / kSlots;
+  // Two buckets at least, one per half.
+  bucket_count_ = static_cast<uint32_t>(std::max<size_t>(wanted, 2));
+  left_count_ = bucket_count_ / 2;
+  buckets_ = std::make_unique<Bucket[]>(bucket_count_);
+}
+
+FlowTable::~FlowTable() = default;
+
+FlowTable::Place FlowTable::place(uint64_t hash) const {
+  Place p;
+  p.left = fast_range(static_cast<uint32_t>(hash >> 32), left_count_);
+  p.right = left_count_ + fast_range(static_cast<uint32_t>(hash), bucket_count_ - left_count_);
+  // The buckets consume the high bits of each half; a multiply folds all bits into the tag so
+  // flows sharing a bucket still tend to differ in tag.
+  p.tag = static_cast<uint16_t>((hash * 0x9e3779b97f4a7c15ULL) >> 48);
+  if (p.tag == 0) p.tag = 1;
+  return p;
+}
+
+FlowValue* FlowTable::lookup(const FlowKey& key, uint64_t hash, uint64_t now_ms) {
+  const Place p = place(hash);
+  for (uint32_t b : {p.left, p.right}) {
+    Bucket& bucket = buckets_[b];
+    for (size_t i = 0; i < kSlots; ++i) {
+      // An expired copy of the key may linger next to the live one until swept, so keep looking.
+      if (bucket.tags[i] == p.tag && bucket.keys[i] == key &&
+          bucket.values[i].expires_at_ms > now_ms) {
+        return &bucket.values[i];
+      }
+    }
+  }
+  return nullptr;
+}
+
+FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
+  Bucket* left = &buckets_[p.left];
+  Bucket* right = &buckets_[p.right];
+  auto occupied = [](const Bucket& b) {
+    return static_cast<size_t>(std::count_if(b.tags, b.tags + kSlots, [](uint16_t t) { return t; }));
+  };
+  // The common case reads only the tags: the sweep keeps expired entries few, so occupancy stands
+  // in for the live count.
+  Bucket* emptier = occupied(*right) < occupied(*left) ? right : left;
+  for (size_t i = 0; i < kSlots; ++i) {
+    if (emptier->tags[i] == 0) return {emptier, i, false};
+  }
+  return pick_expired_slot(p, now_ms);
+}
+
+// Both candidates are fully occupied: expired entries count as free. Choosing by live count keeps
+// the two-choice balance when the sweep lags behind a mass expiry.
+FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
+  Slot best;
+  size_t best_live = kSlots;
+  for (uint32_t b : {p.left, p.right}) {
+    Bucket& bucket = buckets_[b];
+    size_t live = 0;
+    size_t first_expired = kSlots;
+    for (size_t i = 0; i < kSlots; ++i) {
+      if (bucket.values[i].expires_at_ms > now_ms) {
+        ++live;
+      } else if (first_expired == kSlots) {
+        first_expired = i;
+      }
+    }
+    if (live < best_live) {
+      best = {&bucket, first_expired, true};
+      best_live = live;
+    }
+  }
+  return best;
+}
+
+FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue& value,
+                             uint64_t now_ms) {
+  const Place p = place(hash);
+  const Slot slot = pick_slot(p, now_ms);
+  if (slot.bucket == nullptr) return nullptr;
+  slot.bucket->tags[slot.index] = p.tag;
+  slot.bucket->keys[slot.index] = key;
+  slot.bucket->values[slot.index] = value;
+  if (!slot.was_expired) ++size_;
+  return &slot.bucket->values[slot.index];
+}
+
+void FlowTable::erase(const FlowKey& key, uint64_t hash) {
+  const Place p = place(hash);
+  // Clears every copy, live or expired, so no stale entry of the key outlives the erase.
+  for (uint32_t b : {p.left, p.right}) {
+    Bucket& bucket = buckets_[b];
+    for (size_t i = 0; i < kSlots; ++i) {
+      if (bucket.tags[i] == p.tag && bucket.keys[i] == key) {
+        bucket.tags[i] = 0;
+        --size_;
+      }
+    }
+  }
+}
+
+void FlowTable::prefetch(uint64_t hash) const {
+  const Place p = place(hash);
+  // The tag lines only: keys and values are read on a tag match, and which one is not yet known.
+  __builtin_prefetch(buckets_[p.left].tags);
+  __builtin_prefetch(buckets_[p.right].tags);
+}
+
+size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
+  size_t freed = 0;
+  const size_t visits = std::min<size_t>(max_buckets, bucket_count_);
+  for (size_t n = 0; n < visits; ++n) {
+    Bucket& bucket = buckets_[sweep_cursor_];
+    for (size_t i = 0; i < kSlots; ++i) {
+      if (bucket.tags[i] != 0 && bucket.values[i].expires_at_ms <= now_ms) {
+        bucket.tags[i] = 0;
+        ++freed;
+      }
+    }
+    sweep_cursor_ = sweep_cursor_ + 1 == bucket_count_ ? 0 : sweep_cursor_ + 1;
+  }
+  size_ -= freed;
+  return freed;
+}
+
+size_t FlowTable::size() const { return size_; }
+
+size_t FlowTable::capacity() const { return size_t{bucket_count_} * kSlots; }
+
+size_t FlowTable::memory_bytes() const { return size_t{bucket_count_} * sizeof(Bucket); }
+
+void FlowTable::for_each(
+    uint64_t now_ms, const std::function<void(const FlowKey&, const FlowValue&)>& visit) const {
+  for (uint32_t b = 0; b < bucket_count_; ++b) {
+    const Bucket& bucket = buckets_[b];
+    for (size_t i = 0; i < kSlots; ++i) {
+      if (bucket.tags[i] != 0 && bucket.values[i].expires_at_ms > now_ms) {
+        visit(bucket.keys[i], bucket.values[i]);
+      }
+    }
+  }
+}
+
+}  // namespace fairway

@@ -1,0 +1,238 @@
+#include "pipeline/pipeline.h"
+
+#include "lb/flow_key.h"
+#include "packet/parse.h"
+#include "packet/reply.h"
+#include "packet/rewrite.h"
+
+namespace fairway {
+namespace {
+
+// Everything a stage needs about the frame in hand.
+struct Packet {
+  std::span<uint8_t> buffer;  // writable room
+  uint16_t length;
+  uint16_t in_port;
+  ParsedPacket parsed;
+  std::span<uint8_t> frame() const { return buffer.first(length); }
+};
+
+constexpr uint8_t kIcmpEchoRequest = 8;
+constexpr uint8_t kIcmpv6EchoRequest = 128;
+
+Decision drop(PipelineContext& ctx, DropReason reason) {
+  ctx.counters.drop(reason);
+  return {Verdict::drop, reason, kNoPort, 0};
+}
+
+Decision to_kernel(const Snapshot& snap, PipelineContext& ctx, const Packet& pkt) {
+  if (pkt.in_port >= snap.ports.size() || !snap.ports[pkt.in_port].exception_path) {
+    return drop(ctx, DropReason::no_exception_path);
+  }
+  ++ctx.counters.to_kernel;
+  return {Verdict::to_kernel, DropReason::none, pkt.in_port, pkt.length};
+}
+
+// A reply we generated goes back out of the port the packet came in on.
+Decision send_reply(PipelineContext& ctx, const Packet& pkt, size_t reply_length) {
+  if (reply_length == 0) return drop(ctx, DropReason::no_room_for_reply);
+  return {Verdict::forward, DropReason::none, pkt.in_port, static_cast<uint16_t>(reply_length)};
+}
+
+// Resolves egress port and next-hop MAC for `destination` and rewrites the frame's MACs.
+// Returns the drop reason when the snapshot has no route or no neighbor for it.
+DropReason set_next_hop(const Snapshot& snap, Packet& pkt, const IpAddress& destination,
+                        uint16_t& egress_port) {
+  const Route* route = snap.find_route(destination);
+  if (route == nullptr || route->port >= snap.ports.size()) return DropReason::no_route;
+  const Neighbor* neighbor = snap.find_neighbor(route->has_gateway ? route->gateway : destination);
+  if (neighbor == nullptr) return DropReason::neighbor_unresolved;
+  rewrite_macs(pkt.frame(), snap.ports[route->port].mac, neighbor->mac);
+  egress_port = route->port;
+  return DropReason::none;
+}
+
+bool is_multicast_or_link_local(const IpAddress& a) {
+  if (a.is_v4()) {
+    const uint8_t* v4 = a.v4_bytes();
+    return (v4[0] & 0xf0) == 0xe0 || (v4[0] == 255 && v4[1] == 255 && v4[2] == 255 && v4[3] == 255);
+  }
+  return a.bytes[0] == 0xff || (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80);
+}
+
+bool is_broadcast_or_multicast_mac(std::span<const uint8_t> frame) { return frame[0] & 0x01; }
+
+bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
+  if (pkt.in_port >= snap.ports.size()) return false;
+  const MacAddress& mine = snap.ports[pkt.in_port].mac;
+  return std::equal(mine.bytes.begin(), mine.bytes.end(), pkt.buffer.begin());
+}
+
+// Sends a service packet to its back-end: dsr rewrites MACs only, nat the destination too.
+Decision forward_to_backend(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                            const Service& service, const IpAddress& backend,
+                            uint16_t backend_port) {
+  if (service.mode == ForwardingMode::nat) {
+    nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
+  }
+  uint16_t egress = kNoPort;
+  DropReason reason = set_next_hop(snap, pkt, backend, egress);
+  if (reason != DropReason::none) return drop(ctx, reason);
+  if (service.mode == ForwardingMode::nat) {
+    ++ctx.counters.nat_forwarded;
+  } else {
+    ++ctx.counters.dsr_forwarded;
+  }
+  return {Verdict::forward, DropReason::none, egress, pkt.length};
+}
+
+const Backend* maglev_choice(const Service& service, uint64_t hash) {
+  if (service.maglev.empty()) return nullptr;
+  uint16_t index = service.maglev[hash % service.maglev.size()];
+  return index == kNoBackend ? nullptr : &service.backends[index];
+}
+
+Decision tcp_reset(PipelineContext& ctx, Packet& pkt) {
+  if (pkt.parsed.tcp_flags & kTcpRst) return drop(ctx, DropReason::reset_not_answered);
+  ++ctx.counters.resets_sent;
+  return send_reply(ctx, pkt, build_tcp_reset(pkt.buffer, pkt.length, pkt.parsed));
+}
+
+// A TCP or UDP packet for (VIP, port, protocol) that a service serves.
+Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                        const Service& service) {
+  const ParsedPacket& p = pkt.parsed;
+  if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
+  FlowKey key{p.src, p.dst, p.src_port, p.dst_port, p.l4_protocol};
+  uint64_t hash = flow_hash(key);
+  FlowValue* flow = ctx.flows.lookup(key, hash, ctx.now_ms);
+  if (flow == nullptr) {
+    bool opens_flow =
+        p.l4_protocol == kProtoUdp || (p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+    if (!opens_flow) {
+      if (service.missing_flow == MissingFlowPolicy::strict) {
+        ++ctx.counters.drops[static_cast<size_t>(DropReason::strict_no_flow)];
+        return tcp_reset(ctx, pkt);
+      }
+      ++ctx.counters.flows_consistent;
+    }
+    const Backend* backend = maglev_choice(service, hash);
+    if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
+    FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, service.id, 0};
+    flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
+    if (flow == nullptr) return drop(ctx, DropReason::flow_table_full);
+    ++ctx.counters.flows_created;
+  }
+  flow_observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
+  return forward_to_backend(snap, ctx, pkt, service, flow->backend, flow->backend_port);
+}
+
+// An ICMP error sent to a VIP quotes a packet that a back-end sent from the VIP: deliver it to
+// the back-end that owns the flow, so that path-MTU discovery works.
+Decision handle_icmp_error(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  QuotedPacket quote;
+  DropReason reason = parse_icmp_quote(pkt.frame(), pkt.parsed, quote);
+  if (reason != DropReason::none) return drop(ctx, reason);
+  const Service* service = snap.find_service(quote.src, quote.src_port, quote.l4_protocol);
+  if (service == nullptr) return drop(ctx, DropReason::icmp_error_no_flow);
+  FlowKey key{quote.dst, quote.src, quote.dst_port, quote.src_port, quote.l4_protocol};
+  uint64_t hash = flow_hash(key);
+  const FlowValue* flow = ctx.flows.lookup(key, hash, ctx.now_ms);
+  IpAddress backend_address;
+  uint16_t backend_port = 0;
+  if (flow != nullptr) {
+    backend_address = flow->backend;
+    backend_port = flow->backend_port;
+  } else if (const Backend* backend = maglev_choice(*service, hash)) {
+    backend_address = backend->address;  // the flow lives on another worker or node
+    backend_port = backend->port;
+  } else {
+    return drop(ctx, DropReason::icmp_error_no_flow);
+  }
+  if (service->mode == ForwardingMode::nat) {
+    nat_rewrite_icmp_error(pkt.frame(), pkt.parsed, quote, backend_address, backend_port);
+  }
+  uint16_t egress = kNoPort;
+  reason = set_next_hop(snap, pkt, backend_address, egress);
+  if (reason != DropReason::none) return drop(ctx, reason);
+  ++ctx.counters.icmp_errors_to_backend;
+  return {Verdict::forward, DropReason::none, egress, pkt.length};
+}
+
+Decision handle_vip(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  const ParsedPacket& p = pkt.parsed;
+  if (p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp) {
+    if (p.is_later_fragment) return drop(ctx, DropReason::fragment_to_service);
+    if (const Service* service = snap.find_service(p.dst, p.dst_port, p.l4_protocol)) {
+      return handle_service(snap, ctx, pkt, *service);
+    }
+    if (p.l4_protocol == kProtoTcp) return tcp_reset(ctx, pkt);
+    if (!snap.udp_port_unreachable) return drop(ctx, DropReason::unserved_udp);
+    ++ctx.counters.port_unreachables;
+    return send_reply(ctx, pkt, build_icmp_port_unreachable(pkt.buffer, pkt.length, p));
+  }
+  bool is_icmp = p.l4_protocol == kProtoIcmp || p.l4_protocol == kProtoIcmpv6;
+  if (is_icmp && !p.is_fragment) {
+    uint8_t echo = p.l4_protocol == kProtoIcmp ? kIcmpEchoRequest : kIcmpv6EchoRequest;
+    if (p.icmp_type == echo) {
+      if (!snap.answer_echo) return drop(ctx, DropReason::echo_disabled);
+      ++ctx.counters.echo_replies;
+      return send_reply(ctx, pkt, build_icmp_echo_reply(pkt.buffer, pkt.length, p));
+    }
+    if (is_icmp_error(p)) return handle_icmp_error(snap, ctx, pkt);
+  }
+  return drop(ctx, DropReason::unserved_protocol);
+}
+
+// Router behaviour for everything that is neither ours nor a VIP: the kernel answers what we
+// cannot (no route, TTL expiring, neighbor to resolve) through the exception path.
+Decision handle_transit(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  if (pkt.parsed.hop_limit <= 1) return to_kernel(snap, ctx, pkt);
+  const Route* route = snap.find_route(pkt.parsed.dst);
+  if (route == nullptr || route->port >= snap.ports.size()) return to_kernel(snap, ctx, pkt);
+  const Neighbor* neighbor =
+      snap.find_neighbor(route->has_gateway ? route->gateway : pkt.parsed.dst);
+  if (neighbor == nullptr) return to_kernel(snap, ctx, pkt);
+  if (!decrement_hop_limit(pkt.frame(), pkt.parsed)) return to_kernel(snap, ctx, pkt);
+  rewrite_macs(pkt.frame(), snap.ports[route->port].mac, neighbor->mac);
+  ++ctx.counters.transit_forwarded;
+  return {Verdict::forward, DropReason::none, route->port, pkt.length};
+}
+
+// A nat back-end's reply: from back-end:port, it must look as if it came from VIP:port.
+Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                     const Service& service) {
+  nat_rewrite_source(pkt.frame(), pkt.parsed, service.vip, service.port);
+  ++ctx.counters.nat_reversed;
+  return handle_transit(snap, ctx, pkt);
+}
+
+const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p) {
+  if (snap.nat_service_by_backend.empty() || p.is_later_fragment) return nullptr;
+  if (p.l4_protocol != kProtoTcp && p.l4_protocol != kProtoUdp) return nullptr;
+  auto it = snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
+  return it == snap.nat_service_by_backend.end() ? nullptr : &snap.services[it->second];
+}
+
+}  // namespace
+
+Decision process_frame(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
+                       std::span<uint8_t> buffer, uint16_t length) {
+  Packet pkt{buffer, length, in_port, {}};
+  DropReason reason = parse_frame(pkt.frame(), pkt.parsed);
+  if (reason != DropReason::none) return drop(ctx, reason);
+  const ParsedPacket& p = pkt.parsed;
+  if (is_broadcast_or_multicast_mac(pkt.frame())) return to_kernel(snap, ctx, pkt);
+  if (!addressed_to_port(snap, pkt)) return drop(ctx, DropReason::not_for_us);
+  if (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6) return to_kernel(snap, ctx, pkt);
+  if (is_multicast_or_link_local(p.dst) || snap.local_addresses.contains(p.dst)) {
+    return to_kernel(snap, ctx, pkt);
+  }
+  if (snap.vips.contains(p.dst)) return handle_vip(snap, ctx, pkt);
+  if (const Service* service = nat_service_of_source(snap, p)) {
+    return reverse_nat(snap, ctx, pkt, *service);
+  }
+  return handle_transit(snap, ctx, pkt);
+}
+
+}  // namespace fairway

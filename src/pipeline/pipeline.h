@@ -1,0 +1,40 @@
+#pragma once
+// The packet filter (patent Fig. 6): one frame from a data port in, one decision out.
+// parse -> own address / VIP / reverse NAT / transit -> flow lookup or schedule -> rewrite ->
+// route. Works on plain bytes so that it runs the same in a worker, a test and fairway-sim.
+// No allocation, no locks, no system calls.
+#include <cstdint>
+#include <span>
+
+#include "lb/flow_table.h"
+#include "pipeline/counters.h"
+#include "pipeline/snapshot.h"
+
+namespace fairway {
+
+enum class Verdict : uint8_t {
+  drop,       // counted under `reason`
+  forward,    // send the (rewritten) frame on `port`
+  to_kernel,  // hand the frame, unchanged, to the exception path of `port`
+};
+
+struct Decision {
+  Verdict verdict = Verdict::drop;
+  DropReason reason = DropReason::none;
+  uint16_t port = kNoPort;
+  uint16_t length = 0;  // frame length after processing (replies change it)
+};
+
+struct PipelineContext {
+  FlowTable& flows;
+  WorkerCounters& counters;
+  uint64_t now_ms = 0;
+};
+
+// `buffer` is the frame's writable room; the frame is its first `length` bytes.
+// `in_port` is the data port the frame arrived on. Counters are updated here, except
+// rx/tx (the caller's) and drops of frames whose TX later fails.
+Decision process_frame(const Snapshot& snapshot, PipelineContext& ctx, uint16_t in_port,
+                       std::span<uint8_t> buffer, uint16_t length);
+
+}  // namespace fairway

@@ -1,0 +1,90 @@
+#pragma once
+// The published snapshot: everything a worker needs to switch packets, immutable once
+// published (the patent's configuration table, buffers A/B). The control core builds a new one
+// beside the live one and swaps a pointer; workers never see a half-built table.
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "lb/flow_table.h"
+#include "lb/maglev.h"
+#include "lb/service_mode.h"
+#include "packet/addresses.h"
+
+namespace fairway {
+
+inline constexpr uint16_t kNoPort = 0xFFFF;
+
+struct IpAddressHash {
+  size_t operator()(const IpAddress& a) const;
+};
+
+struct Backend {
+  IpAddress address;
+  uint16_t port = 0;  // host byte order
+  uint32_t weight = 0;
+};
+
+struct Service {
+  uint32_t id = 0;  // index in Snapshot::services
+  std::string name;
+  IpAddress vip;
+  uint16_t port = 0;
+  uint8_t protocol = 0;
+  ForwardingMode mode = ForwardingMode::dsr;
+  MissingFlowPolicy missing_flow = MissingFlowPolicy::consistent;
+  std::vector<Backend> backends;
+  std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
+};
+
+// (address, port, protocol): a VIP service or a back-end endpoint.
+struct Endpoint {
+  IpAddress address;
+  uint16_t port = 0;
+  uint8_t protocol = 0;
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+struct EndpointHash {
+  size_t operator()(const Endpoint& e) const;
+};
+
+struct Route {
+  IpPrefix prefix;
+  uint16_t port = kNoPort;  // egress data port
+  bool has_gateway = false;
+  IpAddress gateway;
+};
+
+struct Neighbor {
+  MacAddress mac;
+  uint16_t port = kNoPort;
+};
+
+struct PortInfo {
+  std::string name;
+  MacAddress mac;
+  bool exception_path = false;
+};
+
+struct Snapshot {
+  uint64_t version = 0;
+  std::vector<PortInfo> ports;
+  std::vector<Service> services;
+  std::unordered_map<Endpoint, uint32_t, EndpointHash> service_by_endpoint;  // VIP:port/proto
+  std::unordered_map<IpAddress, uint32_t, IpAddressHash> vips;  // VIP -> number of services
+  // nat back-end endpoint -> the service whose replies it sends (for reverse NAT)
+  std::unordered_map<Endpoint, uint32_t, EndpointHash> nat_service_by_backend;
+  std::unordered_map<IpAddress, uint16_t, IpAddressHash> local_addresses;  // -> port
+  std::vector<Route> routes;  // longest prefix first
+  std::unordered_map<IpAddress, Neighbor, IpAddressHash> neighbors;
+  FlowTimeouts timeouts;
+  bool answer_echo = true;
+  bool udp_port_unreachable = false;
+
+  const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const;
+  const Route* find_route(const IpAddress& dst) const;
+  const Neighbor* find_neighbor(const IpAddress& address) const;
+};
+
+}  // namespace fairway

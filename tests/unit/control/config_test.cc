@@ -1,0 +1,3 @@
+#include "control/config.h"
+#include <gtest/gtest.h>
+TEST(Config, Smoke) {}

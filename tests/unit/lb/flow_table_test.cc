@@ -1,0 +1,284 @@
+#include "lb/flow_table.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "packet/parse.h"
+
+namespace fairway {
+namespace {
+
+FlowKey make_key(uint32_t client, uint16_t port, uint8_t protocol = kProtoTcp) {
+  const uint8_t src[4] = {10, uint8_t(client >> 16), uint8_t(client >> 8), uint8_t(client)};
+  const uint8_t dst[4] = {198, 18, 0, 1};
+  FlowKey k;
+  k.src = IpAddress::from_v4(src);
+  k.dst = IpAddress::from_v4(dst);
+  k.src_port = port;
+  k.dst_port = 80;
+  k.protocol = protocol;
+  return k;
+}
+
+// Distinct keys in a scrambled order: an odd multiplier is a bijection on 40 bits (client:port).
+std::vector<FlowKey> random_keys(size_t n, uint32_t seed) {
+  constexpr uint64_t kMask = (uint64_t{1} << 40) - 1;
+  std::vector<FlowKey> keys;
+  keys.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t x = ((i + uint64_t{seed} * n) * 0x9e3779b97f4a7c15ULL) & kMask;
+    keys.push_back(make_key(static_cast<uint32_t>(x >> 16), static_cast<uint16_t>(x)));
+  }
+  return keys;
+}
+
+FlowValue value_until(uint64_t expires_at_ms, uint8_t last_octet = 10) {
+  const uint8_t b[4] = {198, 18, 1, last_octet};
+  FlowValue v;
+  v.backend = IpAddress::from_v4(b);
+  v.backend_port = 80;
+  v.service_id = 7;
+  v.expires_at_ms = expires_at_ms;
+  return v;
+}
+
+const FlowTimeouts kTimeouts{.tcp_syn_ms = 10,
+                             .tcp_established_ms = 1000,
+                             .tcp_closing_ms = 20,
+                             .udp_ms = 300,
+                             .other_ms = 60};
+
+TEST(FlowTable, InsertLookupErase) {
+  FlowTable table(1024);
+  const FlowKey key = make_key(1, 1000);
+  const uint64_t h = flow_hash(key);
+  EXPECT_EQ(table.lookup(key, h, 0), nullptr);
+
+  FlowValue* stored = table.insert(key, h, value_until(100, 42), 0);
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(table.size(), 1u);
+  FlowValue* found = table.lookup(key, h, 50);
+  ASSERT_EQ(found, stored);
+  EXPECT_EQ(found->backend, value_until(0, 42).backend);
+  EXPECT_EQ(found->service_id, 7u);
+
+  EXPECT_EQ(table.lookup(make_key(1, 1001), flow_hash(make_key(1, 1001)), 50), nullptr);
+
+  table.erase(key, h);
+  EXPECT_EQ(table.lookup(key, h, 50), nullptr);
+  EXPECT_EQ(table.size(), 0u);
+  table.erase(key, h);  // absent: no effect
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(FlowTable, ExpiredEntryMisses) {
+  FlowTable table(64);
+  const FlowKey key = make_key(2, 2000);
+  const uint64_t h = flow_hash(key);
+  ASSERT_NE(table.insert(key, h, value_until(100), 0), nullptr);
+  EXPECT_NE(table.lookup(key, h, 99), nullptr);
+  EXPECT_EQ(table.lookup(key, h, 100), nullptr);  // expires_at <= now counts as gone
+  EXPECT_EQ(table.lookup(key, h, 5000), nullptr);
+}
+
+TEST(FlowTable, ReinsertAfterExpiryFindsNewValue) {
+  FlowTable table(64);
+  const FlowKey key = make_key(3, 3000);
+  const uint64_t h = flow_hash(key);
+  ASSERT_NE(table.insert(key, h, value_until(100, 1), 0), nullptr);
+  ASSERT_NE(table.insert(key, h, value_until(300, 2), 200), nullptr);
+  const FlowValue* v = table.lookup(key, h, 250);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->backend, value_until(0, 2).backend);
+  table.erase(key, h);  // clears the stale copy too, if it is still there
+  EXPECT_EQ(table.lookup(key, h, 250), nullptr);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(FlowObserve, TcpLifecycle) {
+  FlowValue f;
+  flow_observe(f, kProtoTcp, kTcpSyn, 1000, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::syn_seen);
+  EXPECT_EQ(f.expires_at_ms, 1010u);
+
+  flow_observe(f, kProtoTcp, kTcpSyn, 1005, kTimeouts);  // retransmitted SYN
+  EXPECT_EQ(f.tcp_state, TcpFlowState::syn_seen);
+  EXPECT_EQ(f.expires_at_ms, 1015u);
+
+  flow_observe(f, kProtoTcp, kTcpAck, 1008, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::established);
+  EXPECT_EQ(f.expires_at_ms, 2008u);
+
+  flow_observe(f, kProtoTcp, kTcpAck | kTcpPsh, 1500, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::established);
+  EXPECT_EQ(f.expires_at_ms, 2500u);
+
+  flow_observe(f, kProtoTcp, kTcpFin | kTcpAck, 1600, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::closing);
+  EXPECT_EQ(f.expires_at_ms, 1620u);
+
+  flow_observe(f, kProtoTcp, kTcpAck, 1610, kTimeouts);  // once closing, stays closing
+  EXPECT_EQ(f.tcp_state, TcpFlowState::closing);
+  EXPECT_EQ(f.expires_at_ms, 1630u);
+  flow_observe(f, kProtoTcp, kTcpSyn, 1615, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::closing);
+}
+
+TEST(FlowObserve, TcpEdges) {
+  FlowValue f;  // a mid-stream ACK with no entry (e.g. after an LB restart) is established
+  flow_observe(f, kProtoTcp, kTcpAck, 0, kTimeouts);
+  EXPECT_EQ(f.tcp_state, TcpFlowState::established);
+
+  FlowValue r;
+  flow_observe(r, kProtoTcp, kTcpSyn, 0, kTimeouts);
+  flow_observe(r, kProtoTcp, kTcpRst, 1, kTimeouts);
+  EXPECT_EQ(r.tcp_state, TcpFlowState::closing);
+  EXPECT_EQ(r.expires_at_ms, 21u);
+
+  FlowValue s;  // SYN+ACK from the client side is odd: no promotion
+  flow_observe(s, kProtoTcp, kTcpSyn | kTcpAck, 0, kTimeouts);
+  EXPECT_EQ(s.tcp_state, TcpFlowState::none);
+  EXPECT_EQ(s.expires_at_ms, 10u);
+}
+
+TEST(FlowObserve, UdpAndOther) {
+  FlowValue u;
+  flow_observe(u, kProtoUdp, 0, 100, kTimeouts);
+  EXPECT_EQ(u.tcp_state, TcpFlowState::none);
+  EXPECT_EQ(u.expires_at_ms, 400u);
+  FlowValue i;
+  flow_observe(i, kProtoIcmp, 0, 100, kTimeouts);
+  EXPECT_EQ(i.expires_at_ms, 160u);
+}
+
+TEST(FlowTable, ExpiryPerStateThroughObserve) {
+  FlowTable table(64);
+  const FlowKey key = make_key(4, 4000);
+  const uint64_t h = flow_hash(key);
+  FlowValue v = value_until(0);
+  flow_observe(v, kProtoTcp, kTcpSyn, 0, kTimeouts);
+  FlowValue* f = table.insert(key, h, v, 0);
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(table.lookup(key, h, 9), nullptr);
+  EXPECT_EQ(table.lookup(key, h, 10), nullptr);  // a SYN alone lives tcp_syn_ms
+
+  flow_observe(*f, kProtoTcp, kTcpAck, 5, kTimeouts);  // the handshake completes in time
+  EXPECT_NE(table.lookup(key, h, 1004), nullptr);
+  EXPECT_EQ(table.lookup(key, h, 1005), nullptr);
+
+  flow_observe(*table.lookup(key, h, 500), kProtoTcp, kTcpFin | kTcpAck, 500, kTimeouts);
+  EXPECT_NE(table.lookup(key, h, 519), nullptr);
+  EXPECT_EQ(table.lookup(key, h, 520), nullptr);
+
+  const FlowKey ukey = make_key(4, 4000, kProtoUdp);
+  FlowValue u = value_until(0);
+  flow_observe(u, kProtoUdp, 0, 0, kTimeouts);
+  ASSERT_NE(table.insert(ukey, flow_hash(ukey), u, 0), nullptr);
+  EXPECT_NE(table.lookup(ukey, flow_hash(ukey), 299), nullptr);
+  EXPECT_EQ(table.lookup(ukey, flow_hash(ukey), 300), nullptr);
+}
+
+// The stated capacity is reachable with random keys; past it, inserts are refused rather than
+// evicting live flows; once those expire their slots are reused.
+void fill_and_overflow(size_t capacity, uint32_t seed) {
+  FlowTable table(capacity);
+  const std::vector<FlowKey> keys = random_keys(capacity * 2, seed);
+  for (size_t i = 0; i < capacity; ++i) {
+    ASSERT_NE(table.insert(keys[i], flow_hash(keys[i]), value_until(1000), 0), nullptr)
+        << "flow " << i << " of " << capacity;
+  }
+  EXPECT_EQ(table.size(), capacity);
+
+  // Past capacity the table takes flows while some candidate bucket has room, then refuses.
+  size_t refused = 0;
+  size_t first_refusal = 0;
+  for (size_t i = capacity; i < keys.size() && refused < 100; ++i) {
+    if (table.insert(keys[i], flow_hash(keys[i]), value_until(1000), 0) == nullptr) {
+      if (refused++ == 0) first_refusal = table.size();
+    }
+  }
+  ASSERT_GT(refused, 0u);
+  EXPECT_LE(table.size(), table.capacity());
+  for (size_t i = 0; i < capacity; ++i) {
+    ASSERT_NE(table.lookup(keys[i], flow_hash(keys[i]), 1), nullptr) << "evicted flow " << i;
+  }
+  std::printf("capacity %zu: %zu slots, first refusal at %zu flows (%.1f%% load), %.1f bytes/flow\n",
+              capacity, table.capacity(), first_refusal,
+              100.0 * first_refusal / table.capacity(), double(table.memory_bytes()) / capacity);
+
+  // Everything has expired at t=1000: new flows take the expired slots.
+  const std::vector<FlowKey> fresh = random_keys(capacity, seed + 1000);
+  for (size_t i = 0; i < capacity; ++i) {
+    ASSERT_NE(table.insert(fresh[i], flow_hash(fresh[i]), value_until(5000), 2000), nullptr);
+  }
+  EXPECT_LE(table.size(), table.capacity());
+  for (size_t i = 0; i < capacity; ++i) {
+    ASSERT_NE(table.lookup(fresh[i], flow_hash(fresh[i]), 2000), nullptr);
+  }
+}
+
+TEST(FlowTable, CapacityReachableNoEviction) {
+  // Small tables, sizes that round up little, and a large one (where two choices overflow first).
+  for (size_t capacity : {64, 1000, 4096, 100'000, 1'000'000}) {
+    fill_and_overflow(capacity, static_cast<uint32_t>(capacity));
+  }
+}
+
+TEST(FlowTable, ExpireSomeSweepsIncrementally) {
+  FlowTable table(10'000);
+  const std::vector<FlowKey> keys = random_keys(10'000, 5);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint64_t expires = i % 2 ? 100 : 10'000;  // half expire early
+    ASSERT_NE(table.insert(keys[i], flow_hash(keys[i]), value_until(expires), 0), nullptr);
+  }
+  EXPECT_EQ(table.expire_some(50, table.capacity()), 0u);  // nothing due yet
+
+  size_t freed = table.expire_some(200, 1);  // one bucket's worth at most
+  EXPECT_LE(freed, 16u);
+  EXPECT_EQ(table.size(), keys.size() - freed);
+  while (table.size() > keys.size() / 2) {
+    const size_t before = table.size();
+    freed = table.expire_some(200, 64);
+    EXPECT_EQ(table.size(), before - freed);
+    ASSERT_LE(keys.size() - table.size(), keys.size() / 2);
+  }
+  EXPECT_EQ(table.size(), keys.size() / 2);
+  EXPECT_EQ(table.expire_some(200, table.capacity()), 0u);  // a full lap finds nothing more
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(table.lookup(keys[i], flow_hash(keys[i]), 200) != nullptr, i % 2 == 0);
+  }
+}
+
+TEST(FlowTable, ForEachVisitsLiveOnly) {
+  FlowTable table(256);
+  const std::vector<FlowKey> keys = random_keys(100, 9);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_NE(table.insert(keys[i], flow_hash(keys[i]), value_until(i < 30 ? 10 : 100), 0),
+              nullptr);
+  }
+  table.erase(keys[99], flow_hash(keys[99]));
+  std::set<size_t> visited;
+  table.for_each(50, [&](const FlowKey& k, const FlowValue& v) {
+    EXPECT_GT(v.expires_at_ms, 50u);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == k) visited.insert(i);
+    }
+  });
+  EXPECT_EQ(visited.size(), 69u);
+  EXPECT_EQ(*visited.begin(), 30u);
+  EXPECT_EQ(*visited.rbegin(), 98u);
+}
+
+TEST(FlowTable, MemoryIsReported) {
+  FlowTable table(100'000);
+  EXPECT_GE(table.capacity(), 100'000u);
+  EXPECT_GE(table.memory_bytes(), table.capacity() * (sizeof(FlowKey) + sizeof(FlowValue)));
+  EXPECT_LE(table.memory_bytes(), 100'000u * 100);  // under 100 bytes per flow of capacity
+}
+
+}  // namespace
+}  // namespace fairway
