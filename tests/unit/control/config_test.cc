@@ -1,3 +1,471 @@
 #include "control/config.h"
+
 #include <gtest/gtest.h>
-TEST(Config, Smoke) {}
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "packet/parse.h"
+
+namespace fairway {
+namespace {
+
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
+IpPrefix prefix(const char* text) {
+  return *IpPrefix::parse(text);
+}
+MacAddress mac(const char* text) {
+  return *MacAddress::parse(text);
+}
+
+// Two ports on lines 1-3, so the cases below start at line 4.
+constexpr const char* kPorts =
+    "ports:\n"
+    "  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n"
+    "  - {name: server, device: dev1, addresses: [198.18.1.1/24, \"2001:2:0:2::1/64\"]}\n";
+
+std::string with_ports(const std::string& rest) {
+  return kPorts + rest;
+}
+
+Config load_ok(const std::string& text) {
+  ConfigResult result = load_config_string(text, "t.yaml");
+  EXPECT_FALSE(result.error) << result.error->message;
+  EXPECT_TRUE(result.config);
+  return result.config.value_or(Config{});
+}
+
+std::string load_error(const std::string& text) {
+  ConfigResult result = load_config_string(text, "t.yaml");
+  EXPECT_FALSE(result.config);
+  return result.error ? result.error->message : "(loaded without error)";
+}
+
+TEST(ConfigTest, FullExampleLoadsEveryField) {
+  ConfigResult result =
+      load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/config/good/full.yaml");
+  ASSERT_FALSE(result.error) << result.error->message;
+  const Config& c = *result.config;
+  EXPECT_EQ(c.source_path, std::string(FAIRWAY_SOURCE_DIR) + "/tests/config/good/full.yaml");
+  EXPECT_EQ(c.workers, 2u);
+  EXPECT_EQ(c.mbufs, 32767u);
+  EXPECT_EQ(c.eal.lcores, "0@0,1@1,2@1");
+  EXPECT_EQ(c.eal.args,
+            (std::vector<std::string>{"--no-huge", "-m", "256", "--file-prefix", "fw-full"}));
+  EXPECT_EQ(c.flow_capacity, 262144u);
+  EXPECT_EQ(c.timeouts.tcp_syn_ms, 10'000u);
+  EXPECT_EQ(c.timeouts.tcp_established_ms, 7'200'000u);
+  EXPECT_EQ(c.timeouts.tcp_closing_ms, 90'000u);
+  EXPECT_EQ(c.timeouts.udp_ms, 500u);
+  EXPECT_EQ(c.timeouts.other_ms, 45'000u);
+  EXPECT_FALSE(c.answer_echo);
+  EXPECT_TRUE(c.udp_port_unreachable);
+
+  ASSERT_EQ(c.ports.size(), 2u);
+  EXPECT_EQ(c.ports[0].name, "client");
+  EXPECT_EQ(c.ports[0].device, "net_af_xdp0,iface=fw-c0");
+  EXPECT_EQ(c.ports[0].addresses,
+            (std::vector<IpPrefix>{prefix("198.18.0.1/24"), prefix("2001:2:0:1::1/64")}));
+  EXPECT_EQ(c.ports[0].mac, mac("02:00:00:00:00:01"));
+  EXPECT_TRUE(c.ports[0].exception_path);
+  EXPECT_EQ(c.ports[0].tap_name, "fwc");
+  EXPECT_EQ(c.ports[1].name, "server");
+  EXPECT_EQ(c.ports[1].device, "0000:03:00.0");
+  EXPECT_FALSE(c.ports[1].mac);
+  EXPECT_FALSE(c.ports[1].exception_path);
+  EXPECT_EQ(c.ports[1].tap_name, "fw-server");
+
+  ASSERT_EQ(c.neighbors.size(), 2u);
+  EXPECT_EQ(c.neighbors[0].address, ip("198.18.1.10"));
+  EXPECT_EQ(c.neighbors[0].mac, mac("02:00:00:00:01:0a"));
+  EXPECT_EQ(c.neighbors[0].port, "server");
+  EXPECT_EQ(c.neighbors[1].address, ip("2001:2:0:2::10"));
+
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[0].prefix, prefix("0.0.0.0/0"));
+  EXPECT_EQ(c.routes[0].via, ip("198.18.0.254"));
+  EXPECT_EQ(c.routes[0].port, "client");
+  EXPECT_EQ(c.routes[1].prefix, prefix("2001:2:0:3::/64"));
+  EXPECT_FALSE(c.routes[1].via);
+  EXPECT_EQ(c.routes[1].port, "server");
+
+  ASSERT_EQ(c.services.size(), 2u);
+  const ServiceConfig& web = c.services[0];
+  EXPECT_EQ(web.name, "web-dsr");
+  EXPECT_EQ(web.vip, ip("198.18.100.1"));
+  EXPECT_EQ(web.port, 80);
+  EXPECT_EQ(web.protocol, kProtoTcp);
+  EXPECT_EQ(web.mode, ForwardingMode::dsr);
+  EXPECT_EQ(web.missing_flow, MissingFlowPolicy::consistent);
+  EXPECT_EQ(web.table_size, 65537u);
+  EXPECT_EQ(web.line, 36);
+  ASSERT_EQ(web.backends.size(), 2u);
+  EXPECT_EQ(web.backends[0].address, ip("198.18.1.10"));
+  EXPECT_EQ(web.backends[0].port, 80);
+  EXPECT_EQ(web.backends[0].weight, 3u);
+  EXPECT_EQ(web.backends[1].address, ip("198.18.1.11"));
+  EXPECT_EQ(web.backends[1].port, 80);
+  EXPECT_EQ(web.backends[1].weight, 1u);
+  const ServiceConfig& dns = c.services[1];
+  EXPECT_EQ(dns.name, "dns-nat");
+  EXPECT_EQ(dns.vip, ip("2001:2:0:100::1"));
+  EXPECT_EQ(dns.port, 53);
+  EXPECT_EQ(dns.protocol, kProtoUdp);
+  EXPECT_EQ(dns.mode, ForwardingMode::nat);
+  EXPECT_EQ(dns.missing_flow, MissingFlowPolicy::strict);
+  EXPECT_EQ(dns.table_size, 251u);
+  ASSERT_EQ(dns.backends.size(), 2u);
+  EXPECT_EQ(dns.backends[0].port, 5353);
+  EXPECT_EQ(dns.backends[0].weight, 0u);
+}
+
+TEST(ConfigTest, DefaultsApplyWhenKeysAreAbsent) {
+  Config c = load_ok(
+      "ports:\n"
+      "  - name: client\n"
+      "    device: dev0\n"
+      "services:\n"
+      "  - vip: 198.18.100.1\n"
+      "    port: 80\n"
+      "    protocol: udp\n"
+      "    backends: [{address: 198.18.1.10}]\n"
+      "  - vip: \"2001:2::100\"\n"
+      "    port: 443\n"
+      "    protocol: tcp\n"
+      "    backends: [{address: \"2001:2::10\"}]\n");
+  Config defaults;
+  EXPECT_EQ(c.workers, defaults.workers);
+  EXPECT_EQ(c.mbufs, 16383u);
+  EXPECT_EQ(c.flow_capacity, 1u << 20);
+  EXPECT_EQ(c.timeouts.tcp_syn_ms, 30'000u);
+  EXPECT_EQ(c.timeouts.tcp_established_ms, 900'000u);
+  EXPECT_EQ(c.timeouts.tcp_closing_ms, 30'000u);
+  EXPECT_EQ(c.timeouts.udp_ms, 300'000u);
+  EXPECT_EQ(c.timeouts.other_ms, 60'000u);
+  EXPECT_TRUE(c.answer_echo);
+  EXPECT_FALSE(c.udp_port_unreachable);
+  EXPECT_TRUE(c.eal.args.empty());
+  EXPECT_TRUE(c.eal.lcores.empty());
+  EXPECT_TRUE(c.neighbors.empty());
+  EXPECT_TRUE(c.routes.empty());
+  ASSERT_EQ(c.ports.size(), 1u);
+  EXPECT_TRUE(c.ports[0].addresses.empty());
+  EXPECT_FALSE(c.ports[0].mac);
+  EXPECT_TRUE(c.ports[0].exception_path);
+  EXPECT_EQ(c.ports[0].tap_name, "fw-client");
+  ASSERT_EQ(c.services.size(), 2u);
+  EXPECT_EQ(c.services[0].name, "198.18.100.1:80/udp");
+  EXPECT_EQ(c.services[0].mode, ForwardingMode::dsr);
+  EXPECT_EQ(c.services[0].missing_flow, MissingFlowPolicy::consistent);
+  EXPECT_EQ(c.services[0].table_size, 65537u);
+  EXPECT_EQ(c.services[0].line, 5);
+  EXPECT_EQ(c.services[0].backends[0].port, 80);
+  EXPECT_EQ(c.services[0].backends[0].weight, 1u);
+  EXPECT_EQ(c.services[1].name, "[2001:2::100]:443/tcp");
+  EXPECT_EQ(c.services[1].line, 9);
+}
+
+TEST(ConfigTest, DurationsAcceptSecondsAndUnits) {
+  struct Case {
+    const char* text;
+    uint64_t ms;
+  } cases[] = {
+      {"30", 30'000}, {"30s", 30'000},   {"15m", 900'000},    {"1h", 3'600'000},
+      {"500ms", 500}, {"1m30s", 90'000}, {"\"45s\"", 45'000}, {"168h", 168ull * 3'600'000}};
+  for (const Case& c : cases) {
+    Config config =
+        load_ok(with_ports("flow_table: {timeouts: {udp: " + std::string(c.text) + "}}"));
+    EXPECT_EQ(config.timeouts.udp_ms, c.ms) << c.text;
+  }
+}
+
+TEST(ConfigTest, DurationsRejectOtherForms) {
+  const char* bad[] = {"30sec", "1d", "s", "-1s", "1.5s", "\"30\"", "5 m", "[30]"};
+  for (const char* text : bad) {
+    std::string error =
+        load_error(with_ports("flow_table: {timeouts: {udp: " + std::string(text) + "}}"));
+    EXPECT_NE(error.find("t.yaml:4:"), std::string::npos) << error;
+    EXPECT_NE(error.find("flow_table.timeouts.udp: expected a duration"), std::string::npos)
+        << error;
+  }
+  EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 50ms}}")),
+            "t.yaml:4:32: flow_table.timeouts.udp: duration 50ms is out of range, expected "
+            "100ms..168h");
+  EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 169h}}")),
+            "t.yaml:4:32: flow_table.timeouts.udp: duration 169h is out of range, expected "
+            "100ms..168h");
+}
+
+struct BadCase {
+  const char* what;
+  std::string yaml;
+  std::string error;
+};
+
+// A service on line 5 (after "services:" on line 4), with `extra` lines before its back-ends.
+std::string service(const std::string& extra, const std::string& backends) {
+  return with_ports(
+      "services:\n"
+      "  - vip: 198.18.100.1\n"
+      "    port: 80\n"
+      "    protocol: tcp\n" +
+      extra + "    backends: " + backends + "\n");
+}
+
+std::vector<BadCase> bad_cases() {
+  return {
+      {"yaml syntax", with_ports("services: [\n"),
+       "t.yaml:5:1: syntax error: end of sequence flow not found"},
+      {"top level not a map", "- a\n", "t.yaml:1:1: top level: expected a map, got a list"},
+      {"empty file", "# nothing\n",
+       "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
+      {"unknown top-level key", with_ports("servces: []\n"),
+       "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
+       "workers, mbufs, eal, flow_table, icmp, ports, neighbors, routes, services"},
+      {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
+       "protocol, mode, missing_flow, table_size, backends"},
+      {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
+       "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
+      {"wrong type", with_ports("workers: [1]\n"),
+       "t.yaml:4:10: workers: expected an integer 1..64, got a list"},
+      {"quoted number", with_ports("mbufs: \"4095\"\n"),
+       "t.yaml:4:8: mbufs: expected an integer 1023..67108863, got the quoted string '4095'"},
+      {"number out of range", with_ports("workers: 0\n"),
+       "t.yaml:4:10: workers: value 0 is out of range, expected an integer 1..64"},
+      {"negative number", with_ports("flow_table: {capacity: -1}\n"),
+       "t.yaml:4:24: flow_table.capacity: expected an integer 1024..67108864, got '-1'"},
+      {"bad boolean", with_ports("icmp: {echo_reply: yes}\n"),
+       "t.yaml:4:20: icmp.echo_reply: expected true or false, got 'yes'"},
+      {"bad duration", with_ports("flow_table:\n  timeouts:\n    tcp_syn: 30 s\n"),
+       "t.yaml:6:14: flow_table.timeouts.tcp_syn: expected a duration: integer seconds or a "
+       "string like \"500ms\", \"30s\", \"15m\", \"1h\", got '30 s'"},
+      {"empty value", with_ports("eal:\n  lcores:\n"),
+       "t.yaml:5:3: eal.lcores: expected a string, got an empty value"},
+      {"no ports", "ports: []\n",
+       "t.yaml:1:8: ports: expected at least one port, got an empty list"},
+      {"ports missing", "workers: 2\n",
+       "t.yaml:1:1: ports: missing required key 'ports' (a list of at least one port)"},
+      {"device missing", "ports:\n  - name: client\n    mac: \"02:00:00:00:00:01\"\n",
+       "t.yaml:2:5: ports[0].device: missing required key 'device' (a DPDK device argument or PCI "
+       "address)"},
+      {"bad port name", "ports:\n  - {name: \"a b\", device: d}\n",
+       "t.yaml:2:11: ports[0].name: 'a b' is not a valid name, expected letters, digits, '_', '-' "
+       "or "
+       "'.'"},
+      {"duplicate port name", with_ports("  - {name: client, device: dev2}\n"),
+       "t.yaml:4:11: ports[2].name: duplicate port name 'client', first defined at line 2"},
+      {"duplicate device", with_ports("  - {name: third, device: dev1}\n"),
+       "t.yaml:4:28: ports[2].device: duplicate device 'dev1', first defined at line 3"},
+      {"bad prefix", "ports:\n  - {name: c, device: d, addresses: [198.18.0.1/40]}\n",
+       "t.yaml:2:38: ports[0].addresses[0]: expected an address with a prefix length (e.g. "
+       "198.18.0.1/24, \"2001:2::1/64\"), got '198.18.0.1/40'"},
+      {"address on two ports",
+       with_ports("  - {name: x, device: dev2, addresses: [198.18.0.1/32]}\n"),
+       "t.yaml:4:42: ports[2].addresses[0]: duplicate port address 198.18.0.1, first defined at "
+       "line 2"},
+      {"bad mac", "ports:\n  - {name: c, device: d, mac: \"02:00:00:00:00:zz\"}\n",
+       "t.yaml:2:31: ports[0].mac: expected a MAC address like \"02:00:00:00:00:01\", got "
+       "'02:00:00:00:00:zz'"},
+      {"default TAP name too long", "ports:\n  - {name: abcdefghijklm, device: d}\n",
+       "t.yaml:2:11: ports[0].name: TAP name 'fw-abcdefghijklm' is 16 characters, expected at most "
+       "15 (Linux interface name); shorten the port name or set 'tap'"},
+      {"TAP name too long", "ports:\n  - {name: a, device: d, tap: abcdefghijklmnop}\n",
+       "t.yaml:2:31: ports[0].tap: TAP name 'abcdefghijklmnop' is 16 characters, expected at most "
+       "15 (Linux interface name)"},
+      {"duplicate TAP name", with_ports("  - {name: x, device: dev2, tap: fw-server}\n"),
+       "t.yaml:4:35: ports[2].tap: duplicate TAP name 'fw-server', first defined at line 3"},
+      {"neighbor unknown port",
+       with_ports(
+           "neighbors:\n  - {address: 198.18.1.10, mac: \"02:00:00:00:01:0a\", port: srv}\n"),
+       "t.yaml:5:60: neighbors[0].port: unknown port 'srv', expected one of the ports: client, "
+       "server"},
+      {"neighbor bad address",
+       with_ports(
+           "neighbors:\n  - {address: 198.18.1, mac: \"02:00:00:00:01:0a\", port: server}\n"),
+       "t.yaml:5:16: neighbors[0].address: expected an IPv4 or IPv6 address (e.g. 198.18.0.1, "
+       "\"2001:2::1\"), got '198.18.1'"},
+      {"neighbor missing mac", with_ports("neighbors:\n  - {address: 198.18.1.10, port: server}\n"),
+       "t.yaml:5:5: neighbors[0].mac: missing required key 'mac' (the neighbor's MAC address)"},
+      {"route unknown port",
+       with_ports("routes:\n  - {prefix: 0.0.0.0/0, via: 198.18.0.254, port: up}\n"),
+       "t.yaml:5:51: routes[0].port: unknown port 'up', expected one of the ports: client, server"},
+      {"route via family",
+       with_ports("routes:\n  - {prefix: 0.0.0.0/0, via: \"2001:2::1\", port: client}\n"),
+       "t.yaml:5:31: routes[0].via: gateway 2001:2::1 is IPv6, expected an IPv4 address like the "
+       "prefix"},
+      {"route host bits", with_ports("routes:\n  - {prefix: 198.18.5.5/16, port: client}\n"),
+       "t.yaml:5:14: routes[0].prefix: prefix 198.18.5.5/16 has host bits set, expected "
+       "198.18.0.0/16"},
+      {"service missing vip",
+       with_ports("services:\n  - {port: 80, protocol: tcp, backends: []}\n"),
+       "t.yaml:5:5: services[0].vip: missing required key 'vip' (the virtual IP address clients "
+       "connect to)"},
+      {"service missing backends",
+       service("", "[]").substr(0, service("", "[]").find("    backends")),
+       "t.yaml:5:5: services[0].backends: missing required key 'backends' (a list of at least one "
+       "back-end)"},
+      {"bad vip", with_ports("services:\n  - {vip: 198.18.100.1.1, port: 80, protocol: tcp}\n"),
+       "t.yaml:5:11: services[0].vip: expected an IPv4 or IPv6 address (e.g. 198.18.0.1, "
+       "\"2001:2::1\"), got '198.18.100.1.1'"},
+      {"vip is a port address",
+       with_ports("services:\n  - {vip: 198.18.1.1, port: 80, protocol: tcp, backends: []}\n"),
+       "t.yaml:5:11: services[0].vip: VIP 198.18.1.1 is an address of port 'server', expected an "
+       "address that is not the box's own"},
+      {"port out of range", with_ports("services:\n  - {vip: 198.18.100.1, port: 65536}\n"),
+       "t.yaml:5:31: services[0].port: value 65536 is out of range, expected an integer 1..65535"},
+      {"bad protocol", service("", "[]").replace(service("", "[]").find("tcp"), 3, "icmp"),
+       "t.yaml:7:15: services[0].protocol: expected one of tcp, udp, got 'icmp'"},
+      {"bad mode", service("    mode: proxy\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:11: services[0].mode: expected one of dsr, nat, got 'proxy'"},
+      {"bad missing_flow", service("    missing_flow: reset\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:19: services[0].missing_flow: expected one of consistent, strict, got 'reset'"},
+      {"empty backends", service("", "[]"),
+       "t.yaml:8:15: services[0].backends: service '198.18.100.1:80/tcp' has no back-ends, "
+       "expected at least one"},
+      {"bad backend address", service("", "[{address: 198.18.1.10}, {address: server1}]"),
+       "t.yaml:8:51: services[0].backends[1].address: expected an IPv4 or IPv6 address (e.g. "
+       "198.18.0.1, \"2001:2::1\"), got 'server1'"},
+      {"backend family", service("", "[{address: \"2001:2:0:2::10\"}]"),
+       "t.yaml:8:27: services[0].backends[0].address: back-end 2001:2:0:2::10 is IPv6 but VIP "
+       "198.18.100.1 is IPv4, expected the same family"},
+      {"backend weight", service("", "[{address: 198.18.1.10, weight: 65536}]"),
+       "t.yaml:8:48: services[0].backends[0].weight: value 65536 is out of range, expected an "
+       "integer 0..65535"},
+      {"dsr port mismatch", service("", "[{address: 198.18.1.10, port: 8080}]"),
+       "t.yaml:8:46: services[0].backends[0].port: dsr cannot change the port: back-end port 8080 "
+       "differs from the service port 80, expected 80 or mode: nat"},
+      {"duplicate backend",
+       service("", "\n      - {address: 198.18.1.10}\n      - {address: 198.18.1.10, port: 80}"),
+       "t.yaml:10:9: services[0].backends[1]: duplicate back-end 198.18.1.10:80, first defined at "
+       "line 9"},
+      {"table_size not prime", service("    table_size: 1000\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:17: services[0].table_size: table_size 1000 is not prime, expected a prime such "
+       "as 65537 (Maglev needs a prime size)"},
+      {"table_size out of range", service("    table_size: 5\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:17: services[0].table_size: value 5 is out of range, expected an integer "
+       "7..1000003"},
+      {"table_size not above backends",
+       service("    table_size: 7\n",
+               "[{address: 198.18.1.1}, {address: 198.18.1.2}, {address: 198.18.1.3}, "
+               "{address: 198.18.1.4}, {address: 198.18.1.5}, {address: 198.18.1.6}, "
+               "{address: 198.18.1.7}]"),
+       "t.yaml:8:17: services[0].table_size: table_size 7 is not greater than the 7 back-ends, "
+       "expected a larger prime (Maglev needs more slots than back-ends)"},
+      {"duplicate service",
+       with_ports(
+           "services:\n"
+           "  - {vip: 198.18.100.1, port: 80, protocol: tcp, backends: [{address: 198.18.1.10}]}\n"
+           "  - {vip: 198.18.100.1, port: 80, protocol: tcp, backends: [{address: "
+           "198.18.1.11}]}\n"),
+       "t.yaml:6:5: services[1]: duplicate service 198.18.100.1:80/tcp, first defined at line 5"},
+      {"duplicate service name",
+       with_ports("services:\n"
+                  "  - {name: a, vip: 198.18.100.1, port: 80, protocol: tcp, backends: [{address: "
+                  "198.18.1.10}]}\n"
+                  "  - {name: a, vip: 198.18.100.1, port: 81, protocol: tcp, backends: [{address: "
+                  "198.18.1.10}]}\n"),
+       "t.yaml:6:11: services[1].name: duplicate service name 'a', first defined at line 5"},
+      {"nat backend in two nat services",
+       with_ports("services:\n"
+                  "  - {name: a, vip: 198.18.100.1, port: 80, protocol: tcp, mode: nat,\n"
+                  "     backends: [{address: 198.18.1.10, port: 8000}]}\n"
+                  "  - {name: b, vip: 198.18.100.2, port: 80, protocol: tcp, mode: nat,\n"
+                  "     backends: [{address: 198.18.1.10, port: 8000}]}\n"),
+       "t.yaml:8:17: services[1].backends[0]: back-end 198.18.1.10:8000/tcp of nat service 'b' "
+       "already belongs to nat service 'a' (line 6), expected each nat back-end endpoint in one "
+       "nat "
+       "service only"},
+      {"second document", with_ports("---\nworkers: 2\n"),
+       "t.yaml:5:1: top level: a second YAML document ('---'), expected the whole configuration in "
+       "one document"},
+  };
+}
+
+TEST(ConfigTest, BadConfigsFailWithExactMessages) {
+  for (const BadCase& c : bad_cases()) {
+    ConfigResult result = load_config_string(c.yaml, "t.yaml");
+    EXPECT_FALSE(result.config) << c.what;
+    ASSERT_TRUE(result.error) << c.what;
+    EXPECT_EQ(result.error->message, c.error) << c.what << "\n--- yaml:\n" << c.yaml;
+    EXPECT_EQ(result.error->message.find('\n'), std::string::npos) << c.what;
+  }
+}
+
+TEST(ConfigTest, NatBackendMayServeOneNatAndAnyDsrService) {
+  // The same endpoint in a dsr service and a nat service is fine: dsr replies bypass the box.
+  // The same address on another port, or for another protocol, is another endpoint.
+  Config c = load_ok(with_ports(
+      "services:\n"
+      "  - {vip: 198.18.100.1, port: 80, protocol: tcp, backends: [{address: 198.18.1.10}]}\n"
+      "  - {vip: 198.18.100.2, port: 80, protocol: tcp, mode: nat,\n"
+      "     backends: [{address: 198.18.1.10, port: 80}]}\n"
+      "  - {vip: 198.18.100.3, port: 80, protocol: tcp, mode: nat,\n"
+      "     backends: [{address: 198.18.1.10, port: 81}]}\n"
+      "  - {vip: 198.18.100.3, port: 80, protocol: udp, mode: nat,\n"
+      "     backends: [{address: 198.18.1.10, port: 80}]}\n"));
+  EXPECT_EQ(c.services.size(), 4u);
+}
+
+TEST(ConfigTest, MissingFileIsAnError) {
+  ConfigResult result = load_config_file("/nonexistent/fairway.yaml");
+  EXPECT_FALSE(result.config);
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(result.error->message,
+            "/nonexistent/fairway.yaml: cannot read the file: No such file or directory");
+}
+
+TEST(ConfigTest, NeverThrowsOnGarbage) {
+  const std::string inputs[] = {
+      std::string("\0\1\2\xff", 4), "{{{{",       "[",    "*alias", "!!binary x",
+      std::string(10000, '['),      "a: &x [*x]", "\t- x"};
+  for (const std::string& input : inputs) {
+    ConfigResult result;
+    EXPECT_NO_THROW(result = load_config_string(input, "g.yaml"));
+    EXPECT_FALSE(result.config);
+    ASSERT_TRUE(result.error);
+    EXPECT_EQ(result.error->message.rfind("g.yaml:", 0), 0u) << result.error->message;
+  }
+}
+
+// The example files that test_check.py runs through `fairwayd --check` also load here, so the
+// loader is covered even when the daemon cannot be built.
+std::string expectation(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  const std::string marker = "# expect: ";
+  return first.rfind(marker, 0) == 0 ? first.substr(marker.size()) : "";
+}
+
+TEST(ConfigTest, ExampleFilesBehaveAsAnnotated) {
+  std::filesystem::path root = std::filesystem::path(FAIRWAY_SOURCE_DIR) / "tests/config";
+  int good = 0, bad = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root / "good")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ConfigResult result = load_config_file(entry.path().string());
+    EXPECT_FALSE(result.error) << result.error->message;
+    ++good;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(root / "bad")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ConfigResult result = load_config_file(entry.path().string());
+    std::string expected = expectation(entry.path());
+    ASSERT_FALSE(expected.empty()) << entry.path() << " has no '# expect:' first line";
+    ASSERT_TRUE(result.error) << entry.path();
+    EXPECT_EQ(result.error->message.rfind(entry.path().string() + ":", 0), 0u)
+        << result.error->message;
+    EXPECT_NE(result.error->message.find(expected), std::string::npos)
+        << result.error->message << "\nexpected to contain: " << expected;
+    ++bad;
+  }
+  EXPECT_GE(good, 3);
+  EXPECT_GE(bad, 20);
+}
+
+}  // namespace
+}  // namespace fairway
