@@ -189,6 +189,35 @@ lab_wait_ping() {
   return 1
 }
 
+# lab_gen_config OUT: lab/lab.yaml with this run's --file-prefix.
+lab_gen_config() {
+  local out=$1
+  sed -E "s/\"--file-prefix\", *\"[^\"]*\"/\"--file-prefix\", \"${LAB_P}\"/" "$LAB_DIR/lab.yaml" >"$out"
+  grep -q "\"--file-prefix\", \"${LAB_P}\"" "$out" || lab_die "could not set --file-prefix in $out"
+}
+
+# lab_start_fairwayd BINARY CONFIG LOG: start fairwayd in the lb namespace; sets LAB_FWD_PID.
+lab_start_fairwayd() {
+  local bin=$1 cfg=$2 log=$3
+  [ -x "$bin" ] || lab_die "fairwayd binary not found or not executable: $bin (build it, or set FAIRWAYD=path)"
+  ip netns exec "${LAB_P}-lb" "$bin" -c "$cfg" </dev/null >"$log" 2>&1 &
+  LAB_FWD_PID=$!
+  LAB_PIDS+=("$LAB_FWD_PID")
+  lab_log "fairwayd started (pid $LAB_FWD_PID, log $log)"
+}
+
+# lab_wait_ready SECONDS [PID]: the box answers a ping on its client-side address, through the data
+# plane and the exception path (bounded). Fails early if PID (the daemon) exits.
+lab_wait_ready() {
+  local secs=${1:-30} pid=${2:-} end=$((SECONDS + ${1:-30}))
+  while [ $SECONDS -lt $end ]; do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then lab_log "the daemon (pid $pid) exited"; return 1; fi
+    if lab_exec cli ping -n -c 1 -W 1 "$LAB_LBC4" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+
 # lab_stop_pid PID [SECONDS]: SIGTERM, wait bounded, then SIGKILL.
 lab_stop_pid() {
   local pid=$1 secs=${2:-5} i
@@ -201,6 +230,8 @@ lab_stop_pid() {
 lab_down() {
   [ -n "${LAB_P:-}" ] || return 0
   local pid ns
+  # TERM everything first, then wait (bounded) for all of them together
+  for pid in "${LAB_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${LAB_PIDS[@]}"; do lab_stop_pid "$pid" 3; done
   LAB_PIDS=()
   # anything still running inside our namespaces (started by us: nothing else can be in them)

@@ -97,7 +97,8 @@ FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
   Bucket* left = &buckets_[p.left];
   Bucket* right = &buckets_[p.right];
   auto occupied = [](const Bucket& b) {
-    return static_cast<size_t>(std::count_if(b.tags, b.tags + kSlots, [](uint16_t t) { return t; }));
+    return static_cast<size_t>(
+        std::count_if(b.tags, b.tags + kSlots, [](uint16_t t) { return t; }));
   };
   // The common case reads only the tags: the sweep keeps expired entries few, so occupancy stands
   // in for the live count.
@@ -182,14 +183,20 @@ size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
   return freed;
 }
 
-size_t FlowTable::size() const { return size_; }
+size_t FlowTable::size() const {
+  return size_;
+}
 
-size_t FlowTable::capacity() const { return size_t{bucket_count_} * kSlots; }
+size_t FlowTable::capacity() const {
+  return size_t{bucket_count_} * kSlots;
+}
 
-size_t FlowTable::memory_bytes() const { return size_t{bucket_count_} * sizeof(Bucket); }
+size_t FlowTable::memory_bytes() const {
+  return size_t{bucket_count_} * sizeof(Bucket);
+}
 
-void FlowTable::for_each(
-    uint64_t now_ms, const std::function<void(const FlowKey&, const FlowValue&)>& visit) const {
+void FlowTable::for_each(uint64_t now_ms,
+                         const std::function<void(const FlowKey&, const FlowValue&)>& visit) const {
   for (uint32_t b = 0; b < bucket_count_; ++b) {
     const Bucket& bucket = buckets_[b];
     for (size_t i = 0; i < kSlots; ++i) {

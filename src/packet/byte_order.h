@@ -8,7 +8,9 @@
 namespace fairway {
 
 // Big-endian (network order) fields, converted to and from host order.
-inline uint16_t load_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint16_t load_be16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 inline uint32_t load_be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
@@ -30,6 +32,8 @@ inline uint16_t load_raw16(const uint8_t* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store_raw16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, sizeof v); }
+inline void store_raw16(uint8_t* p, uint16_t v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 }  // namespace fairway

@@ -48,7 +48,9 @@ uint32_t checksum_partial(std::span<const uint8_t> bytes, uint32_t initial) {
   return fold(sum);
 }
 
-uint16_t checksum_fold(uint32_t sum) { return static_cast<uint16_t>(~fold(sum)); }
+uint16_t checksum_fold(uint32_t sum) {
+  return static_cast<uint16_t>(~fold(sum));
+}
 
 uint16_t ipv4_header_checksum(std::span<const uint8_t> header) {
   return checksum_fold(sum_skipping_field(header, ipv4::kChecksum, 0));

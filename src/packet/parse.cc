@@ -167,8 +167,8 @@ DropReason parse_ipv6(std::span<const uint8_t> frame, ParsedPacket& out) {
   out.dst = IpAddress::from_v6(h + ipv6::kDst);
   out.ip_end = static_cast<uint16_t>(l3 + ipv6::kSize + payload_length);
   Ipv6Chain chain;
-  DropReason r = walk_ipv6_extensions(frame, l3 + ipv6::kSize, out.ip_end, h[ipv6::kNextHeader],
-                                      chain);
+  DropReason r =
+      walk_ipv6_extensions(frame, l3 + ipv6::kSize, out.ip_end, h[ipv6::kNextHeader], chain);
   if (r != DropReason::none) return r;
   out.l4_offset = static_cast<uint16_t>(chain.l4_offset);
   out.l4_protocol = chain.protocol;
@@ -257,8 +257,8 @@ DropReason parse_icmp_quote(std::span<const uint8_t> frame, const ParsedPacket& 
   if (quote_offset > p.ip_end) return DropReason::bad_icmp_quote;
   out.l3_offset = static_cast<uint16_t>(quote_offset);
   out.end = p.ip_end;
-  DropReason r = p.l3 == L3Kind::ipv4 ? parse_quoted_ipv4(frame, out)
-                                      : parse_quoted_ipv6(frame, out);
+  DropReason r =
+      p.l3 == L3Kind::ipv4 ? parse_quoted_ipv4(frame, out) : parse_quoted_ipv6(frame, out);
   if (r != DropReason::none) return r;
   // RFC 792 guarantees 64 bits of the original L4 header: the ports of TCP and UDP.
   if (out.end - out.l4_offset < 8) return DropReason::bad_icmp_quote;

@@ -16,7 +16,9 @@ constexpr size_t kIpv4ErrorLimit = 576;
 constexpr size_t kIpv6ErrorLimit = 1280;
 constexpr size_t kIcmpErrorHeaderSize = 8;
 
-bool is_ip(const ParsedPacket& p) { return p.l3 == L3Kind::ipv4 || p.l3 == L3Kind::ipv6; }
+bool is_ip(const ParsedPacket& p) {
+  return p.l3 == L3Kind::ipv4 || p.l3 == L3Kind::ipv6;
+}
 
 size_t ip_header_size(const ParsedPacket& p) {
   return p.l3 == L3Kind::ipv4 ? ipv4::kMinSize : ipv6::kSize;
@@ -119,8 +121,8 @@ bool is_group_or_unspecified(const IpAddress& a) {
 // RFC 1122 3.2.2 and RFC 4443 2.4(e): no error about an error, a later fragment or a packet
 // sent to or from a group, so that errors cannot multiply.
 bool may_send_icmp_error(const ParsedPacket& p) {
-  return is_ip(p) && !p.is_later_fragment && !is_icmp_error(p) &&
-         !is_group_or_unspecified(p.src) && !is_group_or_unspecified(p.dst);
+  return is_ip(p) && !p.is_later_fragment && !is_icmp_error(p) && !is_group_or_unspecified(p.src) &&
+         !is_group_or_unspecified(p.dst);
 }
 
 }  // namespace

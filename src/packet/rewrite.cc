@@ -12,10 +12,14 @@ namespace {
 // Where a packet's L4 checksum sits and which rewritten fields it covers.
 struct L4Checksum {
   size_t offset = 0;
+  bool present = false;
   bool covers_address = false;  // through the pseudo-header
-  bool covers_ports = false;
   bool is_udp = false;
 };
+
+bool has_ports(const ParsedPacket& p) {
+  return !p.is_later_fragment && (p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp);
+}
 
 L4Checksum l4_checksum_of(const ParsedPacket& p) {
   if (p.is_later_fragment) return {};
@@ -28,7 +32,7 @@ L4Checksum l4_checksum_of(const ParsedPacket& p) {
       c = {size_t{p.l4_offset} + udp::kChecksum, true, true, true};
       break;
     case kProtoIcmpv6:  // ICMPv4 has no pseudo-header, so addresses do not reach it
-      if (p.l3 == L3Kind::ipv6) c = {size_t{p.l4_offset} + icmp::kChecksum, true, false, false};
+      if (p.l3 == L3Kind::ipv6) c = {size_t{p.l4_offset} + icmp::kChecksum, true, true, false};
       break;
     default:
       break;
@@ -74,12 +78,12 @@ void replace_address(std::span<uint8_t> frame, const ParsedPacket& p, size_t fie
 // Writes a TCP/UDP port (`port_offset` within the L4 header); other protocols have none.
 void replace_port(std::span<uint8_t> frame, const ParsedPacket& p, size_t port_offset,
                   uint16_t port_host) {
-  L4Checksum c = l4_checksum_of(p);
-  if (!c.covers_ports) return;
+  if (!has_ports(p)) return;
   uint8_t* field = frame.data() + p.l4_offset + port_offset;
   uint8_t new_bytes[2];
   store_be16(new_bytes, port_host);
-  update_l4_checksum(frame, p, c, field, new_bytes, 2);
+  L4Checksum c = l4_checksum_of(p);
+  if (c.present) update_l4_checksum(frame, p, c, field, new_bytes, 2);
   std::memcpy(field, new_bytes, 2);
 }
 
@@ -109,8 +113,8 @@ void recompute_icmp_checksum(std::span<uint8_t> frame, const ParsedPacket& p) {
     checksum = icmpv4_checksum(message);
   } else {
     const uint8_t* ip = frame.data() + p.l3_offset;
-    checksum = l4_checksum_ipv6(ip + ipv6::kSrc, ip + ipv6::kDst, kProtoIcmpv6, message,
-                                icmp::kChecksum);
+    checksum =
+        l4_checksum_ipv6(ip + ipv6::kSrc, ip + ipv6::kDst, kProtoIcmpv6, message, icmp::kChecksum);
   }
   store_raw16(message.data() + icmp::kChecksum, checksum);
 }
@@ -128,8 +132,8 @@ void nat_rewrite_destination(std::span<uint8_t> frame, const ParsedPacket& p,
   replace_port(frame, p, tcp::kDstPort, new_dst_port_host);
 }
 
-void nat_rewrite_source(std::span<uint8_t> frame, const ParsedPacket& p,
-                        const IpAddress& new_src, uint16_t new_src_port_host) {
+void nat_rewrite_source(std::span<uint8_t> frame, const ParsedPacket& p, const IpAddress& new_src,
+                        uint16_t new_src_port_host) {
   replace_address(frame, p, src_address_offset(p), new_src);
   replace_port(frame, p, tcp::kSrcPort, new_src_port_host);
 }
@@ -156,7 +160,8 @@ bool decrement_hop_limit(std::span<uint8_t> frame, const ParsedPacket& p) {
   uint16_t old_word = load_raw16(ip + ipv4::kTtl);
   --ip[ipv4::kTtl];
   uint16_t checksum = load_raw16(ip + ipv4::kChecksum);
-  store_raw16(ip + ipv4::kChecksum, checksum_update16(checksum, old_word, load_raw16(ip + ipv4::kTtl)));
+  store_raw16(ip + ipv4::kChecksum,
+              checksum_update16(checksum, old_word, load_raw16(ip + ipv4::kTtl)));
   return true;
 }
 

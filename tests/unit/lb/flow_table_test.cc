@@ -206,9 +206,10 @@ void fill_and_overflow(size_t capacity, uint32_t seed) {
   for (size_t i = 0; i < capacity; ++i) {
     ASSERT_NE(table.lookup(keys[i], flow_hash(keys[i]), 1), nullptr) << "evicted flow " << i;
   }
-  std::printf("capacity %zu: %zu slots, first refusal at %zu flows (%.1f%% load), %.1f bytes/flow\n",
-              capacity, table.capacity(), first_refusal,
-              100.0 * first_refusal / table.capacity(), double(table.memory_bytes()) / capacity);
+  std::printf(
+      "capacity %zu: %zu slots, first refusal at %zu flows (%.1f%% load), %.1f bytes/flow\n",
+      capacity, table.capacity(), first_refusal, 100.0 * first_refusal / table.capacity(),
+      double(table.memory_bytes()) / capacity);
 
   // Everything has expired at t=1000: new flows take the expired slots.
   const std::vector<FlowKey> fresh = random_keys(capacity, seed + 1000);

@@ -1,8 +1,10 @@
 #pragma once
 // Assembles test frames field by field. Checksums come from a naive reference implementation
 // written here on purpose: a bug in src/packet/checksum.cc must not cancel out in the tests.
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -21,11 +23,15 @@ inline void put32(Bytes& b, size_t at, uint32_t v) {
   put16(b, at, static_cast<uint16_t>(v >> 16));
   put16(b, at + 2, static_cast<uint16_t>(v));
 }
-inline uint16_t get16(const Bytes& b, size_t at) { return static_cast<uint16_t>(b[at] << 8 | b[at + 1]); }
+inline uint16_t get16(const Bytes& b, size_t at) {
+  return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
+}
 inline uint32_t get32(const Bytes& b, size_t at) {
   return uint32_t{get16(b, at)} << 16 | get16(b, at + 2);
 }
-inline void append(Bytes& to, const Bytes& from) { to.insert(to.end(), from.begin(), from.end()); }
+inline void append(Bytes& to, const Bytes& from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
 
 // RFC 1071, one big-endian word at a time; returns the complemented value in host order.
 inline uint16_t reference_checksum(const Bytes& bytes) {
@@ -37,7 +43,9 @@ inline uint16_t reference_checksum(const Bytes& bytes) {
   return static_cast<uint16_t>(~sum);
 }
 
-inline IpAddress ip(const std::string& text) { return *IpAddress::parse(text); }
+inline IpAddress ip(const std::string& text) {
+  return *IpAddress::parse(text);
+}
 
 inline Bytes address_bytes(const IpAddress& a) {
   if (a.is_v4()) return Bytes(a.v4_bytes(), a.v4_bytes() + 4);
@@ -58,8 +66,12 @@ inline Extension options_header(uint8_t type, uint8_t units = 0) {
   b[3] = static_cast<uint8_t>(b.size() - 4);
   return {type, b};
 }
-inline Extension hop_by_hop(uint8_t units = 0) { return options_header(0, units); }
-inline Extension destination_options(uint8_t units = 0) { return options_header(60, units); }
+inline Extension hop_by_hop(uint8_t units = 0) {
+  return options_header(0, units);
+}
+inline Extension destination_options(uint8_t units = 0) {
+  return options_header(60, units);
+}
 inline Extension routing_header() {
   Bytes b(8, 0);
   b[2] = 4;  // a type with no addresses, segments left 0: ignored by receivers
@@ -109,7 +121,9 @@ struct FrameSpec {
   size_t pad_to = 0;  // Ethernet padding up to this frame length
 };
 
-inline bool is_v6(const FrameSpec& s) { return s.src.find(':') != std::string::npos; }
+inline bool is_v6(const FrameSpec& s) {
+  return s.src.find(':') != std::string::npos;
+}
 
 inline Bytes tcp_segment(const FrameSpec& s) {
   Bytes b(20, 0);
@@ -172,10 +186,14 @@ inline Bytes pseudo_header(const FrameSpec& s, size_t l4_length) {
 inline Bytes l4_bytes(const FrameSpec& s) {
   if (!s.l4_header) return s.payload;
   Bytes l4;
-  if (s.protocol == kProtoTcp) l4 = tcp_segment(s);
-  else if (s.protocol == kProtoUdp) l4 = udp_datagram(s);
-  else if (s.protocol == kProtoIcmp || s.protocol == kProtoIcmpv6) l4 = icmp_message(s);
-  else l4 = s.payload;
+  if (s.protocol == kProtoTcp)
+    l4 = tcp_segment(s);
+  else if (s.protocol == kProtoUdp)
+    l4 = udp_datagram(s);
+  else if (s.protocol == kProtoIcmp || s.protocol == kProtoIcmpv6)
+    l4 = icmp_message(s);
+  else
+    l4 = s.payload;
   int at = checksum_offset(s);
   if (at < 0) return l4;
   Bytes covered = (s.protocol == kProtoIcmp) ? Bytes{} : pseudo_header(s, l4.size());
@@ -192,8 +210,9 @@ inline Bytes ipv4_header(const FrameSpec& s, size_t l4_length) {
   h[1] = s.tos;
   put16(h, 2, static_cast<uint16_t>(20 + s.ipv4_options.size() + l4_length));
   put16(h, 4, s.ip_id);
-  put16(h, 6, static_cast<uint16_t>((s.dont_fragment ? 0x4000 : 0) |
-                                    (s.more_fragments ? 0x2000 : 0) | s.fragment_offset));
+  put16(h, 6,
+        static_cast<uint16_t>((s.dont_fragment ? 0x4000 : 0) | (s.more_fragments ? 0x2000 : 0) |
+                              s.fragment_offset));
   h[8] = s.ttl;
   h[9] = s.protocol;
   append(h, s.ipv4_options);
@@ -236,6 +255,20 @@ inline Bytes build_frame(const FrameSpec& s) {
   append(f, l4);
   if (f.size() < s.pad_to) f.resize(s.pad_to, 0);
   return f;
+}
+
+// The differing offsets of two frames, for readable failures: "len 60 vs 62; @24: 1a vs 1b".
+inline std::string frame_diff(const Bytes& got, const Bytes& want) {
+  std::string out = "len " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  int shown = 0;
+  for (size_t i = 0; i < std::min(got.size(), want.size()) && shown < 8; ++i) {
+    if (got[i] == want[i]) continue;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; @%zu: %02x vs %02x", i, got[i], want[i]);
+    out += buf;
+    ++shown;
+  }
+  return out;
 }
 
 inline Bytes pattern(size_t n, uint8_t seed = 0) {

@@ -54,9 +54,11 @@ Bytes udp_prefix(const FrameSpec& s, size_t keep) {
 
 std::vector<ValidCase> valid_cases() {
   std::vector<ValidCase> cases;
-  cases.push_back({"tcp4 syn, padded to 60", spec_with([](FrameSpec& s) { s.pad_to = 60; }),
+  cases.push_back({"tcp4 syn, padded to 60",
+                   spec_with([](FrameSpec& s) { s.pad_to = 60; }),
                    {L3Kind::ipv4, 34, 54, kProtoTcp, false, false, true, 0}});
-  cases.push_back({"tcp4 with options and data", spec_with([](FrameSpec& s) {
+  cases.push_back({"tcp4 with options and data",
+                   spec_with([](FrameSpec& s) {
                      s.tcp_flags = kTcpAck | kTcpPsh;
                      s.seq = 0xfedcba98;
                      s.ack = 0x01234567;
@@ -64,51 +66,58 @@ std::vector<ValidCase> valid_cases() {
                      s.payload = test::pattern(100);
                    }),
                    {L3Kind::ipv4, 34, 166, kProtoTcp, false, false, true, 100}});
-  cases.push_back({"tcp4 with 8 bytes of IP options", spec_with([](FrameSpec& s) {
+  cases.push_back({"tcp4 with 8 bytes of IP options",
+                   spec_with([](FrameSpec& s) {
                      s.ipv4_options = Bytes{1, 1, 1, 1, 1, 1, 1, 0};
                      s.payload = test::pattern(5);
                    }),
                    {L3Kind::ipv4, 42, 67, kProtoTcp, false, false, true, 5}});
-  cases.push_back({"tcp4 with 40 bytes of IP options (IHL 15)", spec_with([](FrameSpec& s) {
-                     s.ipv4_options = Bytes(40, 1);
-                   }),
+  cases.push_back({"tcp4 with 40 bytes of IP options (IHL 15)",
+                   spec_with([](FrameSpec& s) { s.ipv4_options = Bytes(40, 1); }),
                    {L3Kind::ipv4, 74, 94, kProtoTcp, false, false, true, 0}});
-  cases.push_back({"udp4 odd payload", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp4 odd payload",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = kProtoUdp;
                      s.dst_port = 53;
                      s.payload = test::pattern(33);
                    }),
                    {L3Kind::ipv4, 34, 75, kProtoUdp, false, false, true, 33}});
-  cases.push_back({"udp4 without checksum, empty", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp4 without checksum, empty",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = kProtoUdp;
                      s.udp_zero_checksum = true;
                      s.pad_to = 60;
                    }),
                    {L3Kind::ipv4, 34, 42, kProtoUdp, false, false, true, 0}});
-  cases.push_back({"icmp4 echo request", spec_with([](FrameSpec& s) {
+  cases.push_back({"icmp4 echo request",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = kProtoIcmp;
                      s.icmp_rest = 0x00420007;
                      s.payload = test::pattern(56);
                    }),
                    {L3Kind::ipv4, 34, 98, kProtoIcmp, false, false, false, 0, true}});
-  cases.push_back({"icmp4 destination unreachable", spec_with([](FrameSpec& s) {
+  cases.push_back({"icmp4 destination unreachable",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = kProtoIcmp;
                      s.icmp_type = 3;
                      s.icmp_code = 4;
                      s.payload = test::pattern(28);
                    }),
                    {L3Kind::ipv4, 34, 70, kProtoIcmp, false, false, false, 0, true}});
-  cases.push_back({"gre4: other protocol, no ports", spec_with([](FrameSpec& s) {
+  cases.push_back({"gre4: other protocol, no ports",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = 47;
                      s.payload = test::pattern(4);
                    }),
                    {L3Kind::ipv4, 34, 38, 47, false, false, false, 0}});
-  cases.push_back({"tcp4 first fragment", spec_with([](FrameSpec& s) {
+  cases.push_back({"tcp4 first fragment",
+                   spec_with([](FrameSpec& s) {
                      s.more_fragments = true;
                      s.payload = test::pattern(64);
                    }),
                    {L3Kind::ipv4, 34, 118, kProtoTcp, true, false, true, 64}});
-  cases.push_back({"udp4 first fragment, length beyond it", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp4 first fragment, length beyond it",
+                   spec_with([](FrameSpec& s) {
                      s.protocol = kProtoUdp;
                      s.more_fragments = true;
                      s.payload = test::pattern(200);
@@ -116,40 +125,46 @@ std::vector<ValidCase> valid_cases() {
                      s.l4_header = false;
                    }),
                    {L3Kind::ipv4, 34, 82, kProtoUdp, true, false, true, 40}});
-  cases.push_back({"tcp4 later fragment, DF clear", spec_with([](FrameSpec& s) {
+  cases.push_back({"tcp4 later fragment, DF clear",
+                   spec_with([](FrameSpec& s) {
                      s.fragment_offset = 185;
                      s.l4_header = false;
                      s.payload = test::pattern(3);
                    }),
                    {L3Kind::ipv4, 34, 37, kProtoTcp, true, true, false, 0}});
-  cases.push_back({"tcp4 last fragment with DF bit", spec_with([](FrameSpec& s) {
+  cases.push_back({"tcp4 last fragment with DF bit",
+                   spec_with([](FrameSpec& s) {
                      s.dont_fragment = true;
                      s.fragment_offset = 1;
                      s.l4_header = false;
                      s.payload = test::pattern(8);
                    }),
                    {L3Kind::ipv4, 34, 42, kProtoTcp, true, true, false, 0}});
-  cases.push_back({"tcp6 syn", spec_with(make_v6),
-                   {L3Kind::ipv6, 54, 74, kProtoTcp, false, false, true, 0}});
-  cases.push_back({"tcp6 padded beyond the datagram", spec_with([](FrameSpec& s) {
+  cases.push_back(
+      {"tcp6 syn", spec_with(make_v6), {L3Kind::ipv6, 54, 74, kProtoTcp, false, false, true, 0}});
+  cases.push_back({"tcp6 padded beyond the datagram",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.pad_to = 100;
                    }),
                    {L3Kind::ipv6, 54, 74, kProtoTcp, false, false, true, 0}});
-  cases.push_back({"udp6", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp6",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoUdp;
                      s.payload = test::pattern(17);
                    }),
                    {L3Kind::ipv6, 54, 79, kProtoUdp, false, false, true, 17}});
-  cases.push_back({"icmp6 echo request", spec_with([](FrameSpec& s) {
+  cases.push_back({"icmp6 echo request",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoIcmpv6;
                      s.icmp_type = 128;
                      s.payload = test::pattern(10);
                    }),
                    {L3Kind::ipv6, 54, 72, kProtoIcmpv6, false, false, false, 0, true}});
-  cases.push_back({"icmp6 packet too big", spec_with([](FrameSpec& s) {
+  cases.push_back({"icmp6 packet too big",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoIcmpv6;
                      s.icmp_type = 2;
@@ -157,7 +172,8 @@ std::vector<ValidCase> valid_cases() {
                      s.payload = test::pattern(48);
                    }),
                    {L3Kind::ipv6, 54, 110, kProtoIcmpv6, false, false, false, 0, true}});
-  cases.push_back({"icmp4 type over ipv6 is just a protocol", spec_with([](FrameSpec& s) {
+  cases.push_back({"icmp4 type over ipv6 is just a protocol",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoIcmp;
                      s.l4_header = false;
@@ -181,7 +197,8 @@ std::vector<ValidCase> valid_cases() {
              test::authentication_header(), test::destination_options()},
             48},
        }) {
-    cases.push_back({std::string("tcp6 with ") + e.name, spec_with([&](FrameSpec& s) {
+    cases.push_back({std::string("tcp6 with ") + e.name,
+                     spec_with([&](FrameSpec& s) {
                        make_v6(s);
                        s.extensions = e.chain;
                        s.payload = test::pattern(9);
@@ -189,7 +206,8 @@ std::vector<ValidCase> valid_cases() {
                      {L3Kind::ipv6, uint16_t(54 + e.length), uint16_t(54 + e.length + 29),
                       kProtoTcp, false, false, true, 9}});
   }
-  cases.push_back({"udp6 first fragment", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp6 first fragment",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoUdp;
                      s.extensions = {test::fragment_header(0, true)};
@@ -198,15 +216,17 @@ std::vector<ValidCase> valid_cases() {
                      s.l4_header = false;
                    }),
                    {L3Kind::ipv6, 62, 78, kProtoUdp, true, false, true, 8}});
-  cases.push_back({"udp6 later fragment", spec_with([](FrameSpec& s) {
+  cases.push_back({"udp6 later fragment",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = kProtoUdp;
-                     s.extensions = {test::destination_options(), test::fragment_header(100, true)};
+                     s.extensions = {test::destination_options(), test::fragment_header(1, true)};
                      s.l4_header = false;
                      s.payload = test::pattern(5);
                    }),
                    {L3Kind::ipv6, 70, 75, kProtoUdp, true, true, false, 0}});
-  cases.push_back({"ipv6 no next header", spec_with([](FrameSpec& s) {
+  cases.push_back({"ipv6 no next header",
+                   spec_with([](FrameSpec& s) {
                      make_v6(s);
                      s.protocol = 59;
                      s.l4_header = false;
@@ -275,10 +295,9 @@ TEST(ParseFrame, NonIpEthertypes) {
     uint16_t ethertype;
     L3Kind l3;
   };
-  for (const Case& c : {Case{"arp", kEtherTypeArp, L3Kind::arp},
-                        Case{"vlan tag", 0x8100, L3Kind::other},
-                        Case{"qinq tag", 0x88a8, L3Kind::other},
-                        Case{"lldp", 0x88cc, L3Kind::other}}) {
+  for (const Case& c :
+       {Case{"arp", kEtherTypeArp, L3Kind::arp}, Case{"vlan tag", 0x8100, L3Kind::other},
+        Case{"qinq tag", 0x88a8, L3Kind::other}, Case{"lldp", 0x88cc, L3Kind::other}}) {
     SCOPED_TRACE(c.name);
     FrameSpec s;
     s.ethertype = c.ethertype;
@@ -298,8 +317,9 @@ TEST(ParseFrame, NonIpEthertypes) {
 void fix_ipv4_checksum(Bytes& f) {
   size_t header_length = size_t(f[14] & 0xf) * 4;
   test::put16(f, 24, 0);
-  Bytes header(f.begin() + 14, f.begin() + 14 + static_cast<std::ptrdiff_t>(
-                                                     std::min(header_length, f.size() - 14)));
+  Bytes header(
+      f.begin() + 14,
+      f.begin() + 14 + static_cast<std::ptrdiff_t>(std::min(header_length, f.size() - 14)));
   test::put16(f, 24, test::reference_checksum(header));
 }
 
@@ -335,7 +355,9 @@ std::vector<MalformedCase> malformed_cases() {
   const FrameSpec udp4 = udp4_spec();
   std::vector<MalformedCase> m;
   m.push_back({"13-byte frame", Bytes(13, 0), DropReason::truncated_ethernet});
-  m.push_back({"ipv4 header of 19 bytes", mutated(tcp4, [](Bytes& f) { f.resize(33); }, false),
+  m.push_back({"ipv4 header of 19 bytes",
+               mutated(
+                   tcp4, [](Bytes& f) { f.resize(33); }, false),
                DropReason::truncated_ipv4});
   m.push_back({"ipv4 version 5", mutated(tcp4, [](Bytes& f) { f[14] = 0x55; }),
                DropReason::bad_ipv4_version});
@@ -360,15 +382,19 @@ std::vector<MalformedCase> malformed_cases() {
                mutated(tcp4, [](Bytes& f) { test::put16(f, 16, 65535); }),
                DropReason::bad_ipv4_total_length});
   m.push_back({"ipv4 checksum off by one",
-               mutated(tcp4, [](Bytes& f) { f[25] = static_cast<uint8_t>(f[25] + 1); }, false),
+               mutated(
+                   tcp4, [](Bytes& f) { f[25] = static_cast<uint8_t>(f[25] + 1); }, false),
                DropReason::bad_ipv4_checksum});
-  m.push_back({"ipv4 source changed after checksum", mutated(tcp4, [](Bytes& f) { f[26] ^= 1; }, false),
+  m.push_back({"ipv4 source changed after checksum",
+               mutated(
+                   tcp4, [](Bytes& f) { f[26] ^= 1; }, false),
                DropReason::bad_ipv4_checksum});
-  m.push_back({"ipv4 option byte changed after checksum", mutated(spec_with([](FrameSpec& s) {
-                  s.ipv4_options = Bytes{1, 1, 1, 0};
-                }),
-                                                                  [](Bytes& f) { f[35] = 7; },
-                                                                  false),
+  m.push_back({"ipv4 option byte changed after checksum",
+               mutated(
+                   spec_with([](FrameSpec& s) {
+                     s.ipv4_options = Bytes{1, 1, 1, 0};
+                   }),
+                   [](Bytes& f) { f[35] = 7; }, false),
                DropReason::bad_ipv4_checksum});
   m.push_back({"tcp data offset 4", mutated(tcp4, [](Bytes& f) { f[46] = 0x40; }),
                DropReason::bad_tcp_data_offset});
@@ -384,8 +410,7 @@ std::vector<MalformedCase> malformed_cases() {
                })),
                DropReason::truncated_tcp});
   m.push_back({"tcp header cut by total length, frame padded",
-               mutated(tcp4, [](Bytes& f) { test::put16(f, 16, 30); }),
-               DropReason::truncated_tcp});
+               mutated(tcp4, [](Bytes& f) { test::put16(f, 16, 30); }), DropReason::truncated_tcp});
   m.push_back({"udp header of 7 bytes", test::build_frame(spec_with([](FrameSpec& s) {
                  s.protocol = kProtoUdp;
                  s.l4_header = false;
@@ -398,13 +423,14 @@ std::vector<MalformedCase> malformed_cases() {
                DropReason::bad_udp_length});
   m.push_back({"udp length 7", mutated(udp4, [](Bytes& f) { test::put16(f, 38, 7); }),
                DropReason::bad_udp_length});
-  m.push_back({"udp length 0 (jumbogram form)", mutated(udp4, [](Bytes& f) { test::put16(f, 38, 0); }),
-               DropReason::bad_udp_length});
-  m.push_back({"udp6 length mismatch", mutated(v6_spec([](FrameSpec& s) {
-                                                  s.protocol = kProtoUdp;
-                                                  s.payload = test::pattern(4);
-                                                }),
-                                                [](Bytes& f) { test::put16(f, 58, 11); }),
+  m.push_back({"udp length 0 (jumbogram form)",
+               mutated(udp4, [](Bytes& f) { test::put16(f, 38, 0); }), DropReason::bad_udp_length});
+  m.push_back({"udp6 length mismatch",
+               mutated(v6_spec([](FrameSpec& s) {
+                         s.protocol = kProtoUdp;
+                         s.payload = test::pattern(4);
+                       }),
+                       [](Bytes& f) { test::put16(f, 58, 11); }),
                DropReason::bad_udp_length});
   m.push_back({"udp first fragment longer than its length field",
                test::build_frame(spec_with([](FrameSpec& s) {
@@ -441,7 +467,8 @@ std::vector<MalformedCase> malformed_cases() {
   m.push_back({"ipv6 payload length one past the frame",
                mutated(v6_spec(), [](Bytes& f) { test::put16(f, 18, 21); }),
                DropReason::bad_ipv6_payload_length});
-  m.push_back({"ipv6 payload length cuts tcp", mutated(v6_spec(), [](Bytes& f) { test::put16(f, 18, 12); }),
+  m.push_back({"ipv6 payload length cuts tcp",
+               mutated(v6_spec(), [](Bytes& f) { test::put16(f, 18, 12); }),
                DropReason::truncated_tcp});
   m.push_back({"hop-by-hop length past the end",
                mutated(v6_spec([](FrameSpec& s) { s.extensions = {test::hop_by_hop()}; }),
@@ -451,10 +478,11 @@ std::vector<MalformedCase> malformed_cases() {
                mutated(v6_spec([](FrameSpec& s) { s.extensions = {test::destination_options()}; }),
                        [](Bytes& f) { f[55] = 255; }),
                DropReason::bad_ipv6_extension_header});
-  m.push_back({"AH length past the end",
-               mutated(v6_spec([](FrameSpec& s) { s.extensions = {test::authentication_header()}; }),
-                       [](Bytes& f) { f[55] = 20; }),
-               DropReason::bad_ipv6_extension_header});
+  m.push_back(
+      {"AH length past the end",
+       mutated(v6_spec([](FrameSpec& s) { s.extensions = {test::authentication_header()}; }),
+               [](Bytes& f) { f[55] = 20; }),
+       DropReason::bad_ipv6_extension_header});
   m.push_back({"extension header with 1 byte left", test::build_frame(v6_spec([](FrameSpec& s) {
                  s.protocol = 60;
                  s.l4_header = false;
@@ -469,8 +497,8 @@ std::vector<MalformedCase> malformed_cases() {
                DropReason::bad_ipv6_extension_header});
   m.push_back({"extension chain ends where the payload length says",
                mutated(v6_spec([](FrameSpec& s) {
-                 s.extensions = {test::destination_options(), test::routing_header()};
-               }),
+                         s.extensions = {test::destination_options(), test::routing_header()};
+                       }),
                        [](Bytes& f) { test::put16(f, 18, 12); }),
                DropReason::bad_ipv6_extension_header});
   m.push_back({"hop-by-hop after another header", test::build_frame(v6_spec([](FrameSpec& s) {
@@ -603,7 +631,8 @@ std::vector<QuoteCase> quote_cases() {
                    original_spec(false, kProtoTcp), 40, 20});
   FrameSpec with_options = original_spec(false, kProtoTcp);
   with_options.ipv4_options = Bytes{1, 1, 1, 0};
-  cases.push_back({"time exceeded quoting tcp with IP options", false, 11, 0, with_options, 32, 24});
+  cases.push_back(
+      {"time exceeded quoting tcp with IP options", false, 11, 0, with_options, 32, 24});
   cases.push_back({"parameter problem quoting all of it", false, 12, 0,
                    original_spec(false, kProtoTcp), 340, 20});
   FrameSpec echo = original_spec(false, kProtoIcmp);
@@ -614,8 +643,8 @@ std::vector<QuoteCase> quote_cases() {
   }
   FrameSpec with_ext = original_spec(true, kProtoUdp);
   with_ext.extensions = {test::destination_options(), test::fragment_header(0, true)};
-  cases.push_back({"packet too big quoting a first udp fragment with extension headers", true, 2,
-                   0, with_ext, 72, 56});
+  cases.push_back({"packet too big quoting a first udp fragment with extension headers", true, 2, 0,
+                   with_ext, 72, 56});
   return cases;
 }
 

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Lab traffic client: run inside the client namespace (ip netns exec <P>-cli ...).
+
+Every command is bounded in count and in time (--deadline) and prints one JSON object.
+
+  client.py http  HOST PORT [-n 300] [--requests 1] [--timeout 2] [--deadline 60]
+      n TCP connections, one after the other; on each, --requests HTTP/1.1 requests (keep-alive,
+      the last one with "Connection: close"). Result: per back-end counts (by connection), errors,
+      and per connection the back-end/client/server/n fields of every response body.
+  client.py udp   HOST PORT [-n 30] [--same-socket] [--timeout 1] [--deadline 30]
+      n datagrams, each from a new socket (new source port) unless --same-socket; the echo names
+      the back-end; records the address the answer came from.
+  client.py refused HOST PORT [--timeout 1]
+      one connect(): "refused" (TCP reset), "timeout" or "connected", with the elapsed time.
+"""
+import argparse
+import json
+import socket
+import sys
+import time
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def fmt_addr(sa):
+    """(host, port, ...) -> '198.18.0.2:4321' or '[2001:2::2]:4321', as the servers print it"""
+    return ("[%s]:%d" if ":" in sa[0] else "%s:%d") % (sa[0], sa[1])
+
+
+def parse_body(body):
+    """'be2 client=198.18.0.2:4321 server=198.18.100.1:80 n=1' -> dict"""
+    parts = body.strip().split()
+    d = {"backend": parts[0] if parts else None}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        d[k] = v
+    return d
+
+
+def read_response(sock, buf):
+    """Read one HTTP/1.1 response with Content-Length from sock. Returns (status, body, rest)."""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed before the response headers")
+        buf += chunk
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == "content-length":
+            length = int(v.strip())
+    while len(buf) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed in the body")
+        buf += chunk
+    return status, buf[:length].decode(), buf[length:]
+
+
+def cmd_http(a):
+    fam = family_of(a.host)
+    hosthdr = "[%s]" % a.host if fam == socket.AF_INET6 else a.host
+    end = time.monotonic() + a.deadline
+    counts, errors, conns = {}, {}, []
+    for i in range(a.n):
+        if time.monotonic() > end:
+            errors["deadline"] = errors.get("deadline", 0) + (a.n - i)
+            break
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        answers = []
+        try:
+            s.connect((a.host, a.port))
+            local = s.getsockname()
+            buf = b""
+            for r in range(a.requests):
+                close = "close" if r == a.requests - 1 else "keep-alive"
+                req = "GET /%d/%d HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n" % (i, r, hosthdr, close)
+                s.sendall(req.encode())
+                status, body, buf = read_response(s, buf)
+                d = parse_body(body)
+                d["status"] = status
+                answers.append(d)
+            be = answers[0]["backend"]
+            counts[be] = counts.get(be, 0) + 1
+            conns.append({"local": fmt_addr(local), "answers": answers})
+        except Exception as e:  # counted, the run goes on (bounded)
+            k = type(e).__name__
+            errors[k] = errors.get(k, 0) + 1
+        finally:
+            s.close()
+    ok = sum(counts.values())
+    return {"cmd": "http", "host": a.host, "port": a.port, "n": a.n, "requests": a.requests,
+            "ok": ok, "backends": counts, "errors": errors, "conns": conns}
+
+
+def cmd_udp(a):
+    fam = family_of(a.host)
+    end = time.monotonic() + a.deadline
+    counts, errors, answers = {}, {}, []
+    s = None
+    for i in range(a.n):
+        if time.monotonic() > end:
+            errors["deadline"] = errors.get("deadline", 0) + (a.n - i)
+            break
+        if s is None or not a.same_socket:
+            if s is not None:
+                s.close()
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.settimeout(a.timeout)
+        payload = ("q%d" % i).encode()
+        t0 = time.monotonic()
+        try:
+            s.sendto(payload, (a.host, a.port))
+            while True:  # skip late answers to earlier queries on a shared socket
+                data, frm = s.recvfrom(2048)
+                if data.endswith(b" " + payload):
+                    break
+            rtt = time.monotonic() - t0
+            be = data.split(b" ", 1)[0].decode()
+            counts[be] = counts.get(be, 0) + 1
+            answers.append({"backend": be, "from": frm[0], "from_port": frm[1],
+                            "local_port": s.getsockname()[1], "rtt_ms": round(rtt * 1000, 3)})
+        except Exception as e:
+            k = type(e).__name__
+            errors[k] = errors.get(k, 0) + 1
+    if s is not None:
+        s.close()
+    return {"cmd": "udp", "host": a.host, "port": a.port, "n": a.n, "ok": sum(counts.values()),
+            "backends": counts, "errors": errors, "answers": answers}
+
+
+def cmd_refused(a):
+    fam = family_of(a.host)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(a.timeout)
+    t0 = time.monotonic()
+    try:
+        s.connect((a.host, a.port))
+        result = "connected"
+    except ConnectionRefusedError:
+        result = "refused"
+    except socket.timeout:
+        result = "timeout"
+    except OSError as e:
+        result = "error: %s" % e
+    finally:
+        s.close()
+    return {"cmd": "refused", "host": a.host, "port": a.port, "result": result,
+            "elapsed_ms": round((time.monotonic() - t0) * 1000, 3)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    h = sub.add_parser("http")
+    h.add_argument("host")
+    h.add_argument("port", type=int)
+    h.add_argument("-n", type=int, default=300)
+    h.add_argument("--requests", type=int, default=1)
+    h.add_argument("--timeout", type=float, default=2.0)
+    h.add_argument("--deadline", type=float, default=60.0)
+    u = sub.add_parser("udp")
+    u.add_argument("host")
+    u.add_argument("port", type=int)
+    u.add_argument("-n", type=int, default=30)
+    u.add_argument("--same-socket", action="store_true")
+    u.add_argument("--timeout", type=float, default=1.0)
+    u.add_argument("--deadline", type=float, default=30.0)
+    r = sub.add_parser("refused")
+    r.add_argument("host")
+    r.add_argument("port", type=int)
+    r.add_argument("--timeout", type=float, default=1.0)
+    a = ap.parse_args(argv)
+    for k in ("n", "requests"):
+        if getattr(a, k, 1) > 100000 or getattr(a, k, 1) < 1:
+            ap.error("%s out of range (1..100000)" % k)
+    out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused}[a.cmd](a)
+    json.dump(out, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

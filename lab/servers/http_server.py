@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Lab back-end HTTP server: HTTP/1.1 with keep-alive, IPv4 and IPv6, one or more ports.
+
+The body of every response names the back-end and what it saw, one line:
+
+    be2 client=198.18.0.2:43210 server=198.18.100.1:80 n=3
+
+n counts the requests served on this TCP connection (1 for the first), so a test can prove that
+all the requests of a keep-alive connection reached the same back-end over the same connection.
+In DSR mode `server` is the VIP (it is on lo); in NAT mode it is the back-end's own address.
+
+Usage: http_server.py --name be2 --port 80 --port 8080 [--bind4 0.0.0.0] [--bind6 ::]
+"""
+import argparse
+import http.server
+import signal
+import socket
+import socketserver
+import sys
+import threading
+
+
+def make_handler(name):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fairway-lab/1"
+
+        def setup(self):
+            super().setup()
+            self.nreq = 0
+
+        def _body(self):
+            self.nreq += 1
+            c = self.client_address
+            s = self.connection.getsockname()
+            fmt = lambda a: ("[%s]:%d" if ":" in a[0] else "%s:%d") % (a[0], a[1])
+            return ("%s client=%s server=%s n=%d\n" % (name, fmt(c), fmt(s), self.nreq)).encode()
+
+        def do_GET(self):
+            body = self._body()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Backend", name)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_HEAD(self):
+            body = self._body()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Backend", name)
+            self.end_headers()
+
+        def log_message(self, fmt, *args):  # quiet: hundreds of requests per test
+            pass
+
+    return Handler
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+
+    def server_bind(self):
+        # no getfqdn(): there is no name service in the lab
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "lab"
+        self.server_port = self.server_address[1]
+
+
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--port", type=int, action="append", required=True)
+    ap.add_argument("--bind4", default="0.0.0.0")
+    ap.add_argument("--bind6", default="::")
+    a = ap.parse_args()
+    handler = make_handler(a.name)
+    servers = []
+    for port in a.port:
+        servers.append(Server((a.bind4, port), handler))
+        if a.bind6:
+            servers.append(Server6((a.bind6, port), handler))
+    for s in servers:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+    print("%s: http on ports %s ready" % (a.name, a.port), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(3600):
+        pass
+    return 0  # the serving threads are daemons: nothing to wait for
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Python face of the namespace lab (lab/lib.sh through lab/labctl.sh), for pytest and scripts.
+
+    with Lab(lb="fairwayd", fairwayd="build/fairwayd") as lab:   # or lb="nftables" (stand-in)
+        lab.client("http", "198.18.100.1", "80", "-n", "300")    # -> dict (lab/client.py's JSON)
+        lab.ping("198.18.0.1")
+    # torn down here, also on exceptions, SIGTERM and interpreter exit
+
+The lab follows the lab rules of DESIGN.md: its own namespaces with a per-run prefix, only
+198.18.0.0/15 and 2001:2::/48, every command bounded by a timeout.
+"""
+import atexit
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_DIR = os.path.join(REPO, "lab")
+LABCTL = os.path.join(LAB_DIR, "labctl.sh")
+CLIENT = os.path.join(LAB_DIR, "client.py")
+PY = "/usr/bin/python3"  # Debian's, not a pyenv one: same interpreter in every namespace
+
+# Addresses (mirror lab/lib.sh)
+CLI4, CLI6 = "198.18.0.2", "2001:2::2"
+LBC4, LBC6 = "198.18.0.1", "2001:2::1"
+VIP4_DSR, VIP6_DSR = "198.18.100.1", "2001:2:0:100::1"
+VIP4_NAT, VIP6_NAT = "198.18.100.2", "2001:2:0:100::2"
+BACKENDS = {"be1": ("198.18.1.11", "2001:2:0:1::11"),
+            "be2": ("198.18.1.12", "2001:2:0:1::12"),
+            "be3": ("198.18.1.13", "2001:2:0:1::13")}
+WEIGHTS = {"be1": 1, "be2": 2, "be3": 3}  # lab/lab.yaml and lab/baseline.nft
+
+
+def default_fairwayd():
+    return os.environ.get("FAIRWAYD", os.path.join(REPO, "build", "fairwayd"))
+
+
+def last_json_object(text):
+    """The last top-level JSON object in text (fairwayd prints its counters as JSON on exit).
+    Log lines around it may be anything; a pretty-printed (multi-line) object is fine too."""
+    dec = json.JSONDecoder()
+    last, i = None, text.find("{")
+    while i >= 0:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except ValueError:
+            i = text.find("{", i + 1)
+            continue
+        if isinstance(obj, dict):
+            last = obj
+        i = text.find("{", end)
+    return last
+
+
+class LabError(RuntimeError):
+    pass
+
+
+class Lab:
+    def __init__(self, lb="fairwayd", fairwayd=None, prefix=None, logdir=None, ready_timeout=60,
+                 keep_logs=None):
+        if lb not in ("fairwayd", "nftables"):
+            raise ValueError("lb must be 'fairwayd' or 'nftables'")
+        self.lb = lb
+        self.fairwayd = fairwayd or default_fairwayd()
+        self.prefix = prefix or "fwp%05d" % random.randrange(100000)
+        self.logdir = logdir or "/tmp/%s" % self.prefix
+        self.ready_timeout = ready_timeout
+        # logs (servers, fairwayd) are removed at teardown unless asked for (or given a logdir)
+        if keep_logs is None:
+            keep_logs = bool(logdir) or os.environ.get("FAIRWAY_LAB_KEEP_LOGS", "") not in ("", "0")
+        self.keep_logs = keep_logs
+        self.config = os.path.join(self.logdir, "fairwayd.yaml")
+        self.fwd_log = os.path.join(self.logdir, "fairwayd.log")
+        self.fwd = None
+        self._up = False
+        self._old_term = None
+
+    # ---- life cycle -------------------------------------------------------------------------
+    def __enter__(self):
+        self.up()
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+        return False
+
+    def _ctl(self, *args, timeout=60):
+        env = dict(os.environ, LAB_LOGDIR=self.logdir)
+        r = subprocess.run(["bash", LABCTL, *args], capture_output=True, text=True, timeout=timeout,
+                           env=env, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise LabError("labctl %s failed (%d):\n%s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def up(self):
+        os.makedirs(self.logdir, exist_ok=True)
+        # from here on, whatever happens, down() runs
+        self._up = True
+        atexit.register(self.down)
+        if threading_is_main():
+            self._old_term = signal.signal(signal.SIGTERM, _raise_exit)
+        try:
+            self._ctl("up", self.prefix)
+            if self.lb == "nftables":
+                self._ctl("baseline", self.prefix)
+                if not self.wait_ping(LBC4, 10):
+                    raise LabError("baseline: %s does not answer" % LBC4)
+            else:
+                self._ctl("config", self.prefix, self.config)
+                self.start_fairwayd()
+        except BaseException:
+            self.down()
+            raise
+
+    def start_fairwayd(self):
+        if not os.access(self.fairwayd, os.X_OK):
+            raise LabError("fairwayd not found or not executable: %s" % self.fairwayd)
+        log = open(self.fwd_log, "wb")
+        self.fwd = subprocess.Popen(["ip", "netns", "exec", self.ns("lb"), self.fairwayd, "-c", self.config],
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        end = time.monotonic() + self.ready_timeout
+        while time.monotonic() < end:
+            if self.fwd.poll() is not None:
+                raise LabError("fairwayd exited with %s before it was ready; log %s:\n%s"
+                               % (self.fwd.returncode, self.fwd_log, self.log_tail()))
+            if self.ping(LBC4, wait=1):
+                return
+            time.sleep(0.2)
+        raise LabError("fairwayd not ready after %ss (no ping answer from %s); log %s:\n%s"
+                       % (self.ready_timeout, LBC4, self.fwd_log, self.log_tail()))
+
+    def stop_fairwayd(self, timeout=10):
+        """SIGTERM, bounded wait, SIGKILL. Returns the counters fairwayd printed (or None)."""
+        if self.fwd is None:
+            return None
+        if self.fwd.poll() is None:
+            self.fwd.send_signal(signal.SIGTERM)
+            try:
+                self.fwd.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.fwd.kill()
+                self.fwd.wait(5)
+        self.fwd = None
+        return self.counters()
+
+    def counters(self):
+        try:
+            with open(self.fwd_log, errors="replace") as f:
+                return last_json_object(f.read())
+        except OSError:
+            return None
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.fwd_log, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def down(self):
+        if not self._up:
+            return
+        self._up = False
+        try:
+            self.stop_fairwayd()
+        finally:
+            try:
+                self._ctl("down", self.prefix)
+            finally:
+                if self._old_term is not None and threading_is_main():
+                    signal.signal(signal.SIGTERM, self._old_term)
+                    self._old_term = None
+                if not self.keep_logs:
+                    shutil.rmtree(self.logdir, ignore_errors=True)
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def ns(self, name):
+        return "%s-%s" % (self.prefix, name)
+
+    def run(self, nsname, *cmd, timeout=30, check=False):
+        return subprocess.run(["ip", "netns", "exec", self.ns(nsname), *cmd], capture_output=True,
+                              text=True, timeout=timeout, check=check, stdin=subprocess.DEVNULL)
+
+    def client(self, *args, timeout=120):
+        """Run lab/client.py in the client namespace, return its JSON result."""
+        r = self.run("cli", PY, CLIENT, *[str(a) for a in args], timeout=timeout)
+        if r.returncode != 0:
+            raise LabError("client.py %s failed: %s" % (" ".join(map(str, args)), r.stderr))
+        return json.loads(r.stdout)
+
+    def ping(self, addr, wait=1, count=1):
+        r = self.run("cli", "ping", "-n", "-c", str(count), "-W", str(wait), addr, timeout=count * wait + 5)
+        return r.returncode == 0
+
+    def wait_ping(self, addr, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.ping(addr):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def nstat(self, nsname, *names):
+        """Absolute SNMP counters of a namespace's kernel, e.g. nstat("lb", "IpForwDatagrams")."""
+        r = self.run(nsname, "nstat", "-az", "--json", *names, timeout=10)
+        try:
+            d = json.loads(r.stdout)
+            flat = {}
+            for v in d.values():
+                flat.update(v)
+            return {n: int(flat.get(n, 0)) for n in names}
+        except ValueError:
+            return {n: 0 for n in names}
+
+
+def threading_is_main():
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_exit(signum, frame):
+    # KeyboardInterrupt, not SystemExit: pytest stops the whole session on it (and still runs the
+    # fixture teardown), where a SystemExit would only fail the current test
+    raise KeyboardInterrupt("signal %d" % signum)
