@@ -47,7 +47,7 @@ if [ "$LB" = nftables ]; then
   LBDESC="nftables stand-in (lab/baseline-nftables.sh)"
 else
   lab_gen_config "$OUT/fairwayd.yaml"
-  lab_start_fairwayd "$FAIRWAYD" "$OUT/fairwayd.yaml" "$OUT/fairwayd.log"
+  lab_start_fairwayd "$FAIRWAYD" "$OUT/fairwayd.yaml" "$OUT/fairwayd.log" "$OUT/fairwayd-stats.json"
   lab_log "waiting (at most 60 s) for the box to answer $LAB_LBC4 through the data plane"
   if ! lab_wait_ready 60 "$LAB_FWD_PID"; then
     lab_log "fairwayd did not become ready; last lines of $OUT/fairwayd.log:"

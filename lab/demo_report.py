@@ -128,7 +128,9 @@ def flatten(prefix, v, out):
 
 
 def counters(d):
-    p = os.path.join(d, "fairwayd.log")
+    p = os.path.join(d, "fairwayd-stats.json")  # --stats-file; else the JSON fairwayd prints on exit
+    if not os.path.exists(p) or os.path.getsize(p) == 0:
+        p = os.path.join(d, "fairwayd.log")
     if not os.path.exists(p):
         return
     with open(p, errors="replace") as f:

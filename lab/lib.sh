@@ -8,6 +8,9 @@
 #   lab_lb_exec CMD...       # run CMD inside the load-balancer namespace
 #   lab_down                 # kills what the lab started, deletes its namespaces (also run by the trap)
 #
+# Also: lab_gen_config, lab_start_fairwayd, lab_wait_ready (below); lab/baseline-nftables.sh (the
+# kernel stand-in); lab/labctl.sh (the same as commands, for tests/lab/labnet.py); lab/demo.sh.
+#
 # Topology (see docs/LAB.md for the picture):
 #   <P>-cli  cli0 198.18.0.2/24 2001:2::2/64 ---- lb-cli  (<P>-lb, no address, data plane port "client")
 #   <P>-lb   lb-srv (no address, data plane port "server") ---- sw-lb  (<P>-sw, bridge br0)
@@ -196,11 +199,12 @@ lab_gen_config() {
   grep -q "\"--file-prefix\", \"${LAB_P}\"" "$out" || lab_die "could not set --file-prefix in $out"
 }
 
-# lab_start_fairwayd BINARY CONFIG LOG: start fairwayd in the lb namespace; sets LAB_FWD_PID.
+# lab_start_fairwayd BINARY CONFIG LOG [STATS_JSON]: start fairwayd in the lb namespace; sets
+# LAB_FWD_PID. Its counters are written as JSON to STATS_JSON (--stats-file) and stdout on exit.
 lab_start_fairwayd() {
-  local bin=$1 cfg=$2 log=$3
+  local bin=$1 cfg=$2 log=$3 stats=${4:-}
   [ -x "$bin" ] || lab_die "fairwayd binary not found or not executable: $bin (build it, or set FAIRWAYD=path)"
-  ip netns exec "${LAB_P}-lb" "$bin" -c "$cfg" </dev/null >"$log" 2>&1 &
+  ip netns exec "${LAB_P}-lb" "$bin" -c "$cfg" ${stats:+--stats-file "$stats"} </dev/null >"$log" 2>&1 &
   LAB_FWD_PID=$!
   LAB_PIDS+=("$LAB_FWD_PID")
   lab_log "fairwayd started (pid $LAB_FWD_PID, log $log)"

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "control/config_loader.h"
 
@@ -233,19 +234,21 @@ ConfigResult load_config_string(const std::string& yaml_text, const std::string&
 
 ConfigResult load_config_file(const std::string& path) {
   ConfigResult result;
-  // stdio rather than iostreams: its errno is reliable (missing file, permission, directory).
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  std::string text;
-  if (file != nullptr) {
-    char buffer[65536];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
-    int read_errno = std::ferror(file) ? errno : 0;
-    std::fclose(file);
-    if (read_errno == 0) return load_config_string(text, path);
-    errno = read_errno;
+  try {
+    // stdio rather than iostreams: its errno is reliable (missing file, permission, directory).
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                         &std::fclose);
+    std::string text;
+    if (file) {
+      char buffer[65536];
+      size_t n = 0;
+      while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
+      if (!std::ferror(file.get())) return load_config_string(text, path);
+    }
+    result.error = ConfigError{path + ": cannot read the file: " + std::strerror(errno)};
+  } catch (const std::exception& e) {
+    result.error = ConfigError{path + ": cannot read the file: " + e.what()};
   }
-  result.error = ConfigError{path + ": cannot read the file: " + std::strerror(errno)};
   return result;
 }
 

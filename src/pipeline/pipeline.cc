@@ -86,12 +86,6 @@ Decision forward_to_backend(const Snapshot& snap, PipelineContext& ctx, Packet& 
   return {Verdict::forward, DropReason::none, egress, pkt.length};
 }
 
-const Backend* maglev_choice(const Service& service, uint64_t hash) {
-  if (service.maglev.empty()) return nullptr;
-  uint16_t index = service.maglev[hash % service.maglev.size()];
-  return index == kNoBackend ? nullptr : &service.backends[index];
-}
-
 Decision tcp_reset(PipelineContext& ctx, Packet& pkt) {
   if (pkt.parsed.tcp_flags & kTcpRst) return drop(ctx, DropReason::reset_not_answered);
   ++ctx.counters.resets_sent;
@@ -116,7 +110,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
       }
       ++ctx.counters.flows_consistent;
     }
-    const Backend* backend = maglev_choice(service, hash);
+    const Backend* backend = schedule(service, hash);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
     FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, service.id, 0};
     flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
@@ -143,7 +137,7 @@ Decision handle_icmp_error(const Snapshot& snap, PipelineContext& ctx, Packet& p
   if (flow != nullptr) {
     backend_address = flow->backend;
     backend_port = flow->backend_port;
-  } else if (const Backend* backend = maglev_choice(*service, hash)) {
+  } else if (const Backend* backend = schedule(*service, hash)) {
     backend_address = backend->address;  // the flow lives on another worker or node
     backend_port = backend->port;
   } else {
@@ -215,6 +209,12 @@ const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p
 }
 
 }  // namespace
+
+const Backend* schedule(const Service& service, uint64_t hash) {
+  if (service.maglev.empty()) return nullptr;
+  uint16_t index = service.maglev[hash % service.maglev.size()];
+  return index == kNoBackend ? nullptr : &service.backends[index];
+}
 
 Decision process_frame(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
                        std::span<uint8_t> buffer, uint16_t length) {

@@ -31,6 +31,10 @@ struct PipelineContext {
   uint64_t now_ms = 0;
 };
 
+// The back-end the service's scheduler picks for a new flow with this key hash (weighted Maglev),
+// or nullptr when no back-end has weight. Shared by the pipeline and fairway-sim.
+const Backend* schedule(const Service& service, uint64_t flow_hash);
+
 // `buffer` is the frame's writable room; the frame is its first `length` bytes.
 // `in_port` is the data port the frame arrived on. Counters are updated here, except
 // rx/tx (the caller's) and drops of frames whose TX later fails.

@@ -3,7 +3,8 @@
 A Case is data: input frames per port, expected output frames per port, expected counters.
 run_case() writes the inputs to pcaps, renders a config for the lab below, runs fairwayd with
 net_pcap ports until it goes idle, and returns what came out; check() compares it with the case
-and raises AssertionError with a field-by-field diff.
+and fails the test with a field-by-field diff. `python3 golden.py MODULE [CASE] --repeat N`
+replays a case's inputs N times and prints the worker's cycles per packet.
 """
 from __future__ import annotations
 
@@ -237,9 +238,17 @@ def run_case(case: Case, shared_services: list, repeat: int = 1) -> Result:
             json.dump(render_config(case, shared_services, workdir, prefix, repeat), f, indent=1)
         stats_path = os.path.join(workdir, "stats.json")
         start = time.monotonic()
-        proc = subprocess.run([FAIRWAYD, "-c", cfg_path, "--idle-exit-ms", str(IDLE_EXIT_MS),
-                               "--stats-file", stats_path], capture_output=True, text=True,
-                              timeout=RUN_TIMEOUT_S)  # on timeout the child is killed
+        for attempt in range(5):  # the binary may be relinked under us in a shared tree
+            try:
+                proc = subprocess.run([FAIRWAYD, "-c", cfg_path, "--idle-exit-ms",
+                                       str(IDLE_EXIT_MS), "--stats-file", stats_path],
+                                      capture_output=True, text=True,
+                                      timeout=RUN_TIMEOUT_S)  # on timeout the child is killed
+                break
+            except OSError:
+                if attempt == 4:
+                    raise
+                time.sleep(2)
         seconds = time.monotonic() - start
         if proc.returncode != 0 or not os.path.exists(stats_path):
             raise AssertionError(f"{case.name}: fairwayd exited {proc.returncode}\n{proc.stderr}")
@@ -452,7 +461,7 @@ if __name__ == "__main__":
     mod = importlib.import_module(args.module.removesuffix(".py"))
     for c in mod.CASES:
         if args.case in (None, c.name):
-            r = run_case(c, mod.SERVICES, repeat=args.repeat)
+            r = run_case(c, getattr(mod, "SERVICES", SERVICES), repeat=args.repeat)
             k = r.stats["counters"]
             print(f"{c.name:40} {k['rx_packets']:>9} pkts  "
                   f"{k['busy_cycles'] / max(k['rx_packets'], 1):8.0f} cycles/pkt  {r.seconds:.2f} s")

@@ -88,9 +88,7 @@ CASES = [
              nat_error("f", lambda b: tcp(CLIENT4, b.ip4, 40804, 8080, "S", seq=1000)),
              nat_error("f", lambda b: frag_needed(b.ip4,
                                                   SHORT(synack(b.ip4, CLIENT4, 40804, 8080))))]},
-         counters={"nat_forwarded": 1, "flows_created": 1, "icmp_errors_to_backend": 1},
-         bug="a quote that ends before the TCP checksum keeps source port 80: rewrite.cc "
-             "replace_port() returns when l4_checksum_of() finds no checksum in the quote"),
+         counters={"nat_forwarded": 1, "flows_created": 1, "icmp_errors_to_backend": 1}),
     Case("frag_needed_flow_on_other_worker",
          "the flow lives on worker 0, the error reaches worker 1: the Maglev choice, same back-end",
          workers=2,

@@ -75,6 +75,7 @@ class Lab:
         self.keep_logs = keep_logs
         self.config = os.path.join(self.logdir, "fairwayd.yaml")
         self.fwd_log = os.path.join(self.logdir, "fairwayd.log")
+        self.fwd_stats = os.path.join(self.logdir, "fairwayd-stats.json")
         self.fwd = None
         self._up = False
         self._old_term = None
@@ -120,7 +121,8 @@ class Lab:
         if not os.access(self.fairwayd, os.X_OK):
             raise LabError("fairwayd not found or not executable: %s" % self.fairwayd)
         log = open(self.fwd_log, "wb")
-        self.fwd = subprocess.Popen(["ip", "netns", "exec", self.ns("lb"), self.fairwayd, "-c", self.config],
+        self.fwd = subprocess.Popen(["ip", "netns", "exec", self.ns("lb"), self.fairwayd, "-c", self.config,
+                                     "--stats-file", self.fwd_stats],
                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         end = time.monotonic() + self.ready_timeout
@@ -149,11 +151,16 @@ class Lab:
         return self.counters()
 
     def counters(self):
-        try:
-            with open(self.fwd_log, errors="replace") as f:
-                return last_json_object(f.read())
-        except OSError:
-            return None
+        """fairwayd's final counters: its --stats-file, else the last JSON object in its log."""
+        for p in (self.fwd_stats, self.fwd_log):
+            try:
+                with open(p, errors="replace") as f:
+                    obj = last_json_object(f.read())
+                if obj is not None:
+                    return obj
+            except OSError:
+                pass
+        return None
 
     def log_tail(self, n=40):
         try:
