@@ -28,7 +28,9 @@ source "$here/baseline-nftables.sh"
 LB=${FAIRWAY_LB:-fairwayd}
 FAIRWAYD=${FAIRWAYD:-$root/build/fairwayd}
 CONNS=${DEMO_CONNS:-300}
-[[ "$CONNS" =~ ^[0-9]+$ ]] && [ "$CONNS" -ge 1 ] && [ "$CONNS" -le 5000 ] || lab_die "DEMO_CONNS must be 1..5000"
+if ! [[ "$CONNS" =~ ^[0-9]+$ ]] || [ "$CONNS" -lt 1 ] || [ "$CONNS" -gt 5000 ]; then
+  lab_die "DEMO_CONNS must be 1..5000"
+fi
 case $LB in
   fairwayd) [ -x "$FAIRWAYD" ] || lab_die "fairwayd not found at $FAIRWAYD: build it (scripts/build.sh) or set FAIRWAYD=path" ;;
   nftables) command -v nft >/dev/null || lab_die "nft not found: apt-get install nftables" ;;

@@ -22,7 +22,7 @@
 # the host; every loop bounded; transmit checksum offload off on the kernel side of every veth.
 #
 # Environment knobs (all optional):
-#   LAB_P        prefix (default: fwl<random><pid>, at most 8 characters, so names stay short)
+#   LAB_P        prefix (default: fwl<random><pid>; 2-10 lowercase letters and digits)
 #   LAB_QUEUES   RX/TX queues on lb-cli / lb-srv and their peers (default 1)
 #   LAB_MTU      MTU of every veth (default 1500; af_xdp on veth in native mode needs <= 3498)
 #   LAB_LOGDIR   where server and daemon logs go (default /tmp/<P>)
@@ -33,11 +33,12 @@ LAB_QUEUES=${LAB_QUEUES:-1}
 LAB_MTU=${LAB_MTU:-1500}
 LAB_BACKENDS=(be1 be2 be3)
 
-# Addresses (the only ones the lab uses).
+# Addresses (the only ones the lab uses); also read by baseline-nftables.sh and demo.sh.
 LAB_CLI4=198.18.0.2        LAB_CLI6=2001:2::2
 LAB_LBC4=198.18.0.1        LAB_LBC6=2001:2::1
 LAB_LBS4=198.18.1.1        LAB_LBS6=2001:2:0:1::1
 LAB_VIP4=198.18.100.1      LAB_VIP6=2001:2:0:100::1
+# shellcheck disable=SC2034
 LAB_VIP4_NAT=198.18.100.2  LAB_VIP6_NAT=2001:2:0:100::2
 lab_be4() { echo "198.18.1.1${1#be}"; }      # be2 -> 198.18.1.12
 lab_be6() { echo "2001:2:0:1::1${1#be}"; }   # be2 -> 2001:2:0:1::12
@@ -163,13 +164,13 @@ lab_up() {
 
 # lab_start_servers: HTTP (ports 80, 8080) and UDP echo (53) on each back-end, IPv4 and IPv6.
 lab_start_servers() {
-  local b i
+  local b
   for b in "${LAB_BACKENDS[@]}"; do
     lab_bg "$b" "$LAB_LOGDIR/$b-http.log" "$LAB_PY" "$LAB_DIR/servers/http_server.py" --name "$b" --port 80 --port 8080 >/dev/null
     lab_bg "$b" "$LAB_LOGDIR/$b-udp.log" "$LAB_PY" "$LAB_DIR/servers/udp_echo.py" --name "$b" --port 53 >/dev/null
   done
   # wait (bounded: 10 s) until every server listens
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     local ok=1
     for b in "${LAB_BACKENDS[@]}"; do
       lab_exec "$b" ss -Hltn 'sport = :80' | grep -q . || ok=0
@@ -184,8 +185,8 @@ lab_start_servers() {
 
 # lab_wait_ping NS ADDR SECONDS: bounded wait until ADDR answers a ping from namespace NS.
 lab_wait_ping() {
-  local n=$1 a=$2 secs=${3:-30} i
-  for i in $(seq 1 "$secs"); do
+  local n=$1 a=$2 secs=${3:-30}
+  for _ in $(seq 1 "$secs"); do
     if lab_exec "$n" ping -n -c 1 -W 1 "$a" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
@@ -224,10 +225,10 @@ lab_wait_ready() {
 
 # lab_stop_pid PID [SECONDS]: SIGTERM, wait bounded, then SIGKILL.
 lab_stop_pid() {
-  local pid=$1 secs=${2:-5} i
+  local pid=$1 secs=${2:-5}
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 $((secs * 10))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 1 $((secs * 10))); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
 }
 

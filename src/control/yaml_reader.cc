@@ -109,8 +109,8 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
     } else {
       return std::nullopt;
     }
-    if (*number > (kMax - total) / unit_ms) return std::nullopt;
-    total += *number * unit_ms;
+    // Saturate rather than fail: a huge duration is out of range, not malformed.
+    total = *number > (kMax - total) / unit_ms ? kMax : total + *number * unit_ms;
   }
   return total;
 }
@@ -224,7 +224,7 @@ uint64_t Field::duration_ms(uint64_t min_ms, uint64_t max_ms) const {
   std::optional<uint64_t> ms;
   if (!is_quoted(node_)) {
     auto seconds = parse_decimal(text);
-    if (seconds && *seconds <= max_ms / 1000) ms = *seconds * 1000;
+    if (seconds) ms = *seconds > max_ms / 1000 ? max_ms + 1 : *seconds * 1000;
   }
   if (!ms) ms = parse_duration_ms(text);
   if (!ms) fail("expected " + std::string(kExpected) + ", got " + describe_typed(node_));

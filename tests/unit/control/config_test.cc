@@ -196,6 +196,12 @@ TEST(ConfigTest, DurationsRejectOtherForms) {
   EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 50ms}}")),
             "t.yaml:4:30: flow_table.timeouts.udp: duration 50ms is out of range, expected "
             "100ms..168h");
+  EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 99999999999999999h}}")),
+            "t.yaml:4:30: flow_table.timeouts.udp: duration 99999999999999999h is out of range, "
+            "expected 100ms..168h");
+  EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 604801}}")),
+            "t.yaml:4:30: flow_table.timeouts.udp: duration 604801 is out of range, expected "
+            "100ms..168h");
   EXPECT_EQ(load_error(with_ports("flow_table: {timeouts: {udp: 169h}}")),
             "t.yaml:4:30: flow_table.timeouts.udp: duration 169h is out of range, expected "
             "100ms..168h");
