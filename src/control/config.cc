@@ -122,13 +122,25 @@ void ConfigLoader::read_port(const Field& field) {
   port.name = simple_name(name);
   check_unique(port_names_, port.name, name, "port name '" + port.name + "'");
   Field device = map.require("device", "a DPDK device argument or PCI address");
-  port.device = device.string();
-  check_unique(devices_, port.device, device, "device '" + port.device + "'");
+  read_port_devices(device, port);
   if (auto f = map.get("addresses")) read_port_addresses(*f, port);
   if (auto f = map.get("mac")) port.mac = f->mac();
   if (auto f = map.get("exception_path")) port.exception_path = f->boolean();
   check_tap_name(map, port);
   config_.ports.push_back(std::move(port));
+}
+
+void ConfigLoader::read_port_devices(const Field& field, PortConfig& port) {
+  std::vector<Field> items = field.node().IsSequence() ? field.items() : std::vector<Field>{field};
+  for (const Field& item : items) {
+    port.devices.push_back(item.string());
+    check_unique(devices_, port.devices.back(), item, "device '" + port.devices.back() + "'");
+  }
+  if (field.node().IsSequence() && port.devices.size() != config_.workers) {
+    field.fail("a list of " + std::to_string(port.devices.size()) +
+               " devices, expected one single-queue device per worker (workers: " +
+               std::to_string(config_.workers) + ") or a single device");
+  }
 }
 
 void ConfigLoader::read_port_addresses(const Field& field, PortConfig& port) {

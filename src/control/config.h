@@ -33,7 +33,9 @@ struct ServiceConfig {
 
 struct PortConfig {
   std::string name;          // unique, e.g. "client"
-  std::string device;        // DPDK device argument: "net_af_xdp0,iface=veth0" or a PCI address
+  // DPDK device arguments ("net_af_xdp0,iface=veth0" or a PCI address): either one device with
+  // a queue per worker, or one single-queue device per worker (AF_XDP on veth: one per queue).
+  std::vector<std::string> devices;
   std::vector<IpPrefix> addresses;  // the box's own addresses on this port (go to the kernel)
   std::optional<MacAddress> mac;    // override; default: the device's MAC
   bool exception_path = true;       // create a TAP interface for the kernel

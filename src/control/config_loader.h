@@ -32,6 +32,7 @@ class ConfigLoader {
   void read_flow_table(const Field& field);
   void read_icmp(const Field& field);
   void read_port(const Field& field);
+  void read_port_devices(const Field& field, PortConfig& port);
   void read_port_addresses(const Field& field, PortConfig& port);
   void check_tap_name(const MapReader& map, PortConfig& port);
   void read_neighbor(const Field& field);

@@ -89,7 +89,7 @@ bool Daemon::launch_workers(std::string& error) {
     auto ctx = std::make_unique<WorkerContext>();
     ctx->index = w;
     ctx->lcore = lcore;
-    ctx->ports = ports_.ports();
+    ctx->ports = worker_ports(ports_.ports(), w);
     ctx->publisher = &publisher_;
     ctx->stop = &stop_workers_;
     ctx->flows = std::make_unique<FlowTable>(config_.flow_capacity);
@@ -155,7 +155,7 @@ uint64_t Daemon::total_rx() const {
 nlohmann::json Daemon::stats() const {
   std::vector<WorkerContext*> workers;
   for (const auto& w : workers_) workers.push_back(w.get());
-  return collect_stats(workers, publisher_.current()->version);
+  return collect_stats(workers, ports_.ports(), publisher_.current()->version);
 }
 
 void Daemon::control_loop() {

@@ -31,13 +31,15 @@ std::vector<std::string> eal_arguments(const Config& config) {
   args.push_back(config.eal.lcores.empty() ? default_lcores(config.workers) : config.eal.lcores);
   bool any_pci = false;
   for (const PortConfig& port : config.ports) {
-    if (is_virtual_device(port.device)) {
-      args.push_back("--vdev");
-    } else {
-      args.push_back("-a");
-      any_pci = true;
+    for (const std::string& device : port.devices) {
+      if (is_virtual_device(device)) {
+        args.push_back("--vdev");
+      } else {
+        args.push_back("-a");
+        any_pci = true;
+      }
+      args.push_back(device);
     }
-    args.push_back(port.device);
   }
   // Never touch the host's NICs unless a port names one.
   if (!any_pci) args.push_back("--no-pci");

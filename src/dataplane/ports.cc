@@ -111,6 +111,24 @@ bool start_tap(const PortConfig& config, size_t index, PortRuntime& port, uint16
 
 }  // namespace
 
+bool Ports::start_data_devices(const PortConfig& config, uint16_t workers, rte_mempool* pool,
+                               PortRuntime& port, std::string& error) {
+  // A list of devices means one single-queue device per worker (AF_XDP on veth).
+  uint16_t queues_each = config.devices.size() == 1 ? workers : 1;
+  for (const std::string& device : config.devices) {
+    uint16_t port_id = 0;
+    std::string step_error;
+    if (!find_port(device_name(device), port_id, step_error) ||
+        !configure_and_start(port_id, queues_each, pool, step_error)) {
+      error = "port " + config.name + " (" + device + "): " + step_error;
+      return false;
+    }
+    started_.push_back(port_id);
+    port.data_port_ids.push_back(port_id);
+  }
+  return true;
+}
+
 bool Ports::start(const Config& config, rte_mempool* pool, std::string& error) {
   uint16_t queues = static_cast<uint16_t>(config.workers);
   Netlink netlink;
@@ -120,26 +138,26 @@ bool Ports::start(const Config& config, rte_mempool* pool, std::string& error) {
     port.name = pc.name;
     port.exception_path = pc.exception_path;
     port.tap_name = pc.tap_name.empty() ? "fw-" + pc.name : pc.tap_name;
-    std::string step_error;
-    if (!find_port(device_name(pc.device), port.data_port_id, step_error)) {
-      error = "port " + pc.name + ": " + step_error;
+    uint16_t first_id = 0;
+    if (!find_port(device_name(pc.devices.front()), first_id, error)) {
+      error = "port " + pc.name + ": " + error;
       return false;
     }
     rte_ether_addr mac{};
-    rte_eth_macaddr_get(port.data_port_id, &mac);
+    rte_eth_macaddr_get(first_id, &mac);
     std::memcpy(port.mac.bytes.data(), mac.addr_bytes, 6);
     if (pc.mac) {
       // Some PMDs (net_pcap) cannot change their MAC; the pipeline uses the configured one.
       std::memcpy(mac.addr_bytes, pc.mac->bytes.data(), 6);
-      rte_eth_dev_default_mac_addr_set(port.data_port_id, &mac);
+      for (const std::string& device : pc.devices) {
+        uint16_t id = 0;
+        if (find_port(device_name(device), id, error)) rte_eth_dev_default_mac_addr_set(id, &mac);
+      }
       port.mac = *pc.mac;
     }
-    if (!configure_and_start(port.data_port_id, queues, pool, step_error)) {
-      error = "port " + pc.name + " (" + pc.device + "): " + step_error;
-      return false;
-    }
-    started_.push_back(port.data_port_id);
+    if (!start_data_devices(pc, queues, pool, port, error)) return false;
     if (pc.exception_path) {
+      std::string step_error;
       if (!netlink.ok()) {
         error = netlink.last_error();
         return false;

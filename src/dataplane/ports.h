@@ -14,12 +14,21 @@ namespace fairway {
 
 struct PortRuntime {
   std::string name;
-  uint16_t data_port_id = 0;  // DPDK port id of the data port
+  // DPDK port ids of the data port: one device with a queue per worker, or one per worker.
+  std::vector<uint16_t> data_port_ids;
   uint16_t tap_port_id = 0;   // DPDK port id of the TAP, when exception_path
   bool exception_path = false;
   std::string tap_name;
   uint32_t tap_ifindex = 0;
   MacAddress mac;
+
+  // The (port id, queue) that worker `w` owns on the data port.
+  uint16_t data_port_of(uint32_t w) const {
+    return data_port_ids.size() == 1 ? data_port_ids[0] : data_port_ids[w];
+  }
+  uint16_t data_queue_of(uint32_t w) const {
+    return data_port_ids.size() == 1 ? static_cast<uint16_t>(w) : 0;
+  }
 };
 
 class Ports {
@@ -31,6 +40,9 @@ class Ports {
   std::vector<RuntimePort> runtime_ports() const;
 
  private:
+  bool start_data_devices(const PortConfig& config, uint16_t workers, rte_mempool* pool,
+                          PortRuntime& port, std::string& error);
+
   std::vector<PortRuntime> ports_;
   std::vector<uint16_t> started_;
 };

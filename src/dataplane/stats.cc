@@ -18,9 +18,20 @@ nlohmann::json counters_json(const WorkerCounters& c) {
   return out;
 }
 
-nlohmann::json device_json(uint16_t port_id) {
+nlohmann::json device_json(const std::vector<uint16_t>& port_ids) {
   rte_eth_stats s{};
-  rte_eth_stats_get(port_id, &s);
+  for (uint16_t id : port_ids) {
+    rte_eth_stats one{};
+    rte_eth_stats_get(id, &one);
+    s.ipackets += one.ipackets;
+    s.opackets += one.opackets;
+    s.ibytes += one.ibytes;
+    s.obytes += one.obytes;
+    s.imissed += one.imissed;
+    s.ierrors += one.ierrors;
+    s.oerrors += one.oerrors;
+    s.rx_nombuf += one.rx_nombuf;
+  }
   return {{"rx_packets", s.ipackets}, {"tx_packets", s.opackets}, {"rx_bytes", s.ibytes},
           {"tx_bytes", s.obytes},     {"rx_missed", s.imissed},   {"rx_errors", s.ierrors},
           {"tx_errors", s.oerrors},   {"rx_no_mbuf", s.rx_nombuf}};
@@ -28,7 +39,8 @@ nlohmann::json device_json(uint16_t port_id) {
 
 }  // namespace
 
-nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers, uint64_t version) {
+nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
+                             const std::vector<PortRuntime>& ports_runtime, uint64_t version) {
   WorkerCounters total;
   nlohmann::json per_worker = nlohmann::json::array();
   uint64_t flows = 0;
@@ -43,16 +55,14 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers, uint64_
                           {"counters", counters_json(w->counters)}});
   }
   nlohmann::json ports = nlohmann::json::array();
-  if (!workers.empty()) {
-    for (const PortRuntime& p : workers.front()->ports) {
-      nlohmann::json port = {{"name", p.name}, {"mac", p.mac.to_string()},
-                             {"device", device_json(p.data_port_id)}};
-      if (p.exception_path) {
-        port["tap"] = p.tap_name;
-        port["tap_device"] = device_json(p.tap_port_id);
-      }
-      ports.push_back(port);
+  for (const PortRuntime& p : ports_runtime) {
+    nlohmann::json port = {{"name", p.name}, {"mac", p.mac.to_string()},
+                           {"device", device_json(p.data_port_ids)}};
+    if (p.exception_path) {
+      port["tap"] = p.tap_name;
+      port["tap_device"] = device_json({p.tap_port_id});
     }
+    ports.push_back(port);
   }
   return {{"snapshot_version", version}, {"flows", flows},        {"counters", counters_json(total)},
           {"workers", per_worker},       {"ports", ports}};

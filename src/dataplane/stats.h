@@ -7,6 +7,7 @@
 
 namespace fairway {
 
-nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers, uint64_t version);
+nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
+                             const std::vector<PortRuntime>& ports, uint64_t version);
 
 }  // namespace fairway

@@ -28,7 +28,6 @@ uint64_t& tx_full_counter(WorkerContext& ctx) {
 
 void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_index,
                     rte_mbuf** packets, uint16_t count, PipelineContext& pipeline) {
-  const uint16_t queue = static_cast<uint16_t>(ctx.index);
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
     if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
@@ -46,9 +45,11 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
       m->pkt_len = d.length;
       m->ol_flags = 0;
       ++ctx.counters.tx_packets;
-      rte_eth_tx_buffer(ctx.ports[d.port].data_port_id, queue, ctx.data_tx[d.port], m);
+      const WorkerPort& out = ctx.ports[d.port];
+      rte_eth_tx_buffer(out.data_port, out.data_queue, ctx.data_tx[d.port], m);
     } else if (d.verdict == Verdict::to_kernel && ctx.tap_tx[d.port] != nullptr) {
-      rte_eth_tx_buffer(ctx.ports[d.port].tap_port_id, queue, ctx.tap_tx[d.port], m);
+      const WorkerPort& out = ctx.ports[d.port];
+      rte_eth_tx_buffer(out.tap_port, out.tap_queue, ctx.tap_tx[d.port], m);
     } else {
       rte_pktmbuf_free(m);
     }
@@ -58,19 +59,27 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
 // What the kernel sends through a TAP leaves through that TAP's data port, unchanged.
 void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packets,
                       uint16_t count) {
-  const uint16_t queue = static_cast<uint16_t>(ctx.index);
+  const WorkerPort& out = ctx.ports[port_index];
   ctx.counters.from_kernel += count;
   ctx.counters.tx_packets += count;
   for (uint16_t i = 0; i < count; ++i) {
-    rte_eth_tx_buffer(ctx.ports[port_index].data_port_id, queue, ctx.data_tx[port_index],
-                      packets[i]);
+    rte_eth_tx_buffer(out.data_port, out.data_queue, ctx.data_tx[port_index], packets[i]);
   }
 }
 
 }  // namespace
 
+std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports, uint32_t index) {
+  std::vector<WorkerPort> out;
+  for (const PortRuntime& p : ports) {
+    out.push_back(WorkerPort{p.data_port_of(index), p.data_queue_of(index), p.tap_port_id,
+                             static_cast<uint16_t>(index), p.exception_path});
+  }
+  return out;
+}
+
 bool prepare_worker(WorkerContext& ctx, std::string& error) {
-  for (const PortRuntime& port : ctx.ports) {
+  for (const WorkerPort& port : ctx.ports) {
     ctx.data_tx.push_back(make_tx_buffer(&tx_full_counter(ctx)));
     ctx.tap_tx.push_back(port.exception_path
                              ? make_tx_buffer(&ctx.counters.drops[static_cast<size_t>(
@@ -93,7 +102,6 @@ void release_worker(WorkerContext& ctx) {
 
 int worker_main(void* arg) {
   WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
-  const uint16_t queue = static_cast<uint16_t>(ctx.index);
   const uint64_t cycles_per_ms = rte_get_tsc_hz() / 1000;
   const uint16_t port_count = static_cast<uint16_t>(ctx.ports.size());
   rte_mbuf* packets[kBurstSize];
@@ -107,20 +115,20 @@ int worker_main(void* arg) {
     pipeline.now_ms = start / cycles_per_ms;
     uint32_t received = 0;
     for (uint16_t p = 0; p < port_count; ++p) {
-      uint16_t n = rte_eth_rx_burst(ctx.ports[p].data_port_id, queue, packets, kBurstSize);
+      const WorkerPort& port = ctx.ports[p];
+      uint16_t n = rte_eth_rx_burst(port.data_port, port.data_queue, packets, kBurstSize);
       received += n;
       ctx.counters.rx_packets += n;
       run_data_burst(ctx, snap, p, packets, n, pipeline);
-      if (!ctx.ports[p].exception_path) continue;
-      n = rte_eth_rx_burst(ctx.ports[p].tap_port_id, queue, packets, kBurstSize);
+      if (!port.exception_path) continue;
+      n = rte_eth_rx_burst(port.tap_port, port.tap_queue, packets, kBurstSize);
       received += n;
       run_kernel_burst(ctx, p, packets, n);
     }
     for (uint16_t p = 0; p < port_count; ++p) {
-      rte_eth_tx_buffer_flush(ctx.ports[p].data_port_id, queue, ctx.data_tx[p]);
-      if (ctx.tap_tx[p] != nullptr) {
-        rte_eth_tx_buffer_flush(ctx.ports[p].tap_port_id, queue, ctx.tap_tx[p]);
-      }
+      const WorkerPort& port = ctx.ports[p];
+      rte_eth_tx_buffer_flush(port.data_port, port.data_queue, ctx.data_tx[p]);
+      if (ctx.tap_tx[p] != nullptr) rte_eth_tx_buffer_flush(port.tap_port, port.tap_queue, ctx.tap_tx[p]);
     }
     ctx.flows->expire_some(pipeline.now_ms, kExpireBucketsPerIteration);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);

@@ -17,12 +17,21 @@ namespace fairway {
 
 inline constexpr uint16_t kBurstSize = 32;
 
+// The queues one worker owns on one port: RX and TX on the data device, RX and TX on the TAP.
+struct WorkerPort {
+  uint16_t data_port = 0;
+  uint16_t data_queue = 0;
+  uint16_t tap_port = 0;
+  uint16_t tap_queue = 0;
+  bool exception_path = false;
+};
+
 // Everything one worker owns: its queues, its flow table, its counters and TX buffers.
 // Cache-aligned so two workers never share a line.
 struct alignas(64) WorkerContext {
   uint32_t index = 0;   // 0-based worker number = queue id on every port
   unsigned lcore = 0;
-  std::vector<PortRuntime> ports;
+  std::vector<WorkerPort> ports;  // by port index
   SnapshotPublisher* publisher = nullptr;
   const std::atomic<bool>* stop = nullptr;
   std::unique_ptr<FlowTable> flows;
@@ -32,6 +41,9 @@ struct alignas(64) WorkerContext {
   alignas(64) std::atomic<uint64_t> running_version{0};  // acknowledged snapshot version
   std::atomic<uint64_t> flow_count{0};                   // published for the control core
 };
+
+// The queues of worker `index` on every port.
+std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports, uint32_t index);
 
 // Allocates the TX buffers of `ctx` on its socket. Control core, before launch.
 bool prepare_worker(WorkerContext& ctx, std::string& error);

@@ -68,14 +68,14 @@ TEST(ConfigTest, FullExampleLoadsEveryField) {
 
   ASSERT_EQ(c.ports.size(), 2u);
   EXPECT_EQ(c.ports[0].name, "client");
-  EXPECT_EQ(c.ports[0].device, "net_af_xdp0,iface=fw-c0");
+  EXPECT_EQ(c.ports[0].devices, std::vector<std::string>{"net_af_xdp0,iface=fw-c0"});
   EXPECT_EQ(c.ports[0].addresses,
             (std::vector<IpPrefix>{prefix("198.18.0.1/24"), prefix("2001:2:0:1::1/64")}));
   EXPECT_EQ(c.ports[0].mac, mac("02:00:00:00:00:01"));
   EXPECT_TRUE(c.ports[0].exception_path);
   EXPECT_EQ(c.ports[0].tap_name, "fwc");
   EXPECT_EQ(c.ports[1].name, "server");
-  EXPECT_EQ(c.ports[1].device, "0000:03:00.0");
+  EXPECT_EQ(c.ports[1].devices, std::vector<std::string>{"0000:03:00.0"});
   EXPECT_FALSE(c.ports[1].mac);
   EXPECT_FALSE(c.ports[1].exception_path);
   EXPECT_EQ(c.ports[1].tap_name, "fw-server");
