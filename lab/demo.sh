@@ -51,7 +51,7 @@ else
   lab_gen_config "$OUT/fairwayd.yaml"
   lab_start_fairwayd "$FAIRWAYD" "$OUT/fairwayd.yaml" "$OUT/fairwayd.log" "$OUT/fairwayd-stats.json"
   lab_log "waiting (at most 60 s) for the box to answer $LAB_LBC4 through the data plane"
-  if ! lab_wait_ready 60 "$LAB_FWD_PID"; then
+  if ! lab_wait_ready 60 "$LAB_FWD_PID" "$OUT/fairwayd.log"; then
     lab_log "fairwayd did not become ready; last lines of $OUT/fairwayd.log:"
     tail -n 30 "$OUT/fairwayd.log" >&2 || true
     exit 1

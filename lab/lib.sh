@@ -212,12 +212,14 @@ lab_start_fairwayd() {
 }
 
 # lab_wait_ready SECONDS [PID]: the box answers a ping on its client-side address, through the data
-# plane and the exception path (bounded). Fails early if PID (the daemon) exits.
+# plane and the exception path (bounded). Fails early if PID (the daemon) exits. With LOG (the
+# daemon's log), also waits until fairwayd says it has every back-end's MAC address.
 lab_wait_ready() {
-  local secs=${1:-30} pid=${2:-} end=$((SECONDS + ${1:-30}))
+  local secs=${1:-30} pid=${2:-} log=${3:-} end=$((SECONDS + ${1:-30}))
   while [ $SECONDS -lt $end ]; do
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then lab_log "the daemon (pid $pid) exited"; return 1; fi
-    if lab_exec cli ping -n -c 1 -W 1 "$LAB_LBC4" >/dev/null 2>&1; then return 0; fi
+    if lab_exec cli ping -n -c 1 -W 1 "$LAB_LBC4" >/dev/null 2>&1 &&
+      { [ -z "$log" ] || grep -q "neighbors: all" "$log"; }; then return 0; fi
     sleep 0.2
   done
   return 1

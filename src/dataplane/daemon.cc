@@ -48,7 +48,7 @@ class Daemon {
   bool launch_workers(std::string& error);
   void control_loop();
   void refresh_kernel_state(bool force);
-  void resolve_missing_neighbors();
+  size_t refresh_neighbors(bool only_missing);
   void stop_workers();
   nlohmann::json stats() const;
   uint64_t total_rx() const;
@@ -63,6 +63,7 @@ class Daemon {
   std::vector<std::unique_ptr<WorkerContext>> workers_;
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
+  size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh
 };
 
 bool Daemon::start(std::string& error) {
@@ -122,9 +123,12 @@ void Daemon::refresh_kernel_state(bool force) {
   publisher_.publish(std::move(snapshot));
 }
 
-// Back-ends and gateways must be resolved before the first packet needs them: ask the kernel,
-// whose ARP/NDP goes out through the exception path, for every one still missing.
-void Daemon::resolve_missing_neighbors() {
+// Back-ends and gateways must be resolved before the first packet needs them, and stay resolved
+// although the kernel itself never sends to them (an unused entry would go stale and be
+// collected): ask the kernel (NTF_USE) to resolve or re-confirm each one; its ARP/NDP goes out
+// through the exception path and the answer comes back the same way. Returns how many are
+// still missing from the snapshot.
+size_t Daemon::refresh_neighbors(bool only_missing) {
   const Snapshot* snap = publisher_.current();
   std::set<IpAddress> wanted;
   for (const Service& service : snap->services) {
@@ -133,17 +137,26 @@ void Daemon::resolve_missing_neighbors() {
   for (const Route& route : snap->routes) {
     if (route.has_gateway) wanted.insert(route.gateway);
   }
+  size_t missing = 0;
   for (const IpAddress& address : wanted) {
-    if (snap->find_neighbor(address) != nullptr) continue;
     const Route* route = snap->find_route(address);
     if (route == nullptr || route->port >= ports_.ports().size()) continue;
-    const PortRuntime& port = ports_.ports()[route->port];
-    if (!port.exception_path) continue;
     IpAddress target = route->has_gateway ? route->gateway : address;
+    bool known = snap->find_neighbor(target) != nullptr;
+    missing += known ? 0 : 1;
+    const PortRuntime& port = ports_.ports()[route->port];
+    if (!port.exception_path || (only_missing && known)) continue;
     if (!netlink_.resolve_neighbor(port.tap_ifindex, target)) {
       spdlog::debug("resolve {}: {}", target.to_string(), netlink_.last_error());
     }
   }
+  if (missing == 0 && neighbors_missing_ != 0) {
+    spdlog::info("neighbors: all {} back-ends and gateways resolved", wanted.size());
+  } else if (missing != 0 && neighbors_missing_ == 0) {
+    spdlog::warn("neighbors: {} of {} back-ends and gateways unresolved", missing, wanted.size());
+  }
+  neighbors_missing_ = missing;
+  return missing;
 }
 
 uint64_t Daemon::total_rx() const {
@@ -170,8 +183,10 @@ void Daemon::control_loop() {
       refresh_kernel_state(false);
       last_mirror = now;
     }
+    // While something is unresolved, ask again every tick; then re-confirm all periodically.
+    if (neighbors_missing_ != 0) refresh_neighbors(true);
     if (now - last_resolve >= kResolvePeriod) {
-      resolve_missing_neighbors();
+      refresh_neighbors(false);
       last_resolve = now;
     }
     if (g_dump_stats != 0) {

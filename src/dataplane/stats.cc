@@ -58,6 +58,11 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
   for (const PortRuntime& p : ports_runtime) {
     nlohmann::json port = {{"name", p.name}, {"mac", p.mac.to_string()},
                            {"device", device_json(p.data_port_ids)}};
+    if (p.data_port_ids.size() > 1) {
+      nlohmann::json per_device = nlohmann::json::array();
+      for (uint16_t id : p.data_port_ids) per_device.push_back(device_json({id}));
+      port["devices"] = per_device;
+    }
     if (p.exception_path) {
       port["tap"] = p.tap_name;
       port["tap_device"] = device_json({p.tap_port_id});

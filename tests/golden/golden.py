@@ -405,7 +405,7 @@ def _counter_diff(title: str, expected: dict, got: dict) -> list[str]:
 
 
 def check(case: Case, result) -> None:
-    """Raises AssertionError listing every difference between the case and the run."""
+    """Fails the test with every difference between the case and the run, field by field."""
     if isinstance(result, BaseException):
         import pytest
         pytest.fail(str(result), pytrace=False)

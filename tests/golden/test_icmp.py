@@ -4,9 +4,10 @@ import pytest
 
 import golden
 from golden import (CLIENT4, CLIENT6, NAT_BACKENDS, ROUTER4, ROUTER6, VIP4, VIP4_NAT, VIP6,
-                    VIP6_NAT, Case, Pick, from_client, from_router, tcp, to_backend, to_client,
+                    VIP6_NAT, Case, Pick, from_client, from_router, tcp, udp, to_backend, to_client,
                     via_backend)
-from scapy.all import ICMP, IP, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6, Raw
+from scapy.all import (ICMP, IP, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6,
+                       IPv6ExtHdrDestOpt, PadN, Raw)
 
 ECHO4 = IP(src=CLIENT4, dst=VIP4, id=77) / ICMP(type=8, id=0x1234, seq=7) / Raw(b"fairway-ping")
 ECHO4_REPLY = IP(src=VIP4, dst=CLIENT4, ttl=64, id=0, flags="DF") / \
@@ -38,6 +39,15 @@ def too_big(vip, quote):
 SHORT = lambda pkt: Raw(bytes(pkt)[:28])  # the RFC 792 minimum: IP header + 8 bytes
 
 
+def unreachable_from_client(vip, quote):
+    """The client's own ICMP port unreachable about a datagram it got from the VIP."""
+    return IP(src=CLIENT4, dst=vip, id=5) / ICMP(type=3, code=3) / quote
+
+
+ECHO6_DESTOPT = IPv6(src=CLIENT6, dst=VIP6) / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0" * 4)]) \
+    / ECHO6[ICMPv6EchoRequest]
+
+
 def nat_error(var, make):
     return Pick(var, NAT_BACKENDS, lambda b: to_backend(b) / make(b))
 
@@ -56,6 +66,13 @@ CASES = [
          inputs={"client": [from_client() / ECHO6]},
          expect={"client": [to_client() / ECHO6_REPLY]},
          counters={"echo_replies": 1}),
+    Case("echo_reply_ipv6_destination_options", "ICMPv6 echo behind destination options: plain reply",
+         inputs={"client": [from_client() / ECHO6_DESTOPT]},
+         expect={"client": [to_client() / ECHO6_REPLY]},
+         counters={"echo_replies": 1}),
+    Case("other_protocol_to_vip", "GRE to a VIP: nothing serves it",
+         inputs={"client": [from_client() / IP(src=CLIENT4, dst=VIP4, proto=47, id=1) / Raw(b"\0" * 8)]},
+         expect={}, drops={"unserved_protocol": 1}),
     Case("echo_disabled", "icmp.echo_reply: false -> dropped, counted echo_disabled",
          config={"icmp": {"echo_reply": False}},
          inputs={"client": [from_client() / ECHO4]},
@@ -73,6 +90,24 @@ CASES = [
                             via_backend("f", frag_needed(VIP4, SHORT(synack(VIP4, CLIENT4,
                                                                             40802))))]},
          counters={"dsr_forwarded": 1, "flows_created": 1, "icmp_errors_to_backend": 1}),
+    Case("time_exceeded_dsr", "ICMP 11/0 quoting a dsr flow's packet: to its back-end as well",
+         inputs={"client": [from_client() / syn(CLIENT4, VIP4, 40809),
+                            from_router() / IP(src=ROUTER4, dst=VIP4, id=3) / ICMP(type=11) /
+                            synack(VIP4, CLIENT4, 40809)]},
+         expect={"server": [via_backend("f", syn(CLIENT4, VIP4, 40809)),
+                            via_backend("f", IP(src=ROUTER4, dst=VIP4, id=3) / ICMP(type=11) /
+                                        synack(VIP4, CLIENT4, 40809))]},
+         counters={"dsr_forwarded": 1, "flows_created": 1, "icmp_errors_to_backend": 1}),
+    Case("port_unreachable_from_client_nat_udp",
+         "the client's port unreachable about a nat UDP reply: quoted source -> back-end:5353",
+         inputs={"client": [from_client() / udp(CLIENT4, VIP4_NAT, 40810, 53),
+                            from_client() / unreachable_from_client(
+                                VIP4_NAT, udp(VIP4_NAT, CLIENT4, 53, 40810, load=b"answer"))]},
+         expect={"server": [
+             nat_error("f", lambda b: udp(CLIENT4, b.ip4, 40810, 5353)),
+             nat_error("f", lambda b: unreachable_from_client(
+                 b.ip4, udp(b.ip4, CLIENT4, 5353, 40810, load=b"answer")))]},
+         counters={"nat_forwarded": 1, "flows_created": 1, "icmp_errors_to_backend": 1}),
     Case("frag_needed_nat", "nat flow: outer dst -> back-end, quoted source -> back-end:8080",
          inputs={"client": [from_client() / syn(CLIENT4, VIP4_NAT, 40803),
                             from_router() / frag_needed(VIP4_NAT, synack(VIP4_NAT, CLIENT4, 40803))]},

@@ -81,6 +81,8 @@ CASES = [
     dropped("first_fragment_to_service", "a first fragment (MF) of a TCP segment to VIP:80",
             from_client() / IP(src=CLIENT4, dst=VIP4, id=1, flags="MF") /
             TCP(sport=41001, dport=80, flags="S") / Raw(b"x" * 16), "fragment_to_service"),
+    dropped("jumbo_frame", "a 3000-byte frame does not fit one mbuf",
+            from_client() / tcp(CLIENT4, VIP4, 41005, 80, load=b"j" * 2946), "multi_segment_mbuf"),
     dropped("not_for_us", "a valid SYN to another unicast MAC",
             Ether(src=from_client().src, dst="02:00:00:00:99:99") / SYN, "not_for_us"),
     Case("ipv4_options_dsr", "IPv4 with a record-route option to a dsr VIP: forwarded as is",

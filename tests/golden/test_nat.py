@@ -14,6 +14,13 @@ def to_nat_backend(var, make):
     return Pick(var, NAT_BACKENDS, lambda b: to_backend(b) / make(b))
 
 
+def with_tcp_options(pkt):
+    p = pkt.copy()
+    p["TCP"].options = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (12345, 0)), ("NOP", None),
+                        ("WScale", 7)]
+    return p
+
+
 IN = {  # client -> VIP:80, and as rewritten toward back-end b
     "syn": (lambda d, p: tcp(CLIENT4, d, 40201, p, "S", seq=1000)),
     "ack": (lambda d, p: tcp(CLIENT4, d, 40201, p, "A", seq=1001, ack=5001)),
@@ -35,6 +42,10 @@ CASES = [
     Case("syn_rewritten", "SYN to VIP:80 -> destination back-end:8080, IP and TCP checksums valid",
          inputs={"client": [from_client() / IN["syn"](VIP4_NAT, 80)]},
          expect={"server": [to_nat_backend("f", lambda b: IN["syn"](b.ip4, 8080))]},
+         counters={"nat_forwarded": 1, "flows_created": 1}),
+    Case("syn_with_tcp_options", "MSS, SACK, timestamps, window scale: kept, checksum valid",
+         inputs={"client": [from_client() / with_tcp_options(IN["syn"](VIP4_NAT, 80))]},
+         expect={"server": [to_nat_backend("f", lambda b: with_tcp_options(IN["syn"](b.ip4, 8080)))]},
          counters={"nat_forwarded": 1, "flows_created": 1}),
     Case("flow_keeps_backend", "SYN, ACK and data of one flow: same back-end, each rewritten",
          inputs={"client": [from_client() / IN[s](VIP4_NAT, 80) for s in SEGMENTS]},

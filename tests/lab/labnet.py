@@ -61,10 +61,11 @@ class LabError(RuntimeError):
 
 class Lab:
     def __init__(self, lb="fairwayd", fairwayd=None, prefix=None, logdir=None, ready_timeout=60,
-                 keep_logs=None):
+                 keep_logs=None, workers=1):
         if lb not in ("fairwayd", "nftables"):
             raise ValueError("lb must be 'fairwayd' or 'nftables'")
         self.lb = lb
+        self.workers = workers  # > 1: veths with a queue per worker, one AF_XDP device per queue
         self.fairwayd = fairwayd or default_fairwayd()
         self.prefix = prefix or "fwp%05d" % random.randrange(100000)
         self.logdir = logdir or "/tmp/%s" % self.prefix
@@ -90,7 +91,7 @@ class Lab:
         return False
 
     def _ctl(self, *args, timeout=60):
-        env = dict(os.environ, LAB_LOGDIR=self.logdir)
+        env = dict(os.environ, LAB_LOGDIR=self.logdir, LAB_QUEUES=str(self.workers))
         r = subprocess.run(["bash", LABCTL, *args], capture_output=True, text=True, timeout=timeout,
                            env=env, stdin=subprocess.DEVNULL)
         if r.returncode != 0:
@@ -112,6 +113,8 @@ class Lab:
                     raise LabError("baseline: %s does not answer" % LBC4)
             else:
                 self._ctl("config", self.prefix, self.config)
+                if self.workers > 1:
+                    multiworker_config(self.config, self.workers)
                 self.start_fairwayd()
         except BaseException:
             self.down()
@@ -130,7 +133,8 @@ class Lab:
             if self.fwd.poll() is not None:
                 raise LabError("fairwayd exited with %s before it was ready; log %s:\n%s"
                                % (self.fwd.returncode, self.fwd_log, self.log_tail()))
-            if self.ping(LBC4, wait=1):
+            # ready: the box answers, and fairwayd has every back-end's MAC (else first SYNs drop)
+            if self.ping(LBC4, wait=1) and "neighbors: all" in self.log_tail(400):
                 return
             time.sleep(0.2)
         raise LabError("fairwayd not ready after %ss (no ping answer from %s); log %s:\n%s"
@@ -223,6 +227,29 @@ class Lab:
             return {n: int(flat.get(n, 0)) for n in names}
         except ValueError:
             return {n: 0 for n in names}
+
+
+def multiworker_config(path, workers, device_options=""):
+    """Rewrites a lab config for `workers` workers: on veth, AF_XDP binds one queue per device
+    (lab/AFXDP-NOTES.md), so each port becomes one device per queue, one per worker. All lcores
+    share the machine's CPUs: correctness here, speed on real cores."""
+    import yaml
+    with open(path) as f:
+        config = yaml.safe_load(f)
+    config["workers"] = workers
+    cpus = max(1, os.cpu_count() or 1)
+    config["eal"]["lcores"] = ",".join("%d@%d" % (l, l % cpus) for l in range(workers + 1))
+    next_vdev = 0
+    for port in config["ports"]:
+        iface = port["device"].split("iface=")[1].split(",")[0]
+        devices = []
+        for q in range(workers):
+            devices.append("net_af_xdp%d,iface=%s,start_queue=%d,queue_count=1%s"
+                           % (next_vdev, iface, q, device_options))
+            next_vdev += 1
+        port["device"] = devices
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
 
 
 def threading_is_main():
