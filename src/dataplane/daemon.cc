@@ -64,6 +64,7 @@ class Daemon {
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
   size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh
+  uint64_t last_publication_ns_ = 0;      // switch to acknowledgement by every worker
 };
 
 bool Daemon::start(std::string& error) {
@@ -116,11 +117,18 @@ void Daemon::refresh_kernel_state(bool force) {
   }
   if (!force && fresh == kernel_) return;
   kernel_ = std::move(fresh);
+  auto build_start = Clock::now();
   auto snapshot =
       build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version());
-  spdlog::info("publishing snapshot {}: {} services, {} routes, {} neighbors", snapshot->version,
-               snapshot->services.size(), snapshot->routes.size(), snapshot->neighbors.size());
-  publisher_.publish(std::move(snapshot));
+  auto build_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - build_start);
+  uint64_t version = snapshot->version;
+  size_t services = snapshot->services.size(), routes = snapshot->routes.size(),
+         neighbors = snapshot->neighbors.size();
+  last_publication_ns_ = publisher_.publish(std::move(snapshot));
+  spdlog::info(
+      "snapshot {} published: {} services, {} routes, {} neighbors; built in {} us, running on "
+      "every worker {} us after the switch",
+      version, services, routes, neighbors, build_us.count(), last_publication_ns_ / 1000);
 }
 
 // Back-ends and gateways must be resolved before the first packet needs them, and stay resolved
@@ -168,7 +176,9 @@ uint64_t Daemon::total_rx() const {
 nlohmann::json Daemon::stats() const {
   std::vector<WorkerContext*> workers;
   for (const auto& w : workers_) workers.push_back(w.get());
-  return collect_stats(workers, ports_.ports(), publisher_.current()->version);
+  nlohmann::json out = collect_stats(workers, ports_.ports(), publisher_.current()->version);
+  out["last_publication_us"] = last_publication_ns_ / 1000.0;
+  return out;
 }
 
 void Daemon::control_loop() {

@@ -3,6 +3,8 @@
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <chrono>
+
 namespace fairway {
 
 SnapshotPublisher::~SnapshotPublisher() {
@@ -20,13 +22,15 @@ bool SnapshotPublisher::init(uint32_t workers, std::string& error) {
   return true;
 }
 
-void SnapshotPublisher::publish(std::unique_ptr<Snapshot> next) {
+uint64_t SnapshotPublisher::publish(std::unique_ptr<Snapshot> next) {
+  auto start = std::chrono::steady_clock::now();
   const Snapshot* old = active_.exchange(next.release(), std::memory_order_acq_rel);
-  if (old == nullptr) return;
   // Blocks the control core only: returns once every online worker has reported a quiescent
   // state after the store above, so none can still hold `old`.
   rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  auto waited = std::chrono::steady_clock::now() - start;
   delete old;
+  return static_cast<uint64_t>(std::chrono::nanoseconds(waited).count());
 }
 
 void SnapshotPublisher::register_worker(uint32_t worker_index) {

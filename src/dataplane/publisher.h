@@ -19,7 +19,9 @@ class SnapshotPublisher {
   bool init(uint32_t workers, std::string& error);
 
   // Control core: publish `next` (its version must be set) and reclaim the previous one.
-  void publish(std::unique_ptr<Snapshot> next);
+  // Returns the nanoseconds from the pointer store until every worker had passed a quiescent
+  // point (and so runs `next`).
+  uint64_t publish(std::unique_ptr<Snapshot> next);
   const Snapshot* current() const { return active_.load(std::memory_order_acquire); }
   uint64_t next_version() { return ++last_version_; }
 
