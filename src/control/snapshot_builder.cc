@@ -53,7 +53,7 @@ void add_services(const Config& config, Snapshot& snap) {
     uint32_t id = static_cast<uint32_t>(snap.services.size());
     snap.services.push_back(build_service(sc, id));
     snap.service_by_endpoint[Endpoint{sc.vip, sc.port, sc.protocol}] = id;
-    ++snap.vips[sc.vip];
+    snap.address_roles[sc.vip].vip = true;
     if (sc.mode == ForwardingMode::nat) {
       for (const BackendConfig& b : sc.backends) {
         snap.nat_service_by_backend[Endpoint{b.address, b.port, sc.protocol}] = id;
@@ -107,11 +107,27 @@ void add_neighbors(const Config& config, const std::vector<RuntimePort>& ports,
   }
 }
 
+// Resolves each back-end's egress port and next-hop MAC once, here, instead of per packet.
+void add_backend_next_hops(Snapshot& snap) {
+  for (const Service& service : snap.services) {
+    for (const Backend& backend : service.backends) {
+      const Route* route = snap.find_route(backend.address);
+      if (route == nullptr || route->port >= snap.ports.size()) continue;
+      const Neighbor* neighbor =
+          snap.find_neighbor(route->has_gateway ? route->gateway : backend.address);
+      if (neighbor == nullptr) continue;
+      snap.backend_next_hops[backend.address] = NextHop{route->port, neighbor->mac};
+    }
+  }
+}
+
 }  // namespace
 
 std::string backend_key(const IpAddress& address, uint16_t port) {
-  if (address.is_v4()) return address.to_string() + ":" + std::to_string(port);
-  return "[" + address.to_string() + "]:" + std::to_string(port);
+  std::string key = address.is_v4() ? address.to_string() : '[' + address.to_string() + ']';
+  key += ':';
+  key += std::to_string(port);
+  return key;
 }
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
@@ -125,15 +141,16 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   add_services(config, *snap);
   for (size_t i = 0; i < config.ports.size() && i < ports.size(); ++i) {
     for (const IpPrefix& own : config.ports[i].addresses) {
-      snap->local_addresses[own.address] = static_cast<uint16_t>(i);
+      snap->address_roles[own.address].local = true;
     }
   }
   for (const KernelAddress& ka : kernel.addresses) {
     auto port = port_of_ifindex(ports, ka.ifindex);
-    if (port) snap->local_addresses[ka.address] = *port;
+    if (port) snap->address_roles[ka.address].local = true;
   }
   add_routes(config, ports, kernel, *snap);
   add_neighbors(config, ports, kernel, *snap);
+  add_backend_next_hops(*snap);
   snap->timeouts = config.timeouts;
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;

@@ -17,6 +17,7 @@
 #include "control/netlink.h"
 #include "control/snapshot_builder.h"
 #include "dataplane/eal.h"
+#include "dataplane/packet_pool.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
 #include "dataplane/stats.h"
@@ -68,12 +69,9 @@ class Daemon {
 };
 
 bool Daemon::start(std::string& error) {
-  pool_ = rte_pktmbuf_pool_create("fairway_mbufs", config_.mbufs, 256, 0,
-                                  RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-  if (pool_ == nullptr) {
-    error = "cannot create the mbuf pool of " + std::to_string(config_.mbufs) + " mbufs";
-    return false;
-  }
+  pool_ = create_packet_pool("fairway_mbufs", config_.mbufs,
+                             static_cast<int>(rte_socket_id()), error);
+  if (pool_ == nullptr) return false;
   if (!ports_.start(config_, pool_, error)) return false;
   if (!publisher_.init(config_.workers, error)) return false;
   refresh_kernel_state(true);

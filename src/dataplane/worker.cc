@@ -28,9 +28,11 @@ uint64_t& tx_full_counter(WorkerContext& ctx) {
 
 void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_index,
                     rte_mbuf** packets, uint16_t count, PipelineContext& pipeline) {
+  FrameRef frames[kBurstSize];
+  Decision decisions[kBurstSize];
+  uint16_t accepted = 0;
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
-    if (i + 1 < count) rte_prefetch0(rte_pktmbuf_mtod(packets[i + 1], void*));
     if (m->nb_segs != 1) {
       ctx.counters.drop(DropReason::multi_segment_mbuf);
       rte_pktmbuf_free(m);
@@ -38,8 +40,13 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
     }
     uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
     size_t room = m->data_len + rte_pktmbuf_tailroom(m);
-    Decision d = process_frame(snap, pipeline, port_index, std::span<uint8_t>(data, room),
-                               m->data_len);
+    packets[accepted++] = m;
+    frames[accepted - 1] = FrameRef{std::span<uint8_t>(data, room), m->data_len};
+  }
+  process_burst(snap, pipeline, port_index, std::span<const FrameRef>(frames, accepted), decisions);
+  for (uint16_t i = 0; i < accepted; ++i) {
+    rte_mbuf* m = packets[i];
+    const Decision& d = decisions[i];
     if (d.verdict == Verdict::forward) {
       m->data_len = d.length;
       m->pkt_len = d.length;

@@ -12,10 +12,12 @@
 #include "dataplane/publisher.h"
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
+#include "pipeline/pipeline.h"
 
 namespace fairway {
 
-inline constexpr uint16_t kBurstSize = 32;
+// One RX burst is one pipeline burst.
+inline constexpr uint16_t kBurstSize = kMaxBurst;
 
 // The queues one worker owns on one port: RX and TX on the data device, RX and TX on the TAP.
 struct WorkerPort {

@@ -54,7 +54,7 @@ void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t
   } else if (protocol == kProtoUdp) {
     timeout = timeouts.udp_ms;
   }
-  flow.expires_at_ms = now_ms + timeout;
+  flow.expires_at_ms = static_cast<uint32_t>(now_ms + timeout);
 }
 
 FlowTable::FlowTable(size_t capacity) {
@@ -84,9 +84,9 @@ FlowValue* FlowTable::lookup(const FlowKey& key, uint64_t hash, uint64_t now_ms)
     Bucket& bucket = buckets_[b];
     for (size_t i = 0; i < kSlots; ++i) {
       // An expired copy of the key may linger next to the live one until swept, so keep looking.
-      if (bucket.tags[i] == p.tag && bucket.keys[i] == key &&
-          bucket.values[i].expires_at_ms > now_ms) {
-        return &bucket.values[i];
+      if (bucket.tags[i] == p.tag && bucket.entries[i].key == key &&
+          flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+        return &bucket.entries[i].value;
       }
     }
   }
@@ -119,7 +119,7 @@ FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
     size_t live = 0;
     size_t first_expired = kSlots;
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.values[i].expires_at_ms > now_ms) {
+      if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
         ++live;
       } else if (first_expired == kSlots) {
         first_expired = i;
@@ -139,10 +139,9 @@ FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue&
   const Slot slot = pick_slot(p, now_ms);
   if (slot.bucket == nullptr) return nullptr;
   slot.bucket->tags[slot.index] = p.tag;
-  slot.bucket->keys[slot.index] = key;
-  slot.bucket->values[slot.index] = value;
+  slot.bucket->entries[slot.index] = Entry{key, value};
   if (!slot.was_expired) ++size_;
-  return &slot.bucket->values[slot.index];
+  return &slot.bucket->entries[slot.index].value;
 }
 
 void FlowTable::erase(const FlowKey& key, uint64_t hash) {
@@ -151,7 +150,7 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
   for (uint32_t b : {p.left, p.right}) {
     Bucket& bucket = buckets_[b];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] == p.tag && bucket.keys[i] == key) {
+      if (bucket.tags[i] == p.tag && bucket.entries[i].key == key) {
         bucket.tags[i] = 0;
         --size_;
       }
@@ -161,7 +160,7 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
 
 void FlowTable::prefetch(uint64_t hash) const {
   const Place p = place(hash);
-  // The tag lines only: keys and values are read on a tag match, and which one is not yet known.
+  // The tag lines only: an entry is read on a tag match, and which one is not yet known.
   __builtin_prefetch(buckets_[p.left].tags);
   __builtin_prefetch(buckets_[p.right].tags);
 }
@@ -172,7 +171,7 @@ size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
   for (size_t n = 0; n < visits; ++n) {
     Bucket& bucket = buckets_[sweep_cursor_];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && bucket.values[i].expires_at_ms <= now_ms) {
+      if (bucket.tags[i] != 0 && !flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
         bucket.tags[i] = 0;
         ++freed;
       }
@@ -200,8 +199,8 @@ void FlowTable::for_each(uint64_t now_ms,
   for (uint32_t b = 0; b < bucket_count_; ++b) {
     const Bucket& bucket = buckets_[b];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && bucket.values[i].expires_at_ms > now_ms) {
-        visit(bucket.keys[i], bucket.values[i]);
+      if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+        visit(bucket.entries[i].key, bucket.entries[i].value);
       }
     }
   }

@@ -29,9 +29,17 @@ struct FlowValue {
   uint16_t backend_port = 0;  // host byte order (== VIP port for dsr)
   TcpFlowState tcp_state = TcpFlowState::none;
   uint8_t flags = 0;
-  uint32_t service_id = 0;  // the service's stable id (see Snapshot), for per-service stats
-  uint64_t expires_at_ms = 0;
+  // Milliseconds on the worker's clock, modulo 2^32: compared with serial-number arithmetic
+  // (flow_alive), which is exact while timeouts stay under 24 days (the config caps them at 7).
+  // 32 bits keep key and value in one 64-byte cache line.
+  uint32_t expires_at_ms = 0;
 };
+static_assert(sizeof(FlowKey) + sizeof(FlowValue) == 64);
+
+// Whether a flow expiring at `expires_at_ms` is still alive at `now_ms`.
+inline bool flow_alive(uint32_t expires_at_ms, uint64_t now_ms) {
+  return static_cast<int32_t>(expires_at_ms - static_cast<uint32_t>(now_ms)) > 0;
+}
 
 // Advances the TCP state machine for a segment seen from the client and sets the expiry.
 // For non-TCP protocols only the expiry moves.
@@ -72,13 +80,18 @@ class FlowTable {
   // two choices without displacement overflow an 8-slot bucket from ~70% load, a 16-slot one only
   // from ~85% (simulated up to 10M flows), so 1.25x head-room suffices. 32-byte alignment keeps
   // the tags within one line without padding the bucket to a multiple of 64.
+  // A key and its value share one cache line: a hit costs the tag line and that one line.
   static constexpr size_t kSlots = 16;
-  struct alignas(32) Bucket {
-    uint16_t tags[kSlots] = {};
-    FlowKey keys[kSlots];
-    FlowValue values[kSlots];
+  struct alignas(64) Entry {
+    FlowKey key;
+    FlowValue value;
   };
-  static_assert(sizeof(Bucket) == 32 + kSlots * (sizeof(FlowKey) + sizeof(FlowValue)));
+  struct alignas(64) Bucket {
+    uint16_t tags[kSlots] = {};
+    Entry entries[kSlots];
+  };
+  static_assert(sizeof(Entry) == 64);
+  static_assert(sizeof(Bucket) == 64 + kSlots * sizeof(Entry));
 
   // The two candidate buckets of a hash, one in each half of the table ("go left" on ties: the
   // asymmetry balances better than two choices over the whole table), and its tag.

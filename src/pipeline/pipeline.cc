@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.h"
 
+#include <algorithm>
+
 #include "lb/flow_key.h"
 #include "packet/parse.h"
 #include "packet/reply.h"
@@ -8,12 +10,19 @@
 namespace fairway {
 namespace {
 
-// Everything a stage needs about the frame in hand.
+// Everything the stages know about the frame in hand.
 struct Packet {
   std::span<uint8_t> buffer;  // writable room
-  uint16_t length;
-  uint16_t in_port;
+  uint16_t length = 0;
+  uint16_t in_port = 0;
+  DropReason parse_result = DropReason::none;
+  AddressRole dst_role;
   ParsedPacket parsed;
+  // Set by prepare() for TCP/UDP to a served (VIP, port, protocol); key and hash only when the
+  // packet is not a fragment (a fragment to a service is dropped).
+  const Service* service = nullptr;
+  FlowKey key;
+  uint64_t hash = 0;
   std::span<uint8_t> frame() const { return buffer.first(length); }
 };
 
@@ -76,8 +85,14 @@ Decision forward_to_backend(const Snapshot& snap, PipelineContext& ctx, Packet& 
     nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
   }
   uint16_t egress = kNoPort;
-  DropReason reason = set_next_hop(snap, pkt, backend, egress);
-  if (reason != DropReason::none) return drop(ctx, reason);
+  auto next_hop = snap.backend_next_hops.find(backend);
+  if (next_hop != snap.backend_next_hops.end()) {
+    egress = next_hop->second.port;
+    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->second.mac);
+  } else if (DropReason reason = set_next_hop(snap, pkt, backend, egress);
+             reason != DropReason::none) {
+    return drop(ctx, reason);  // a back-end no longer in the snapshot, or unresolved
+  }
   if (service.mode == ForwardingMode::nat) {
     ++ctx.counters.nat_forwarded;
   } else {
@@ -97,8 +112,8 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
                         const Service& service) {
   const ParsedPacket& p = pkt.parsed;
   if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
-  FlowKey key{p.src, p.dst, p.src_port, p.dst_port, p.l4_protocol};
-  uint64_t hash = flow_hash(key);
+  const FlowKey& key = pkt.key;
+  const uint64_t hash = pkt.hash;
   FlowValue* flow = ctx.flows.lookup(key, hash, ctx.now_ms);
   if (flow == nullptr) {
     bool opens_flow =
@@ -112,7 +127,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     }
     const Backend* backend = schedule(service, hash);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
-    FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, service.id, 0};
+    FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
     flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
     if (flow == nullptr) return drop(ctx, DropReason::flow_table_full);
     ++ctx.counters.flows_created;
@@ -157,9 +172,7 @@ Decision handle_vip(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   const ParsedPacket& p = pkt.parsed;
   if (p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp) {
     if (p.is_later_fragment) return drop(ctx, DropReason::fragment_to_service);
-    if (const Service* service = snap.find_service(p.dst, p.dst_port, p.l4_protocol)) {
-      return handle_service(snap, ctx, pkt, *service);
-    }
+    if (pkt.service != nullptr) return handle_service(snap, ctx, pkt, *pkt.service);
     if (p.l4_protocol == kProtoTcp) return tcp_reset(ctx, pkt);
     if (!snap.udp_port_unreachable) return drop(ctx, DropReason::unserved_udp);
     ++ctx.counters.port_unreachables;
@@ -208,6 +221,39 @@ const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p
   return it == snap.nat_service_by_backend.end() ? nullptr : &snap.services[it->second];
 }
 
+// Stage one: parse, classify the destination and start the flow-table lookup, so that a burst's
+// lookups overlap their cache misses instead of paying them one after another.
+void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  pkt.parse_result = parse_frame(pkt.frame(), pkt.parsed);
+  const ParsedPacket& p = pkt.parsed;
+  if (pkt.parse_result != DropReason::none || (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6)) {
+    return;
+  }
+  pkt.dst_role = snap.role_of(p.dst);
+  bool balanced = p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp;
+  if (!pkt.dst_role.vip || !balanced || p.is_later_fragment) return;
+  pkt.service = snap.find_service(p.dst, p.dst_port, p.l4_protocol);
+  if (pkt.service == nullptr || p.is_fragment) return;
+  pkt.key = FlowKey{p.src, p.dst, p.src_port, p.dst_port, p.l4_protocol};
+  pkt.hash = flow_hash(pkt.key);
+  ctx.flows.prefetch(pkt.hash);
+}
+
+// Stage two: the decision.
+Decision decide(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  if (pkt.parse_result != DropReason::none) return drop(ctx, pkt.parse_result);
+  const ParsedPacket& p = pkt.parsed;
+  if (is_broadcast_or_multicast_mac(pkt.frame())) return to_kernel(snap, ctx, pkt);
+  if (!addressed_to_port(snap, pkt)) return drop(ctx, DropReason::not_for_us);
+  if (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6) return to_kernel(snap, ctx, pkt);
+  if (pkt.dst_role.local || is_multicast_or_link_local(p.dst)) return to_kernel(snap, ctx, pkt);
+  if (pkt.dst_role.vip) return handle_vip(snap, ctx, pkt);
+  if (const Service* service = nat_service_of_source(snap, p)) {
+    return reverse_nat(snap, ctx, pkt, *service);
+  }
+  return handle_transit(snap, ctx, pkt);
+}
+
 }  // namespace
 
 const Backend* schedule(const Service& service, uint64_t hash) {
@@ -218,21 +264,25 @@ const Backend* schedule(const Service& service, uint64_t hash) {
 
 Decision process_frame(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
                        std::span<uint8_t> buffer, uint16_t length) {
-  Packet pkt{buffer, length, in_port, {}};
-  DropReason reason = parse_frame(pkt.frame(), pkt.parsed);
-  if (reason != DropReason::none) return drop(ctx, reason);
-  const ParsedPacket& p = pkt.parsed;
-  if (is_broadcast_or_multicast_mac(pkt.frame())) return to_kernel(snap, ctx, pkt);
-  if (!addressed_to_port(snap, pkt)) return drop(ctx, DropReason::not_for_us);
-  if (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6) return to_kernel(snap, ctx, pkt);
-  if (is_multicast_or_link_local(p.dst) || snap.local_addresses.contains(p.dst)) {
-    return to_kernel(snap, ctx, pkt);
+  Packet pkt;
+  pkt.buffer = buffer;
+  pkt.length = length;
+  pkt.in_port = in_port;
+  prepare(snap, ctx, pkt);
+  return decide(snap, ctx, pkt);
+}
+
+void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
+                   std::span<const FrameRef> frames, Decision* decisions) {
+  Packet packets[kMaxBurst];
+  const size_t count = std::min(frames.size(), kMaxBurst);
+  for (size_t i = 0; i < count; ++i) {
+    packets[i].buffer = frames[i].buffer;
+    packets[i].length = frames[i].length;
+    packets[i].in_port = in_port;
+    prepare(snap, ctx, packets[i]);
   }
-  if (snap.vips.contains(p.dst)) return handle_vip(snap, ctx, pkt);
-  if (const Service* service = nat_service_of_source(snap, p)) {
-    return reverse_nat(snap, ctx, pkt, *service);
-  }
-  return handle_transit(snap, ctx, pkt);
+  for (size_t i = 0; i < count; ++i) decisions[i] = decide(snap, ctx, packets[i]);
 }
 
 }  // namespace fairway

@@ -35,6 +35,18 @@ struct PipelineContext {
 // or nullptr when no back-end has weight. Shared by the pipeline and fairway-sim.
 const Backend* schedule(const Service& service, uint64_t flow_hash);
 
+inline constexpr size_t kMaxBurst = 32;
+
+struct FrameRef {
+  std::span<uint8_t> buffer;  // the frame's writable room
+  uint16_t length = 0;        // the frame is buffer's first `length` bytes
+};
+
+// A burst (at most kMaxBurst frames) from one port: every frame is parsed and its flow-table
+// lookup started before the first decision, then decided in order. decisions[i] is frames[i]'s.
+void process_burst(const Snapshot& snapshot, PipelineContext& ctx, uint16_t in_port,
+                   std::span<const FrameRef> frames, Decision* decisions);
+
 // `buffer` is the frame's writable room; the frame is its first `length` bytes.
 // `in_port` is the data port the frame arrived on. Counters are updated here, except
 // rx/tx (the caller's) and drops of frames whose TX later fails.

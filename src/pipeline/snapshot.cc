@@ -29,6 +29,11 @@ const Route* Snapshot::find_route(const IpAddress& dst) const {
   return nullptr;
 }
 
+AddressRole Snapshot::role_of(const IpAddress& address) const {
+  auto it = address_roles.find(address);
+  return it == address_roles.end() ? AddressRole{} : it->second;
+}
+
 const Neighbor* Snapshot::find_neighbor(const IpAddress& address) const {
   auto it = neighbors.find(address);
   return it == neighbors.end() ? nullptr : &it->second;

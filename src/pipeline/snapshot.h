@@ -61,6 +61,18 @@ struct Neighbor {
   uint16_t port = kNoPort;
 };
 
+// What an address is to us, so that one lookup per packet answers "ours?" and "a VIP?".
+struct AddressRole {
+  bool local = false;  // one of the box's own addresses: the kernel's
+  bool vip = false;    // a virtual address with at least one service
+};
+
+// Egress port and next-hop MAC for a back-end, resolved when the snapshot is built.
+struct NextHop {
+  uint16_t port = kNoPort;
+  MacAddress mac;
+};
+
 struct PortInfo {
   std::string name;
   MacAddress mac;
@@ -72,12 +84,13 @@ struct Snapshot {
   std::vector<PortInfo> ports;
   std::vector<Service> services;
   std::unordered_map<Endpoint, uint32_t, EndpointHash> service_by_endpoint;  // VIP:port/proto
-  std::unordered_map<IpAddress, uint32_t, IpAddressHash> vips;  // VIP -> number of services
   // nat back-end endpoint -> the service whose replies it sends (for reverse NAT)
   std::unordered_map<Endpoint, uint32_t, EndpointHash> nat_service_by_backend;
-  std::unordered_map<IpAddress, uint16_t, IpAddressHash> local_addresses;  // -> port
+  std::unordered_map<IpAddress, AddressRole, IpAddressHash> address_roles;
   std::vector<Route> routes;  // longest prefix first
   std::unordered_map<IpAddress, Neighbor, IpAddressHash> neighbors;
+  // Every back-end whose route and neighbor resolve: the per-packet path needs one lookup.
+  std::unordered_map<IpAddress, NextHop, IpAddressHash> backend_next_hops;
   FlowTimeouts timeouts;
   bool answer_echo = true;
   bool udp_port_unreachable = false;
@@ -85,6 +98,8 @@ struct Snapshot {
   const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const;
   const Route* find_route(const IpAddress& dst) const;
   const Neighbor* find_neighbor(const IpAddress& address) const;
+  AddressRole role_of(const IpAddress& address) const;
+  bool is_vip(const IpAddress& address) const { return role_of(address).vip; }
 };
 
 }  // namespace fairway

@@ -63,7 +63,7 @@ bool simulate(const fairway::Snapshot& snap, const std::string& proto_text,
                      show(dst->address, dst->port) + ": ";
   const fairway::Service* service = snap.find_service(dst->address, dst->port, protocol);
   if (service == nullptr) {
-    if (!snap.vips.contains(dst->address)) {
+    if (!snap.is_vip(dst->address)) {
       std::printf("%snot a VIP: routed as transit traffic\n", flow.c_str());
     } else if (protocol == fairway::kProtoTcp) {
       std::printf("%sno service on this port: TCP reset\n", flow.c_str());

@@ -41,8 +41,8 @@ FlowValue value_until(uint64_t expires_at_ms, uint8_t last_octet = 10) {
   FlowValue v;
   v.backend = IpAddress::from_v4(b);
   v.backend_port = 80;
-  v.service_id = 7;
-  v.expires_at_ms = expires_at_ms;
+  v.flags = 7;
+  v.expires_at_ms = static_cast<uint32_t>(expires_at_ms);
   return v;
 }
 
@@ -64,7 +64,7 @@ TEST(FlowTable, InsertLookupErase) {
   FlowValue* found = table.lookup(key, h, 50);
   ASSERT_EQ(found, stored);
   EXPECT_EQ(found->backend, value_until(0, 42).backend);
-  EXPECT_EQ(found->service_id, 7u);
+  EXPECT_EQ(found->flags, 7u);
 
   EXPECT_EQ(table.lookup(make_key(1, 1001), flow_hash(make_key(1, 1001)), 50), nullptr);
 
@@ -282,4 +282,19 @@ TEST(FlowTable, MemoryIsReported) {
 }
 
 }  // namespace
+// The worker's millisecond clock is stored modulo 2^32: expiry must stay right across the wrap.
+TEST(FlowTable, ExpiryIsRightAcrossTheClockWrap) {
+  FlowTable table(1024);
+  const FlowKey key = make_key(9, 9000);
+  const uint64_t h = flow_hash(key);
+  const uint64_t near_wrap = (uint64_t{1} << 32) - 5;  // 5 ms before the 32-bit wrap
+  FlowValue v = value_until(0);
+  flow_observe(v, kProtoUdp, 0, near_wrap, kTimeouts);  // expires 300 ms later, past the wrap
+  ASSERT_NE(table.insert(key, h, v, near_wrap), nullptr);
+  EXPECT_NE(table.lookup(key, h, near_wrap + 100), nullptr);
+  EXPECT_NE(table.lookup(key, h, near_wrap + 299), nullptr);
+  EXPECT_EQ(table.lookup(key, h, near_wrap + 300), nullptr);
+  EXPECT_EQ(table.expire_some(near_wrap + 301, table.capacity()), 1u);
+}
+
 }  // namespace fairway

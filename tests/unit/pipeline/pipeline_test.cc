@@ -46,7 +46,7 @@ std::unique_ptr<Snapshot> make_snapshot(std::vector<uint32_t> weights, Forwardin
   s.maglev = build_maglev_table(input, 65537);
   snap->services.push_back(s);
   snap->service_by_endpoint[Endpoint{s.vip, 80, kProtoTcp}] = 0;
-  snap->vips[s.vip] = 1;
+  snap->address_roles[s.vip].vip = true;
   if (mode == ForwardingMode::nat) {
     for (const Backend& b : s.backends) {
       snap->nat_service_by_backend[Endpoint{b.address, b.port, kProtoTcp}] = 0;
