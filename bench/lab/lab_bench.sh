@@ -9,6 +9,7 @@
 #            -l LBS (comma list of fairwayd,nftables,haproxy,nginx; default all)
 #            -o DIR (results; default /tmp/<prefix>)  -m FILE (also write the Markdown table to FILE)
 #   FAIRWAYD=/path/fairwayd (default build/fairwayd)
+#   FAIRWAY_BENCH_FLOW_CAPACITY=N   experiment: fairwayd's flow_table.capacity (default: its own)
 #
 # Each round visits every load balancer in turn (interleaved), each on a freshly built lab (own
 # prefix, no state carried between runs: conntrack, TIME_WAIT, neighbour caches):
@@ -124,7 +125,7 @@ version_of() {
     nft) nft --version 2>/dev/null ;;
   esac
 }
-fw_rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+fw_rev="$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown), binary of $(date -u -r "$FAIRWAYD" '+%F %H:%M' 2>/dev/null || echo '?')${FAIRWAY_BENCH_FLOW_CAPACITY:+, flow_table.capacity $FAIRWAY_BENCH_FLOW_CAPACITY}"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- per-lab setup ------------------------------------------------------------------------------
@@ -213,6 +214,9 @@ bench_fairwayd_config() {
   lab_gen_config "$out"
   sed -i -E 's/^eal: *\{ *args:/eal: { lcores: "0@1,1@1", args:/' "$out"
   grep -q 'lcores: "0@1,1@1"' "$out" || lab_die "could not set eal.lcores in $out"
+  if [ -n "${FAIRWAY_BENCH_FLOW_CAPACITY:-}" ]; then
+    echo "flow_table: { capacity: $FAIRWAY_BENCH_FLOW_CAPACITY }" >>"$out"
+  fi
 }
 
 # measure LB MODE URL [PID [FWD_LOG]]: warm-up (1 s, not recorded), keep-alive run, close run.

@@ -1,7 +1,7 @@
 """fairwayd with two workers in the namespace lab: 2-queue veths, one AF_XDP device per queue and
 worker (tests/lab/labnet.py multiworker_config, lab/AFXDP-NOTES.md "Several workers on one veth").
 
-    sudo /usr/bin/python3 -m pytest -v tests/lab/test_multiworker.py
+    sudo /usr/bin/python3 -m pytest -v tests/lab/test_lab_two_workers.py
 """
 import os
 
