@@ -469,6 +469,7 @@ def run_fairwayd(case: str, pcap: str, flows: int, seconds: float, warmup: float
     with open(cfg_path, "w") as f:
         json.dump(config, f, indent=1)
     daemon = None
+    binary_mtime = os.stat(FAIRWAYD).st_mtime
     try:
         for attempt in range(5):  # the binary may be relinked under us in a shared tree
             try:
@@ -519,6 +520,8 @@ def run_fairwayd(case: str, pcap: str, flows: int, seconds: float, warmup: float
             "mbufs": config["mbufs"],
             "flow_capacity": config["flow_table"]["capacity"],
             "cpu_share": cpu_share(clock0, clock1),
+            # Other engineers may relink the binary between runs: say which one ran.
+            "fairwayd_mtime": time.strftime("%H:%M:%S", time.localtime(binary_mtime)),
         }
     finally:
         if daemon is not None:
@@ -682,7 +685,8 @@ def machine() -> dict:
     dpdk = subprocess.run(["pkg-config", "--modversion", "libdpdk"], capture_output=True,
                           text=True).stdout.strip()
     def git(*a):
-        return subprocess.run(["git", "-C", ROOT, *a], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", ROOT, *a], capture_output=True,
+                              text=True).stdout.rstrip("\n")
     dirty = [l[3:] for l in git("status", "--porcelain", "--", "src").splitlines()]
     return {"nproc": os.cpu_count(), "cpu": model, "kernel": os.uname().release, "dpdk": dpdk,
             "git_head": git("rev-parse", "--short", "HEAD"), "src_modified": dirty,
@@ -722,6 +726,7 @@ def main() -> int:
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_signal)  # also when started with SIGINT ignored (`cmd &`)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
@@ -758,6 +763,15 @@ def main() -> int:
     finally:
         CHILDREN.cleanup()
 
+    report = {"machine": machine(), "command": " ".join([sys.executable] + sys.argv),
+              "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
+              "syn_timeout": SYN_TIMEOUT, "lcores": LCORES, "flow_table_bytes_from": table_source,
+              "rows": rows}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+    if args.plot:
+        plot(rows, args.plot)
     print(table(rows))
     print()
     print(f"medians of {args.rounds} interleaved runs of {args.seconds} s each; one worker; "
@@ -779,15 +793,6 @@ def main() -> int:
               "a flow (below 1 where a pass is shorter than the timeout: those SYNs hit a live "
               "syn_seen entry).")
     print(f"total {time.monotonic() - started:.0f} s")
-    report = {"machine": machine(), "command": " ".join([sys.executable] + sys.argv),
-              "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
-              "syn_timeout": SYN_TIMEOUT, "lcores": LCORES, "flow_table_bytes_from": table_source,
-              "rows": rows}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1)
-    if args.plot:
-        plot(rows, args.plot)
     return 0
 
 

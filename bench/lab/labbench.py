@@ -289,7 +289,8 @@ def cmd_report(args):
     dur = recs[0]["duration"] if recs else 0
     conns = recs[0]["conns"] if recs else 0
     lines.append("Medians of %d interleaved rounds, wrk -c %d -t 1 -d %ds per run (CPU 0: wrk and the 3 "
-                 "nginx back-ends; CPU 1: the load balancer)." % (len(rounds), conns, dur))
+                 "nginx back-ends; CPU 1: the load balancer; the benchmark's processes at autogroup nice %s)."
+                 % (len(rounds), conns, dur, meta.get("nice", "?")))
     lines.append("")
     for load, title in (("keepalive", "keep-alive"), ("close", "one connection per request (Connection: close)")):
         lines.append("**%s**" % title)

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "packet/parse.h"
 
 namespace fairway {
@@ -43,6 +47,22 @@ TcpFlowState next_tcp_state(TcpFlowState state, uint8_t tcp_flags) {
   return state;
 }
 
+// Bit i set when tags[i] == tag: one comparison of all sixteen tags (two SSE2 compares).
+inline uint32_t matching_tags(const uint16_t* tags, uint16_t tag) {
+#if defined(__SSE2__)
+  const __m128i wanted = _mm_set1_epi16(static_cast<short>(tag));
+  const __m128i lo = _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags)), wanted);
+  const __m128i hi =
+      _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags + 8)), wanted);
+  // packs_epi16 narrows each 16-bit 0/-1 lane to one byte, movemask takes one bit per byte.
+  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
+#else
+  uint32_t mask = 0;
+  for (uint32_t i = 0; i < 16; ++i) mask |= uint32_t{tags[i] == tag} << i;
+  return mask;
+#endif
+}
+
 }  // namespace
 
 void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
@@ -82,10 +102,10 @@ FlowValue* FlowTable::lookup(const FlowKey& key, uint64_t hash, uint64_t now_ms)
   const Place p = place(hash);
   for (uint32_t b : {p.left, p.right}) {
     Bucket& bucket = buckets_[b];
-    for (size_t i = 0; i < kSlots; ++i) {
+    for (uint32_t mask = matching_tags(bucket.tags, p.tag); mask != 0; mask &= mask - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctz(mask));
       // An expired copy of the key may linger next to the live one until swept, so keep looking.
-      if (bucket.tags[i] == p.tag && bucket.entries[i].key == key &&
-          flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+      if (bucket.entries[i].key == key && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
         return &bucket.entries[i].value;
       }
     }
@@ -163,6 +183,17 @@ void FlowTable::prefetch(uint64_t hash) const {
   // The tag lines only: an entry is read on a tag match, and which one is not yet known.
   __builtin_prefetch(buckets_[p.left].tags);
   __builtin_prefetch(buckets_[p.right].tags);
+}
+
+void FlowTable::prefetch_entry(uint64_t hash) const {
+  const Place p = place(hash);
+  for (uint32_t b : {p.left, p.right}) {
+    const uint32_t mask = matching_tags(buckets_[b].tags, p.tag);
+    if (mask != 0) {
+      __builtin_prefetch(&buckets_[b].entries[__builtin_ctz(mask)]);
+      return;
+    }
+  }
 }
 
 size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {

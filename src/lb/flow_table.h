@@ -62,6 +62,9 @@ class FlowTable {
   void erase(const FlowKey& key, uint64_t hash);
   // Brings the bucket(s) for hash into cache ahead of lookup().
   void prefetch(uint64_t hash) const;
+  // Once prefetch()'s lines have arrived: brings in the entry whose tag matches, the one line a
+  // hit still misses on. A burst calls prefetch() for every packet, then this, then lookup().
+  void prefetch_entry(uint64_t hash) const;
   // Frees expired entries in the next `max_buckets` buckets (incremental sweep, bounded work).
   // Returns how many were freed.
   size_t expire_some(uint64_t now_ms, size_t max_buckets);

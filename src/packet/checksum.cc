@@ -33,19 +33,37 @@ uint16_t l4_result(uint8_t protocol, uint32_t sum) {
 
 }  // namespace
 
+// Sums 32-bit words into 64 bits and folds once at the end (RFC 1071's deferred carries):
+// 2^16 = 1 modulo 2^16 - 1, so a 32-bit word counts as the sum of its two 16-bit halves.
 uint32_t checksum_partial(std::span<const uint8_t> bytes, uint32_t initial) {
-  uint32_t sum = initial;
-  size_t i = 0;
-  for (; i + 1 < bytes.size(); i += 2) {
-    sum += load_raw16(bytes.data() + i);
-    sum = fold(sum);
+  uint64_t sum = initial;
+  const uint8_t* p = bytes.data();
+  size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    sum += (w & 0xffffffffu) + (w >> 32);
   }
-  if (i < bytes.size()) {
+  if (n >= 4) {
+    uint32_t w;
+    std::memcpy(&w, p, 4);
+    sum += w;
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    sum += load_raw16(p);
+    p += 2;
+    n -= 2;
+  }
+  if (n != 0) {
     // The odd byte is the first byte of a word whose second byte is zero.
-    std::array<uint8_t, 2> last = {bytes[i], 0};
+    std::array<uint8_t, 2> last = {*p, 0};
     sum += load_raw16(last.data());
   }
-  return fold(sum);
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  return fold(static_cast<uint32_t>(sum));
 }
 
 uint16_t checksum_fold(uint32_t sum) {

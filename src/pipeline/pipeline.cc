@@ -282,6 +282,9 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
     packets[i].in_port = in_port;
     prepare(snap, ctx, packets[i]);
   }
+  for (size_t i = 0; i < count; ++i) {
+    if (packets[i].hash != 0) ctx.flows.prefetch_entry(packets[i].hash);
+  }
   for (size_t i = 0; i < count; ++i) decisions[i] = decide(snap, ctx, packets[i]);
 }
 

@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(message.compare(0, source.size() + 1, source + ":") == 0);
     // config.cc turns unexpected std::exceptions into "internal error": a bug in the loader
     // (only out-of-memory is expected there, and libFuzzer's malloc limit reports that itself).
-    if (message.find(": internal error: ") != std::string::npos) {
+    if (message.rfind(source + ": internal error: ", 0) == 0) {
       std::fprintf(stderr, "%s\n", message.c_str());
       FUZZ_CHECK(!"load_config_string reported an internal error");
     }
