@@ -10,6 +10,8 @@
 #            -o DIR (results; default /tmp/<prefix>)  -m FILE (also write the Markdown table to FILE)
 #   FAIRWAYD=/path/fairwayd (default build/fairwayd)
 #   FAIRWAY_BENCH_FLOW_CAPACITY=N   experiment: fairwayd's flow_table.capacity (default: its own)
+#   FAIRWAY_BENCH_NAPI_THREADED=1   variant: the veth XDP receive work of fairwayd's ports on CPU 1
+#                                   (threaded NAPI, see bench_napi_to_lb_cpu) instead of CPU 0
 #
 # Each round visits every load balancer in turn (interleaved), each on a freshly built lab (own
 # prefix, no state carried between runs: conntrack, TIME_WAIT, neighbour caches):
@@ -31,7 +33,9 @@
 # and the proxies' TCP receive work run on CPU 1, the client's and back-ends' on CPU 0. Exception:
 # with fairwayd the veths lb-cli/lb-srv run native XDP (NAPI), which RPS does not steer: the XDP
 # program and the copy into the AF_XDP ring run on the sending CPU (CPU 0) - a cost Fairway does
-# not pay on CPU 1 here (on a NIC it would be the NIC's DMA).
+# not pay on CPU 1 here but that takes CPU 0 from the client and back-ends (on a NIC it would be
+# the NIC's DMA). FAIRWAY_BENCH_NAPI_THREADED=1 moves it to CPU 1 instead (where it then competes
+# with the busy-polling worker under CFS).
 #
 # Priority: the machine is shared (other work may run on both CPUs), and a busy-polling worker
 # shares its CPU with any runnable task under CFS: each time it is descheduled, every flow through it
@@ -53,6 +57,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 DURATION=8 ROUNDS=3 CONNS=32 LBS=fairwayd,nftables,haproxy,nginx OUTDIR= MDFILE= NICE=-20
+NAPI_THREADED=${FAIRWAY_BENCH_NAPI_THREADED:-0}
 usage() { sed -n '2,13p' "$0" >&2; exit 2; }
 while getopts "d:r:c:l:o:m:n:h" opt; do
   case $opt in
@@ -211,6 +216,26 @@ bench_check() {
   lab_log "$url answers:$seen"
 }
 
+# With fairwayd, lb-cli/lb-srv run native XDP: the veth's NAPI poll (XDP program, copy into the
+# AF_XDP ring) would run in softirq on the sending CPU (CPU 0), where RPS steers the other load
+# balancers' receive work to CPU 1. Threaded NAPI moves it into a kernel thread per device, pinned
+# here to the load balancer's CPU at the benchmark's priority: the same place as RPS puts it for
+# the others. The threads are told apart from any other lab's by appearing when we switch it on.
+bench_napi_to_lb_cpu() {
+  local before after pid dev n=0
+  before=$(pgrep -d ' ' '^napi/' || true)
+  for dev in lb-cli lb-srv; do lab_lb_exec sh -c "echo 1 > /sys/class/net/$dev/threaded" ||
+    lab_die "cannot switch $dev to threaded NAPI"; done
+  after=$(pgrep '^napi/' || true)
+  for pid in $after; do
+    case " $before " in *" $pid "*) continue ;; esac
+    grep -qE '^napi/lb-(cli|srv)-' "/proc/$pid/comm" 2>/dev/null || continue
+    taskset -p -c "$LB_CPU" "$pid" >/dev/null && renice -n "$NICE" -p "$pid" >/dev/null && n=$((n + 1))
+  done
+  [ "$n" -ge 2 ] || lab_die "threaded NAPI: expected 2 new napi/lb-* threads, found $n"
+  lab_log "veth NAPI of lb-cli/lb-srv in $n kernel threads on CPU $LB_CPU"
+}
+
 bench_fairwayd_config() {
   local out=$1
   lab_gen_config "$out"
@@ -255,6 +280,7 @@ run_slot() {
       local fpid=$!
       LAB_PIDS+=("$fpid")
       lab_wait_ready 60 "$fpid" "$log" || { tail -n 30 "$log" >&2; lab_die "fairwayd did not become ready"; }
+      [ "$NAPI_THREADED" = 1 ] && bench_napi_to_lb_cpu
       measure fairwayd dsr "http://$LAB_VIP4/" "$fpid" "$log"
       measure fairwayd nat "http://$LAB_VIP4_NAT/" "$fpid" "$log"
       lab_stop_pid "$fpid" 10
@@ -287,7 +313,7 @@ LAB_P=$BASE   # nothing left up; the trap's lab_down finds nothing
 
 "$PY" - "$RESULTS.meta.json" <<EOF
 import json, sys
-json.dump({"command": """$CMDLINE""", "nice": $NICE, "loadavg": "$LOADAVG_START", "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
+json.dump({"command": """${FAIRWAY_BENCH_NAPI_THREADED:+FAIRWAY_BENCH_NAPI_THREADED=$FAIRWAY_BENCH_NAPI_THREADED }${FAIRWAY_BENCH_FLOW_CAPACITY:+FAIRWAY_BENCH_FLOW_CAPACITY=$FAIRWAY_BENCH_FLOW_CAPACITY }$CMDLINE""", "nice": $NICE, "loadavg": "$LOADAVG_START", "loadavg_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
            "versions": "fairwayd $fw_rev (DPDK 22.11, net_af_xdp on veth), $(version_of haproxy), $(version_of nginx), $(version_of wrk), $(version_of nft)."},
           open(sys.argv[1], "w"))
 EOF

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "control/config_loader.h"
 
@@ -211,25 +213,57 @@ void ConfigLoader::read_route(const Field& field) {
 
 }  // namespace config_detail
 
+namespace config_detail {
+namespace {
+
+// Where a second document starts ("---" at the start of a line after content), if anywhere.
+// Found by scanning rather than with YAML::LoadAll: yaml-cpp 0.7's LoadAll loops forever on some
+// inputs (a lone ',' for one; jbeder/yaml-cpp#1040), and a config file is one document anyway.
+std::optional<YAML::Mark> second_document_start(const std::string& text) {
+  bool seen_content = false;
+  size_t line_start = 0;
+  for (int line = 0; line_start < text.size(); ++line) {
+    size_t end = text.find('\n', line_start);
+    std::string_view row(text.data() + line_start,
+                         (end == std::string::npos ? text.size() : end) - line_start);
+    bool marker = row.starts_with("---") && (row.size() == 3 || row[3] == ' ' || row[3] == '\t' ||
+                                             row[3] == '\r');
+    if (marker && seen_content) {
+      YAML::Mark mark;
+      mark.line = line;
+      mark.column = 0;
+      return mark;
+    }
+    size_t first = row.find_first_not_of(" \t\r");
+    if (!marker && first != std::string_view::npos && row[first] != '#') seen_content = true;
+    if (end == std::string::npos) break;
+    line_start = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+}  // namespace config_detail
+
 ConfigResult load_config_string(const std::string& yaml_text, const std::string& source_name) {
   using config_detail::format_error;
   ConfigResult result;
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
-    if (documents.empty()) {
+    if (auto mark = config_detail::second_document_start(yaml_text)) {
+      throw config_detail::LoadError(format_error(
+          source_name, *mark, "",
+          "a second YAML document ('---'), expected the whole configuration in one document"));
+    }
+    YAML::Node document = YAML::Load(yaml_text);
+    if (!document.IsDefined() || document.IsNull()) {
       throw config_detail::LoadError(
           format_error(source_name, YAML::Mark(), "",
                        "the file is empty, expected a map with at least 'ports'"));
     }
-    if (documents.size() > 1) {
-      throw config_detail::LoadError(format_error(
-          source_name, documents[1].Mark(), "",
-          "a second YAML document ('---'), expected the whole configuration in one document"));
-    }
     Config config;
     config.source_path = source_name;
     config_detail::ConfigLoader(config).load(
-        config_detail::Field(documents[0], YAML::Mark(), "", &source_name));
+        config_detail::Field(document, YAML::Mark(), "", &source_name));
     result.config = std::move(config);
   } catch (const config_detail::LoadError& e) {
     result.error = ConfigError{e.message()};

@@ -3,11 +3,8 @@
 // (docs/CONFIG.md). A loaded config must also build a snapshot (when its Maglev tables are small
 // enough to keep the fuzzer fast).
 //
-// Known issue, guarded below so that fuzzing gets past it: yaml-cpp 0.7.0 (Debian 12)
-// YAML::LoadAll never returns, allocating without bound, on a stray top-level ',' (e.g. the text
-// ","): jbeder/yaml-cpp#1040, fixed upstream by #1319. load_config_string calls LoadAll, so a
-// config like that hangs `fairwayd --check`. Reproducer: tests/fuzz/crashes/config_*.
-// Set FAIRWAY_FUZZ_NO_YAML_GUARD=1 to fuzz without the guard (it then finds the hang at once).
+// It found that yaml-cpp 0.7's YAML::LoadAll loops forever on a stray ',' (jbeder/yaml-cpp#1040);
+// the loader no longer calls LoadAll. The reproducers in tests/fuzz/crashes/ are unit tests now.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -17,9 +14,6 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
-
 #include "control/config.h"
 #include "control/snapshot_builder.h"
 #include "fuzz_check.h"
@@ -28,43 +22,10 @@ using namespace fairway;
 
 namespace {
 
-struct IgnoreEvents : YAML::EventHandler {
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// True when yaml-cpp's LoadAll would loop forever: the parser keeps reporting documents. Stops
-// counting at 3 (the loader rejects a second document anyway, so nothing of interest is lost).
-bool loadall_would_hang(const std::string& text) {
-  static const bool disabled = std::getenv("FAIRWAY_FUZZ_NO_YAML_GUARD") != nullptr;
-  if (disabled) return false;
-  std::istringstream in(text);
-  try {
-    YAML::Parser parser(in);
-    IgnoreEvents events;
-    for (int documents = 0; parser.HandleNextDocument(events);) {
-      if (++documents > 3) return true;
-    }
-  } catch (...) {
-  }
-  return false;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  if (loadall_would_hang(text)) return -1;  // known yaml-cpp hang, see the top; not kept
   const std::string source = "fuzz.yaml";
   ConfigResult result;
   try {

@@ -392,7 +392,7 @@ std::vector<BadCase> bad_cases() {
        "nat "
        "service only"},
       {"second document", with_ports("---\nworkers: 2\n"),
-       "t.yaml:5:1: top level: a second YAML document ('---'), expected the whole configuration in "
+       "t.yaml:4:1: top level: a second YAML document ('---'), expected the whole configuration in "
        "one document"},
   };
 }
@@ -488,4 +488,15 @@ TEST(ConfigTest, ExampleFilesBehaveAsAnnotated) {
 }
 
 }  // namespace
+// Inputs the config fuzzer found hanging yaml-cpp's LoadAll: each must end with an error.
+TEST(ConfigTest, FuzzerReproducersEndWithAnError) {
+  for (const char* name : {"config_yaml_loadall_hang_comma.yaml",
+                           "config_yaml_loadall_hang_after_document.yaml"}) {
+    ConfigResult r =
+        load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/fuzz/crashes/" + name);
+    EXPECT_TRUE(r.error.has_value()) << name;
+  }
+  EXPECT_TRUE(load_config_string(",", "t.yaml").error.has_value());
+}
+
 }  // namespace fairway
