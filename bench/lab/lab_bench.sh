@@ -56,7 +56,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "bench/lab/lab_bench.sh needs root (network namespaces)" >&2; exit 1
 fi
 
-DURATION=8 ROUNDS=3 CONNS=32 LBS=fairwayd,nftables,haproxy,nginx OUTDIR= MDFILE= NICE=-20
+DURATION=8 ROUNDS=3 CONNS=32 LBS=fairwayd,nftables,haproxy,nginx OUTDIR='' MDFILE='' NICE=-20
 NAPI_THREADED=${FAIRWAY_BENCH_NAPI_THREADED:-0}
 usage() { sed -n '2,13p' "$0" >&2; exit 2; }
 while getopts "d:r:c:l:o:m:n:h" opt; do
@@ -69,7 +69,7 @@ num_in() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 num_in "$DURATION" 1 60 || { echo "-d must be 1..60" >&2; exit 2; }
 num_in "$ROUNDS" 1 10 || { echo "-r must be 1..10" >&2; exit 2; }
 num_in "$CONNS" 1 1000 || { echo "-c must be 1..1000" >&2; exit 2; }
-[[ "$NICE" =~ ^-?[0-9]+$ ]] && [ "$NICE" -ge -20 ] && [ "$NICE" -le 19 ] || { echo "-n must be -20..19" >&2; exit 2; }
+if ! [[ "$NICE" =~ ^-?[0-9]+$ ]] || [ "$NICE" -lt -20 ] || [ "$NICE" -gt 19 ]; then echo "-n must be -20..19" >&2; exit 2; fi
 
 # With autogroup scheduling (kernel.sched_autogroup_enabled=1) nice only ranks tasks inside their
 # session; against other sessions' work the session's autogroup weight counts. So the benchmark

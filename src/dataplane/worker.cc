@@ -9,10 +9,6 @@
 namespace fairway {
 namespace {
 
-// Flow-table buckets swept for expired entries per poll iteration: bounded work that still
-// passes over a million-flow table every few seconds at idle.
-constexpr size_t kExpireBucketsPerIteration = 64;
-
 rte_eth_dev_tx_buffer* make_tx_buffer(uint64_t* drop_counter) {
   auto* buffer = static_cast<rte_eth_dev_tx_buffer*>(
       rte_zmalloc("fairway_tx", RTE_ETH_TX_BUFFER_SIZE(kBurstSize), RTE_CACHE_LINE_SIZE));
@@ -137,7 +133,7 @@ int worker_main(void* arg) {
       rte_eth_tx_buffer_flush(port.data_port, port.data_queue, ctx.data_tx[p]);
       if (ctx.tap_tx[p] != nullptr) rte_eth_tx_buffer_flush(port.tap_port, port.tap_queue, ctx.tap_tx[p]);
     }
-    ctx.flows->expire_some(pipeline.now_ms, kExpireBucketsPerIteration);
+    ctx.flows->expire_due(pipeline.now_ms);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
     ctx.publisher->quiescent(ctx.index);
     if (received != 0) {

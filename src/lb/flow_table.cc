@@ -1,6 +1,10 @@
 #include "lb/flow_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -63,7 +67,23 @@ inline uint32_t matching_tags(const uint16_t* tags, uint16_t tag) {
 #endif
 }
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
 }  // namespace
+
+// A million-flow table spans ~100 MB: on 4 KiB pages nearly every lookup also misses the TLB.
+// Aligned to 2 MiB and marked for transparent huge pages, it needs a few hundred TLB entries.
+FlowTable::Bucket* FlowTable::allocate_buckets(size_t count) {
+  const size_t bytes = (count * sizeof(Bucket) + kHugePage - 1) / kHugePage * kHugePage;
+  void* memory = std::aligned_alloc(kHugePage, bytes);
+  if (memory == nullptr) throw std::bad_alloc();
+  madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: without THP the table still works
+  auto* buckets = static_cast<Bucket*>(memory);
+  for (size_t i = 0; i < count; ++i) new (&buckets[i]) Bucket();
+  return buckets;
+}
+
+void FlowTable::FreeBuckets::operator()(Bucket* b) const { std::free(b); }
 
 void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
                   const FlowTimeouts& timeouts) {
@@ -82,7 +102,7 @@ FlowTable::FlowTable(size_t capacity) {
   // Two buckets at least, one per half.
   bucket_count_ = static_cast<uint32_t>(std::max<size_t>(wanted, 2));
   left_count_ = bucket_count_ / 2;
-  buckets_ = std::make_unique<Bucket[]>(bucket_count_);
+  buckets_.reset(allocate_buckets(bucket_count_));
 }
 
 FlowTable::~FlowTable() = default;
@@ -194,6 +214,16 @@ void FlowTable::prefetch_entry(uint64_t hash) const {
       return;
     }
   }
+}
+
+size_t FlowTable::expire_due(uint64_t now_ms) {
+  if (now_ms <= last_sweep_ms_) return 0;
+  sweep_credit_ += (now_ms - last_sweep_ms_) * bucket_count_;
+  last_sweep_ms_ = now_ms;
+  const uint64_t due = sweep_credit_ / kSweepPeriodMs;
+  if (due == 0) return 0;
+  sweep_credit_ -= due * kSweepPeriodMs;
+  return expire_some(now_ms, std::min<uint64_t>(due, kMaxSweepBuckets));
 }
 
 size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {

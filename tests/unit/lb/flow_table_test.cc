@@ -282,6 +282,22 @@ TEST(FlowTable, MemoryIsReported) {
 }
 
 }  // namespace
+// The worker's sweep keeps pace with time, not with packets: one full pass per period.
+TEST(FlowTable, ExpireDueSweepsTheWholeTableOncePerPeriod) {
+  FlowTable table(4096);
+  const std::vector<FlowKey> keys = random_keys(2000, 7);
+  for (const FlowKey& k : keys) ASSERT_NE(table.insert(k, flow_hash(k), value_until(50), 0), nullptr);
+  size_t freed = table.expire_due(100);  // starts the clock: at most one call's worth
+  EXPECT_LE(freed, FlowTable::kMaxSweepBuckets * 16);
+  const uint64_t step = 5;  // a poll loop calling every 5 ms
+  for (uint64_t now = 100 + step; now <= 100 + FlowTable::kSweepPeriodMs + step; now += step) {
+    freed += table.expire_due(now);
+  }
+  EXPECT_EQ(freed, keys.size());
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(table.expire_due(100 + 2 * FlowTable::kSweepPeriodMs), 0u);
+}
+
 // The worker's millisecond clock is stored modulo 2^32: expiry must stay right across the wrap.
 TEST(FlowTable, ExpiryIsRightAcrossTheClockWrap) {
   FlowTable table(1024);
