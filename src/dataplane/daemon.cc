@@ -1,5 +1,6 @@
 #include "dataplane/daemon.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -176,6 +177,7 @@ nlohmann::json Daemon::stats() const {
   for (const auto& w : workers_) workers.push_back(w.get());
   nlohmann::json out = collect_stats(workers, ports_.ports(), publisher_.current()->version);
   out["last_publication_us"] = last_publication_ns_ / 1000.0;
+  out["tsc_hz"] = rte_get_tsc_hz();
   return out;
 }
 
@@ -245,14 +247,15 @@ int Daemon::run() {
 }  // namespace
 
 int run_daemon(const Config& config, const DaemonOptions& options) {
+  // Before EAL: start-up can take seconds (a large pool), and a signal then must not kill us.
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGUSR1, on_stats_signal);
   std::string error;
   if (!start_eal(config, error)) {
     spdlog::error("{}", error);
     return 1;
   }
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGUSR1, on_stats_signal);
   int rc = Daemon(config, options).run();
   rte_eal_cleanup();
   return rc;

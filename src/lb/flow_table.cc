@@ -149,18 +149,25 @@ FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
   return pick_expired_slot(p, now_ms);
 }
 
-// Both candidates are fully occupied: expired entries count as free. Choosing by live count keeps
-// the two-choice balance when the sweep lags behind a mass expiry.
+// Both candidates are fully occupied: expired entries count as free, and failing those, a flow
+// that is closing (its client sent FIN or RST) gives way to a new one; an established flow never
+// does. Choosing by live count keeps the two-choice balance when the sweep lags behind a mass
+// expiry.
 FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
   Slot best;
   size_t best_live = kSlots;
+  Slot closing;
   for (uint32_t b : {p.left, p.right}) {
     Bucket& bucket = buckets_[b];
     size_t live = 0;
     size_t first_expired = kSlots;
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+      const FlowValue& value = bucket.entries[i].value;
+      if (bucket.tags[i] != 0 && flow_alive(value.expires_at_ms, now_ms)) {
         ++live;
+        if (closing.bucket == nullptr && value.tcp_state == TcpFlowState::closing) {
+          closing = {&bucket, i, true};
+        }
       } else if (first_expired == kSlots) {
         first_expired = i;
       }
@@ -170,7 +177,7 @@ FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
       best_live = live;
     }
   }
-  return best;
+  return best.bucket != nullptr ? best : closing;
 }
 
 FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue& value,

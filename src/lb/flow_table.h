@@ -1,8 +1,9 @@
 #pragma once
 // A worker's connection table: 5-tuple -> back-end. One owner (its worker), no locks.
 // Fixed capacity allocated once at construction; the hot path never allocates.
-// Expired entries are reused in place; established entries are never evicted: when there is no
-// free or expired slot for a new flow, insert() refuses it and the caller counts the drop.
+// Expired entries are reused in place, then entries of closing TCP flows; established entries are
+// never evicted: when there is no such slot for a new flow, insert() refuses it and the caller
+// counts the drop.
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -282,6 +282,25 @@ TEST(FlowTable, MemoryIsReported) {
 }
 
 }  // namespace
+// A full table makes room by ending closing flows (FIN or RST seen), never established ones.
+TEST(FlowTable, FullTableReplacesClosingFlowsButNeverEstablishedOnes) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(table.capacity() * 2, 11);
+  FlowValue closing = value_until(1'000'000);
+  closing.tcp_state = TcpFlowState::closing;
+  for (const FlowKey& k : keys) {
+    ASSERT_NE(table.insert(k, flow_hash(k), closing, 0), nullptr) << "refused despite closing flows";
+  }
+  FlowTable established_table(1024);
+  FlowValue established = value_until(1'000'000);
+  established.tcp_state = TcpFlowState::established;
+  size_t refused = 0;
+  for (const FlowKey& k : keys) {
+    refused += established_table.insert(k, flow_hash(k), established, 0) == nullptr;
+  }
+  EXPECT_GT(refused, 0u);
+}
+
 // The worker's sweep keeps pace with time, not with packets: one full pass per period.
 TEST(FlowTable, ExpireDueSweepsTheWholeTableOncePerPeriod) {
   FlowTable table(4096);
