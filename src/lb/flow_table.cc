@@ -149,35 +149,41 @@ FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
   return pick_expired_slot(p, now_ms);
 }
 
+bool FlowTable::reusable(Bucket& bucket, size_t i, uint64_t now_ms) const {
+  if (bucket.tags[i] == 0) return true;
+  if (hint_alive(bucket.expiry_hints[i], now_ms)) return false;
+  const uint32_t expires = bucket.entries[i].value.expires_at_ms;
+  if (!flow_alive(expires, now_ms)) return true;
+  bucket.expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
+  return false;
+}
+
 // Both candidates are fully occupied: expired entries count as free, and failing those, a flow
 // that is closing (its client sent FIN or RST) gives way to a new one; an established flow never
-// does. Choosing by live count keeps the two-choice balance when the sweep lags behind a mass
-// expiry.
+// does. The bucket with fewer live entries by its hints goes first, keeping the two-choice balance
+// when the sweep lags behind a mass expiry.
 FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
-  Slot best;
-  size_t best_live = kSlots;
-  Slot closing;
-  for (uint32_t b : {p.left, p.right}) {
-    Bucket& bucket = buckets_[b];
+  auto live_by_hint = [now_ms](const Bucket& b) {
     size_t live = 0;
-    size_t first_expired = kSlots;
+    for (size_t i = 0; i < kSlots; ++i) live += hint_alive(b.expiry_hints[i], now_ms);
+    return live;
+  };
+  uint32_t order[2] = {p.left, p.right};
+  if (live_by_hint(buckets_[p.right]) < live_by_hint(buckets_[p.left])) std::swap(order[0], order[1]);
+  for (uint32_t b : order) {
     for (size_t i = 0; i < kSlots; ++i) {
-      const FlowValue& value = bucket.entries[i].value;
-      if (bucket.tags[i] != 0 && flow_alive(value.expires_at_ms, now_ms)) {
-        ++live;
-        if (closing.bucket == nullptr && value.tcp_state == TcpFlowState::closing) {
-          closing = {&bucket, i, true};
-        }
-      } else if (first_expired == kSlots) {
-        first_expired = i;
-      }
-    }
-    if (live < best_live) {
-      best = {&bucket, first_expired, true};
-      best_live = live;
+      if (reusable(buckets_[b], i, now_ms)) return {&buckets_[b], i, true};
     }
   }
-  return best.bucket != nullptr ? best : closing;
+  // Overload: every slot holds a live flow. Only now read the entries' states.
+  for (uint32_t b : order) {
+    for (size_t i = 0; i < kSlots; ++i) {
+      if (buckets_[b].entries[i].value.tcp_state == TcpFlowState::closing) {
+        return {&buckets_[b], i, true};
+      }
+    }
+  }
+  return {};
 }
 
 FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue& value,
@@ -187,6 +193,7 @@ FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue&
   if (slot.bucket == nullptr) return nullptr;
   slot.bucket->tags[slot.index] = p.tag;
   slot.bucket->entries[slot.index] = Entry{key, value};
+  slot.bucket->expiry_hints[slot.index] = hint_of(value.expires_at_ms);
   if (!slot.was_expired) ++size_;
   return &slot.bucket->entries[slot.index].value;
 }
@@ -239,7 +246,7 @@ size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
   for (size_t n = 0; n < visits; ++n) {
     Bucket& bucket = buckets_[sweep_cursor_];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && !flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+      if (bucket.tags[i] != 0 && reusable(bucket, i, now_ms)) {
         bucket.tags[i] = 0;
         ++freed;
       }

@@ -96,8 +96,13 @@ class FlowTable {
     FlowKey key;
     FlowValue value;
   };
+  // The header line holds the tags and, per slot, a coarse copy of the expiry written at insert:
+  // a lower bound (flows only ever extend it), so "alive by the hint" needs no further look and
+  // only "expired by the hint" is checked against the entry. Finding a slot to reuse and sweeping
+  // then read one line per bucket instead of sixteen.
   struct alignas(64) Bucket {
     uint16_t tags[kSlots] = {};
+    uint16_t expiry_hints[kSlots] = {};  // expires_at_ms >> kHintShift, modulo 2^16
     Entry entries[kSlots];
   };
   static_assert(sizeof(Entry) == 64);
@@ -117,6 +122,16 @@ class FlowTable {
     size_t index = 0;
     bool was_expired = false;  // the slot held an expired entry, so size() does not grow
   };
+
+  static constexpr unsigned kHintShift = 10;  // ~1 s units: 2^16 of them span 18 hours
+  static uint16_t hint_of(uint32_t expires_at_ms) {
+    return static_cast<uint16_t>(expires_at_ms >> kHintShift);
+  }
+  static bool hint_alive(uint16_t hint, uint64_t now_ms) {
+    return static_cast<int16_t>(hint - static_cast<uint16_t>(now_ms >> kHintShift)) > 0;
+  }
+  // Whether slot i is free or expired; reads the entry only when its hint says expired.
+  bool reusable(Bucket& bucket, size_t i, uint64_t now_ms) const;
 
   static Bucket* allocate_buckets(size_t count);
   Place place(uint64_t hash) const;
