@@ -27,3 +27,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# The lab benchmark's nginx and HAProxy run only inside the lab's namespaces: never as host
+# services (Debian starts them on install where systemd runs).
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  systemctl disable --now nginx haproxy >/dev/null 2>&1 || true
+fi
