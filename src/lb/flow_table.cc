@@ -186,10 +186,25 @@ FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
   return {};
 }
 
+// A flow that comes back with the same 5-tuple (a reconnect, a retransmitted SYN after expiry)
+// usually finds its expired entry still there: lookup() just read that line, so reusing it costs
+// nothing and leaves no stale copy behind. The caller guarantees the key has no live entry.
+FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
+  for (uint32_t b : {p.left, p.right}) {
+    Bucket& bucket = buckets_[b];
+    for (uint32_t mask = matching_tags(bucket.tags, p.tag); mask != 0; mask &= mask - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctz(mask));
+      if (bucket.entries[i].key == key) return {&bucket, i, true};
+    }
+  }
+  return {};
+}
+
 FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue& value,
                              uint64_t now_ms) {
   const Place p = place(hash);
-  const Slot slot = pick_slot(p, now_ms);
+  Slot slot = expired_copy(key, p);
+  if (slot.bucket == nullptr) slot = pick_slot(p, now_ms);
   if (slot.bucket == nullptr) return nullptr;
   slot.bucket->tags[slot.index] = p.tag;
   slot.bucket->entries[slot.index] = Entry{key, value};

@@ -135,6 +135,7 @@ class FlowTable {
 
   static Bucket* allocate_buckets(size_t count);
   Place place(uint64_t hash) const;
+  Slot expired_copy(const FlowKey& key, const Place& p);
   Slot pick_slot(const Place& p, uint64_t now_ms);
   Slot pick_expired_slot(const Place& p, uint64_t now_ms);
 

@@ -301,6 +301,21 @@ TEST(FlowTable, FullTableReplacesClosingFlowsButNeverEstablishedOnes) {
   EXPECT_GT(refused, 0u);
 }
 
+// A key that comes back after its flow expired reuses its old slot: no stale copy, no growth.
+TEST(FlowTable, ReturningKeyReusesItsExpiredSlot) {
+  FlowTable table(1024);
+  const FlowKey key = make_key(3, 3000);
+  const uint64_t h = flow_hash(key);
+  FlowValue* first = table.insert(key, h, value_until(100), 0);
+  ASSERT_NE(first, nullptr);
+  ASSERT_EQ(table.lookup(key, h, 200), nullptr);
+  FlowValue* second = table.insert(key, h, value_until(500, 99), 200);
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(table.size(), 1u);
+  ASSERT_NE(table.lookup(key, h, 300), nullptr);
+  EXPECT_EQ(table.lookup(key, h, 300)->backend, value_until(0, 99).backend);
+}
+
 // The worker's sweep keeps pace with time, not with packets: one full pass per period.
 TEST(FlowTable, ExpireDueSweepsTheWholeTableOncePerPeriod) {
   FlowTable table(4096);
