@@ -130,6 +130,10 @@ lab_up() {
     # the data plane side: offloads off too, so that a kernel stand-in (baseline) behaves the same
     ip netns exec "$L" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
     ip -n "$L" link set "$ifn" mtu "$LAB_MTU" up
+    # Preferred busy polling (DPDK's AF_XDP guide): with the NAPI deferred, the worker's own poll
+    # runs the veth's XDP receive work on its CPU, not the sender's softirq on another one.
+    ip netns exec "$L" sh -c "echo 2 > /sys/class/net/$ifn/napi_defer_hard_irqs &&
+      echo 200000 > /sys/class/net/$ifn/gro_flush_timeout" 2>/dev/null || true
   done
 
   # client
