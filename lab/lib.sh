@@ -130,10 +130,6 @@ lab_up() {
     # the data plane side: offloads off too, so that a kernel stand-in (baseline) behaves the same
     ip netns exec "$L" ethtool -K "$ifn" tx off >/dev/null 2>&1 || true
     ip -n "$L" link set "$ifn" mtu "$LAB_MTU" up
-    # Preferred busy polling (DPDK's AF_XDP guide): with the NAPI deferred, the worker's own poll
-    # runs the veth's XDP receive work on its CPU, not the sender's softirq on another one.
-    ip netns exec "$L" sh -c "echo 2 > /sys/class/net/$ifn/napi_defer_hard_irqs &&
-      echo 200000 > /sys/class/net/$ifn/gro_flush_timeout" 2>/dev/null || true
   done
 
   # client
@@ -204,11 +200,24 @@ lab_gen_config() {
   grep -q "\"--file-prefix\", \"${LAB_P}\"" "$out" || lab_die "could not set --file-prefix in $out"
 }
 
+# lab_afxdp_busy_poll: for fairwayd's AF_XDP ports, preferred busy polling as DPDK's AF_XDP guide
+# sets it up: with the veths' NAPI deferred, the worker's own poll runs their XDP receive work on
+# the worker's CPU instead of the sender's softirq on another. Only for fairwayd: the kernel
+# baselines keep the plain veths.
+lab_afxdp_busy_poll() {
+  local ifn
+  for ifn in lb-cli lb-srv; do
+    lab_lb_exec sh -c "echo 2 > /sys/class/net/$ifn/napi_defer_hard_irqs &&
+      echo 200000 > /sys/class/net/$ifn/gro_flush_timeout" || lab_die "cannot set busy polling on $ifn"
+  done
+}
+
 # lab_start_fairwayd BINARY CONFIG LOG [STATS_JSON]: start fairwayd in the lb namespace; sets
 # LAB_FWD_PID. Its counters are written as JSON to STATS_JSON (--stats-file) and stdout on exit.
 lab_start_fairwayd() {
   local bin=$1 cfg=$2 log=$3 stats=${4:-}
   [ -x "$bin" ] || lab_die "fairwayd binary not found or not executable: $bin (build it, or set FAIRWAYD=path)"
+  lab_afxdp_busy_poll
   ip netns exec "${LAB_P}-lb" "$bin" -c "$cfg" ${stats:+--stats-file "$stats"} </dev/null >"$log" 2>&1 &
   LAB_FWD_PID=$!
   LAB_PIDS+=("$LAB_FWD_PID")

@@ -275,6 +275,7 @@ run_slot() {
     fairwayd)
       local cfg="$LAB_LOGDIR/fairwayd.yaml" log="$LAB_LOGDIR/fairwayd.log"
       bench_fairwayd_config "$cfg"
+      lab_afxdp_busy_poll
       ip netns exec "$(lab_ns lb)" nice -n "$NICE" taskset -c "$LB_CPU" "$FAIRWAYD" -c "$cfg" --stats-file "$LAB_LOGDIR/fairwayd-stats.json" \
         </dev/null >"$log" 2>&1 &
       local fpid=$!

@@ -123,6 +123,10 @@ class Lab:
     def start_fairwayd(self):
         if not os.access(self.fairwayd, os.X_OK):
             raise LabError("fairwayd not found or not executable: %s" % self.fairwayd)
+        # preferred busy polling on the AF_XDP veths, as lab/lib.sh lab_afxdp_busy_poll does
+        for ifn in ("lb-cli", "lb-srv"):
+            self.run("lb", "sh", "-c", "echo 2 > /sys/class/net/%s/napi_defer_hard_irqs && "
+                     "echo 200000 > /sys/class/net/%s/gro_flush_timeout" % (ifn, ifn), check=True)
         log = open(self.fwd_log, "wb")
         self.fwd = subprocess.Popen(["ip", "netns", "exec", self.ns("lb"), self.fairwayd, "-c", self.config,
                                      "--stats-file", self.fwd_stats],
