@@ -63,16 +63,7 @@ EOF
   ip netns exec "$L" ${nice:+nice -n "$nice"} ${cpu:+taskset -c "$cpu"} haproxy -db -f "$cfg" </dev/null >"$log" 2>&1 &
   LAB_HAPROXY_PID=$!
   LAB_PIDS+=("$LAB_HAPROXY_PID")
-  local _
-  for _ in $(seq 1 50); do  # bounded: 5 s
-    kill -0 "$LAB_HAPROXY_PID" 2>/dev/null || lab_die "haproxy exited, see $log"
-    if ip netns exec "$L" ss -Hltn "sport = :80" | grep -q "$LAB_VIP4_NAT"; then
-      lab_log "haproxy baseline is active in $L (pid $LAB_HAPROXY_PID${cpu:+, cpu $cpu})"
-      return 0
-    fi
-    sleep 0.1
-  done
-  lab_die "haproxy does not listen on $LAB_VIP4_NAT:80, see $log"
+  lab_wait_proxy_listening "$LAB_HAPROXY_PID" "haproxy" "$log" "$cpu"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

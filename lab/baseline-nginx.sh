@@ -59,16 +59,7 @@ EOF
     </dev/null >"$dir/stdout.log" 2>&1 &
   LAB_NGINX_PID=$!
   LAB_PIDS+=("$LAB_NGINX_PID")
-  local _
-  for _ in $(seq 1 50); do  # bounded: 5 s
-    kill -0 "$LAB_NGINX_PID" 2>/dev/null || lab_die "nginx exited, see $dir/error.log"
-    if ip netns exec "$L" ss -Hltn "sport = :80" | grep -q "$LAB_VIP4_NAT"; then
-      lab_log "nginx stream baseline is active in $L (pid $LAB_NGINX_PID${cpu:+, cpu $cpu})"
-      return 0
-    fi
-    sleep 0.1
-  done
-  lab_die "nginx does not listen on $LAB_VIP4_NAT:80, see $dir/error.log"
+  lab_wait_proxy_listening "$LAB_NGINX_PID" "nginx stream" "$dir/error.log" "$cpu"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -200,6 +200,22 @@ lab_gen_config() {
   grep -q "\"--file-prefix\", \"${LAB_P}\"" "$out" || lab_die "could not set --file-prefix in $out"
 }
 
+# lab_wait_proxy_listening PID NAME LOG [CPU]: bounded wait (5 s) until a proxy baseline listens on
+# the nat VIP's port 80 in the lb namespace; dies if it exits or never listens.
+lab_wait_proxy_listening() {
+  local pid=$1 name=$2 log=$3 cpu=${4:-} L _
+  L=$(lab_ns lb)
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || lab_die "$name exited, see $log"
+    if ip netns exec "$L" ss -Hltn "sport = :80" | grep -q "$LAB_VIP4_NAT"; then
+      lab_log "$name baseline is active in $L (pid $pid${cpu:+, cpu $cpu})"
+      return 0
+    fi
+    sleep 0.1
+  done
+  lab_die "$name does not listen on $LAB_VIP4_NAT:80, see $log"
+}
+
 # lab_afxdp_busy_poll: for fairwayd's AF_XDP ports, preferred busy polling as DPDK's AF_XDP guide
 # sets it up: with the veths' NAPI deferred, the worker's own poll runs their XDP receive work on
 # the worker's CPU instead of the sender's softirq on another. Only for fairwayd: the kernel

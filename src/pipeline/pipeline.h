@@ -15,7 +15,7 @@ namespace fairway {
 enum class Verdict : uint8_t {
   drop,       // counted under `reason`
   forward,    // send the (rewritten) frame on `port`
-  to_kernel,  // hand the frame, unchanged, to the exception path of `port`
+  to_kernel,  // hand the frame to the exception path of `port` (as received, or reverse-NATed)
 };
 
 struct Decision {
