@@ -1,6 +1,7 @@
 #include "control/config.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -61,7 +62,7 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 }  // namespace
 
 void ConfigLoader::load(const Field& root) {
-  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "ports", "neighbors",
+  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports", "neighbors",
                             "routes", "services"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("mbufs"))
@@ -69,6 +70,7 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("eal")) read_eal(*f);
   if (auto f = map.get("flow_table")) read_flow_table(*f);
   if (auto f = map.get("icmp")) read_icmp(*f);
+  if (auto f = map.get("control")) read_control(*f);
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");
@@ -115,6 +117,29 @@ void ConfigLoader::read_icmp(const Field& field) {
   MapReader map = field.map({"echo_reply", "udp_port_unreachable"});
   if (auto f = map.get("echo_reply")) config_.answer_echo = f->boolean();
   if (auto f = map.get("udp_port_unreachable")) config_.udp_port_unreachable = f->boolean();
+}
+
+void ConfigLoader::read_control(const Field& field) {
+  MapReader map = field.map({"listen"});
+  auto listen = map.get("listen");
+  if (!listen) return;
+  if (listen->node().IsScalar() && listen->node().Scalar() == "off") {
+    config_.control_listen.clear();
+    return;
+  }
+  std::string text = listen->string();
+  size_t colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const std::string port_text = colon == std::string::npos ? "" : text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (!IpAddress::parse(host) || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port == 0 || port > 65535) {
+    listen->fail("'" + text + "' is not an address, expected HOST:PORT like 127.0.0.1:9180 or " +
+                 "[::1]:9180, or off");
+  }
+  config_.control_listen = text;
 }
 
 void ConfigLoader::read_port(const Field& field) {

@@ -11,10 +11,12 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <iostream>
 #include <set>
 #include <thread>
 
+#include "api/api_server.h"
 #include "control/netlink.h"
 #include "control/snapshot_builder.h"
 #include "dataplane/eal.h"
@@ -53,6 +55,8 @@ class Daemon {
   size_t refresh_neighbors(bool only_missing);
   void stop_workers();
   nlohmann::json stats() const;
+  nlohmann::json status() const;
+  void start_api();
   uint64_t total_rx() const;
 
   const Config& config_;
@@ -67,6 +71,11 @@ class Daemon {
   bool workers_running_ = false;
   size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh
   uint64_t last_publication_ns_ = 0;      // switch to acknowledgement by every worker
+  // Held by the control loop while it republishes and by API requests while they read: the
+  // snapshot an API thread looks at cannot be freed under it.
+  mutable std::mutex control_mutex_;
+  ApiServer api_;
+  Clock::time_point started_at_ = Clock::now();
 };
 
 bool Daemon::start(std::string& error) {
@@ -181,6 +190,53 @@ nlohmann::json Daemon::stats() const {
   return out;
 }
 
+nlohmann::json Daemon::status() const {
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& w : workers_) {
+    workers.push_back({{"worker", w->index},
+                       {"lcore", w->lcore},
+                       {"snapshot_version", w->running_version.load()},
+                       {"flows", w->flow_count.load()}});
+  }
+  nlohmann::json ports = nlohmann::json::array();
+  for (const PortRuntime& p : ports_.ports()) {
+    ports.push_back({{"name", p.name},
+                     {"mac", p.mac.to_string()},
+                     {"devices", p.data_port_ids.size()},
+                     {"tap", p.exception_path ? nlohmann::json(p.tap_name) : nlohmann::json()}});
+  }
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_at_);
+  return {{"program", "fairwayd"},
+          {"version", FAIRWAY_VERSION},
+          {"uptime_seconds", uptime.count()},
+          {"snapshot_version", publisher_.current()->version},
+          {"last_publication_us", last_publication_ns_ / 1000.0},
+          {"services", publisher_.current()->services.size()},
+          {"workers", workers},
+          {"ports", ports}};
+}
+
+// The API is a convenience next to the data plane: if its address is taken the daemon still
+// forwards, and says so.
+void Daemon::start_api() {
+  if (config_.control_listen.empty()) return;
+  ApiHandlers handlers{
+      [this] {
+        std::lock_guard lock(control_mutex_);
+        return status();
+      },
+      [this] {
+        std::lock_guard lock(control_mutex_);
+        return stats();
+      }};
+  std::string error;
+  if (api_.start(config_.control_listen, handlers, error)) {
+    spdlog::info("control API on http://{}/", config_.control_listen);
+  } else {
+    spdlog::error("{}", error);
+  }
+}
+
 void Daemon::control_loop() {
   auto last_mirror = Clock::now();
   auto last_resolve = Clock::time_point{};
@@ -189,6 +245,7 @@ void Daemon::control_loop() {
   while (g_stop_signal == 0) {
     std::this_thread::sleep_for(kControlTick);
     auto now = Clock::now();
+    std::lock_guard lock(control_mutex_);
     if (now - last_mirror >= kMirrorPeriod) {
       refresh_kernel_state(false);
       last_mirror = now;
@@ -232,7 +289,9 @@ int Daemon::run() {
   }
   spdlog::info("fairwayd running: {} worker(s), {} port(s), snapshot {}", workers_.size(),
                ports_.ports().size(), publisher_.current()->version);
+  start_api();
   control_loop();
+  api_.stop();
   stop_workers();
   nlohmann::json final_stats = stats();
   std::cout << final_stats.dump(2) << std::endl;

@@ -236,7 +236,7 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, ports, neighbors, routes, services"},
+       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
        "protocol, mode, missing_flow, table_size, backends"},

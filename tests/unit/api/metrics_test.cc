@@ -1,0 +1,50 @@
+#include "api/metrics.h"
+
+#include <gtest/gtest.h>
+
+namespace fairway {
+namespace {
+
+const nlohmann::json kStats = nlohmann::json::parse(R"({
+  "snapshot_version": 7, "last_publication_us": 2.5,
+  "workers": [
+    {"worker": 0, "lcore": 1, "snapshot_version": 7, "flows": 12,
+     "counters": {"rx_packets": 100, "dsr_forwarded": 90, "drops": {"not_for_us": 3}}},
+    {"worker": 1, "lcore": 2, "snapshot_version": 6, "flows": 4,
+     "counters": {"rx_packets": 50, "dsr_forwarded": 40, "drops": {}}}],
+  "ports": [{"name": "client", "device": {"rx_packets": 150, "tx_packets": 5}}]
+})");
+
+TEST(Metrics, EveryCounterAppearsPerWorkerWithPrometheusNaming) {
+  const std::string text = render_metrics(kStats);
+  EXPECT_NE(text.find("# TYPE fairway_rx_packets_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_rx_packets_total{worker=\"0\"} 100\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_rx_packets_total{worker=\"1\"} 50\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_drops_total{worker=\"0\",reason=\"not_for_us\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("fairway_flows{worker=\"1\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_worker_snapshot_version{worker=\"1\"} 6\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_snapshot_version 7\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_port_rx_packets_total{port=\"client\"} 150\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_last_publication_seconds 2.5e-06\n"), std::string::npos);
+}
+
+// Every sample line belongs to a family announced by a TYPE line before it.
+TEST(Metrics, EverySampleHasATypeLine) {
+  const std::string text = render_metrics(kStats);
+  std::string typed;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      typed = line.substr(7, line.find(' ', 7) - 7);
+    } else if (line[0] != '#') {
+      EXPECT_EQ(line.substr(0, typed.size()), typed) << line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fairway
