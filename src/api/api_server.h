@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -15,9 +16,28 @@ class Server;
 
 namespace fairway {
 
+// A change to one back-end of one service, as the API accepts it.
+struct BackendChange {
+  std::optional<uint32_t> weight;  // 0..65535
+  std::optional<bool> drain;
+};
+
+// Parses a PUT body: a JSON object with "weight" and/or "drain" and nothing else. On failure
+// returns nullopt and says which field was wrong and what was expected.
+std::optional<BackendChange> parse_backend_change(const std::string& body, std::string& error);
+
+struct ApiResult {
+  int status = 200;
+  nlohmann::json body;
+};
+
 struct ApiHandlers {
   std::function<nlohmann::json()> status;
   std::function<nlohmann::json()> stats;
+  std::function<nlohmann::json()> services;
+  std::function<ApiResult(const std::string& service, const std::string& backend,
+                          const BackendChange& change)>
+      change_backend;
 };
 
 class ApiServer {
@@ -25,13 +45,16 @@ class ApiServer {
   ApiServer();
   ~ApiServer();
   // Binds `listen` ("HOST:PORT", IPv6 as "[::1]:PORT") and serves on a thread.
-  bool start(const std::string& listen, ApiHandlers handlers, std::string& error);
+  // `token`, when not empty, is required as a bearer token on every change.
+  bool start(const std::string& listen, const std::string& token, ApiHandlers handlers,
+             std::string& error);
   void stop();
 
  private:
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   ApiHandlers handlers_;
+  std::string token_;
 };
 
 }  // namespace fairway

@@ -120,7 +120,8 @@ void ConfigLoader::read_icmp(const Field& field) {
 }
 
 void ConfigLoader::read_control(const Field& field) {
-  MapReader map = field.map({"listen"});
+  MapReader map = field.map({"listen", "token"});
+  if (auto token = map.get("token")) config_.control_token = token->string();
   auto listen = map.get("listen");
   if (!listen) return;
   if (listen->node().IsScalar() && listen->node().Scalar() == "off") {

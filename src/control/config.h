@@ -69,6 +69,7 @@ struct Config {
   bool answer_echo = true;          // ICMP echo to a VIP is answered
   bool udp_port_unreachable = false;  // unserved UDP: ICMP port unreachable instead of silent drop
   std::string control_listen = "127.0.0.1:9180";  // control API "HOST:PORT"; empty: no API
+  std::string control_token;  // when set, API changes need "Authorization: Bearer <token>"
   std::vector<PortConfig> ports;
   std::vector<NeighborConfig> neighbors;
   std::vector<RouteConfig> routes;

@@ -25,7 +25,8 @@ std::optional<uint16_t> port_by_name(const std::vector<RuntimePort>& ports,
   return std::nullopt;
 }
 
-Service build_service(const ServiceConfig& config, uint32_t id) {
+Service build_service(const ServiceConfig& config, uint32_t id,
+                      const BackendOverrides& overrides) {
   Service service;
   service.id = id;
   service.name = config.name;
@@ -37,21 +38,28 @@ Service build_service(const ServiceConfig& config, uint32_t id) {
   std::vector<std::string> keys;
   keys.reserve(config.backends.size());
   for (const BackendConfig& b : config.backends) {
-    service.backends.push_back(Backend{b.address, b.port, b.weight});
     keys.push_back(backend_key(b.address, b.port));
+    Backend backend{b.address, b.port, b.weight, false};
+    auto o = overrides.find({config.name, keys.back()});
+    if (o != overrides.end()) {
+      backend.weight = o->second.weight.value_or(b.weight);
+      backend.drained = o->second.drained;
+    }
+    service.backends.push_back(backend);
   }
   std::vector<MaglevBackend> maglev_input;
   for (size_t i = 0; i < keys.size(); ++i) {
-    maglev_input.push_back(MaglevBackend{keys[i], service.backends[i].weight});
+    const Backend& b = service.backends[i];
+    maglev_input.push_back(MaglevBackend{keys[i], b.drained ? 0 : b.weight});
   }
   service.maglev = build_maglev_table(maglev_input, config.table_size);
   return service;
 }
 
-void add_services(const Config& config, Snapshot& snap) {
+void add_services(const Config& config, const BackendOverrides& overrides, Snapshot& snap) {
   for (const ServiceConfig& sc : config.services) {
     uint32_t id = static_cast<uint32_t>(snap.services.size());
-    snap.services.push_back(build_service(sc, id));
+    snap.services.push_back(build_service(sc, id, overrides));
     snap.service_by_endpoint[Endpoint{sc.vip, sc.port, sc.protocol}] = id;
     snap.address_roles[sc.vip].vip = true;
     if (sc.mode == ForwardingMode::nat) {
@@ -132,13 +140,14 @@ std::string backend_key(const IpAddress& address, uint16_t port) {
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,
-                                         const KernelState& kernel, uint64_t version) {
+                                         const KernelState& kernel, uint64_t version,
+                                         const BackendOverrides& overrides) {
   auto snap = std::make_unique<Snapshot>();
   snap->version = version;
   for (const RuntimePort& port : ports) {
     snap->ports.push_back(PortInfo{port.name, port.mac, port.exception_path});
   }
-  add_services(config, *snap);
+  add_services(config, overrides, *snap);
   for (size_t i = 0; i < config.ports.size() && i < ports.size(); ++i) {
     for (const IpPrefix& own : config.ports[i].addresses) {
       snap->address_roles[own.address].local = true;

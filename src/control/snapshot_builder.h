@@ -2,7 +2,9 @@
 // Builds a complete, immutable snapshot from the configuration, the ports as started and the
 // kernel state mirrored over netlink. Pure: the same inputs give the same snapshot.
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,14 @@
 #include "pipeline/snapshot.h"
 
 namespace fairway {
+
+// Changes made at run time (control API) on top of the configuration, by service name and
+// back-end key (backend_key()).
+struct BackendOverride {
+  std::optional<uint32_t> weight;
+  bool drained = false;
+};
+using BackendOverrides = std::map<std::pair<std::string, std::string>, BackendOverride>;
 
 struct RuntimePort {
   std::string name;
@@ -21,7 +31,8 @@ struct RuntimePort {
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,
-                                         const KernelState& kernel, uint64_t version);
+                                         const KernelState& kernel, uint64_t version,
+                                         const BackendOverrides& overrides = {});
 
 // "198.18.1.10:80" / "[2001:2::10]:80": a back-end's stable Maglev key.
 std::string backend_key(const IpAddress& address, uint16_t port);

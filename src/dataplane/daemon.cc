@@ -56,6 +56,9 @@ class Daemon {
   void stop_workers();
   nlohmann::json stats() const;
   nlohmann::json status() const;
+  nlohmann::json services() const;
+  ApiResult change_backend(const std::string& service, const std::string& backend,
+                           const BackendChange& change);
   void start_api();
   uint64_t total_rx() const;
 
@@ -74,6 +77,7 @@ class Daemon {
   // Held by the control loop while it republishes and by API requests while they read: the
   // snapshot an API thread looks at cannot be freed under it.
   mutable std::mutex control_mutex_;
+  BackendOverrides overrides_;  // API changes on top of the configuration
   ApiServer api_;
   Clock::time_point started_at_ = Clock::now();
 };
@@ -127,7 +131,7 @@ void Daemon::refresh_kernel_state(bool force) {
   kernel_ = std::move(fresh);
   auto build_start = Clock::now();
   auto snapshot =
-      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version());
+      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version(), overrides_);
   auto build_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - build_start);
   uint64_t version = snapshot->version;
   size_t services = snapshot->services.size(), routes = snapshot->routes.size(),
@@ -216,6 +220,49 @@ nlohmann::json Daemon::status() const {
           {"ports", ports}};
 }
 
+nlohmann::json Daemon::services() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Service& s : publisher_.current()->services) {
+    nlohmann::json backends = nlohmann::json::array();
+    for (const Backend& b : s.backends) {
+      backends.push_back({{"backend", backend_key(b.address, b.port)},
+                          {"weight", b.weight},
+                          {"drained", b.drained}});
+    }
+    out.push_back({{"name", s.name},
+                   {"vip", s.vip.to_string()},
+                   {"port", s.port},
+                   {"protocol", s.protocol == 6 ? "tcp" : "udp"},
+                   {"mode", s.mode == ForwardingMode::nat ? "nat" : "dsr"},
+                   {"backends", backends}});
+  }
+  return out;
+}
+
+// Applies a weight or drain change to one back-end and republishes: only new flows follow it.
+ApiResult Daemon::change_backend(const std::string& service, const std::string& backend,
+                                 const BackendChange& change) {
+  const ServiceConfig* sc = nullptr;
+  for (const ServiceConfig& s : config_.services) {
+    if (s.name == service) sc = &s;
+  }
+  if (sc == nullptr) return {404, {{"error", "no service named '" + service + "'"}}};
+  bool known = false;
+  for (const BackendConfig& b : sc->backends) known = known || backend_key(b.address, b.port) == backend;
+  if (!known) {
+    return {404, {{"error", "service '" + service + "' has no back-end '" + backend +
+                                "' (expected ADDRESS:PORT, e.g. 198.18.1.11:80)"}}};
+  }
+  BackendOverride& o = overrides_[{service, backend}];
+  if (change.weight) o.weight = *change.weight;
+  if (change.drain) o.drained = *change.drain;
+  refresh_kernel_state(true);
+  spdlog::info("API: {} {}: weight {}, {}", service, backend,
+               o.weight ? std::to_string(*o.weight) : "as configured",
+               o.drained ? "drained" : "in service");
+  return {200, {{"snapshot_version", publisher_.current()->version}}};
+}
+
 // The API is a convenience next to the data plane: if its address is taken the daemon still
 // forwards, and says so.
 void Daemon::start_api() {
@@ -228,9 +275,17 @@ void Daemon::start_api() {
       [this] {
         std::lock_guard lock(control_mutex_);
         return stats();
+      },
+      [this] {
+        std::lock_guard lock(control_mutex_);
+        return services();
+      },
+      [this](const std::string& service, const std::string& backend, const BackendChange& change) {
+        std::lock_guard lock(control_mutex_);
+        return change_backend(service, backend, change);
       }};
   std::string error;
-  if (api_.start(config_.control_listen, handlers, error)) {
+  if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
     spdlog::info("control API on http://{}/", config_.control_listen);
   } else {
     spdlog::error("{}", error);

@@ -22,8 +22,9 @@ struct IpAddressHash {
 
 struct Backend {
   IpAddress address;
-  uint16_t port = 0;  // host byte order
-  uint32_t weight = 0;
+  uint16_t port = 0;      // host byte order
+  uint32_t weight = 0;    // as configured or set through the API
+  bool drained = false;   // no new flows (Maglev weight 0); existing flows keep going
 };
 
 struct Service {

@@ -21,6 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FAIRWAYD = os.environ.get("FAIRWAYD", str(ROOT / "build" / "fairwayd"))
 FAIRWAYCTL = os.environ.get("FAIRWAYCTL", str(pathlib.Path(FAIRWAYD).parent / "fairwayctl"))
 FRAMES = 5
+TOKEN = "s3cret"
 
 if os.geteuid() != 0:
     pytest.skip("fairwayd needs root (DPDK)", allow_module_level=True)
@@ -51,15 +52,16 @@ def daemon():
         "eal": {"args": ["--no-huge", "-m", "256", "--file-prefix", "fwapi%d" % os.getpid(),
                          "--log-level", "*:warning"]},
         "flow_table": {"capacity": 4096},
-        "control": {"listen": listen},
+        "control": {"listen": listen, "token": TOKEN},
         "ports": [
             {"name": "client", "device": "net_pcap0,rx_pcap=%s/in.pcap,tx_pcap=%s/out0.pcap" % (work, work),
              "mac": "02:00:00:00:00:01", "addresses": ["198.18.0.1/24"], "exception_path": False},
             {"name": "server", "device": "net_pcap1,rx_pcap=%s/empty.pcap,tx_pcap=%s/out1.pcap" % (work, work),
              "mac": "02:00:00:00:01:01", "addresses": ["198.18.1.1/24"], "exception_path": False}],
-        "neighbors": [{"address": "198.18.1.11", "mac": "02:00:00:00:01:0b", "port": "server"}],
+        "neighbors": [{"address": "198.18.1.11", "mac": "02:00:00:00:01:0b", "port": "server"},
+                      {"address": "198.18.1.12", "mac": "02:00:00:00:01:0c", "port": "server"}],
         "services": [{"name": "web", "vip": "198.18.100.1", "port": 80, "protocol": "tcp",
-                      "mode": "dsr", "backends": [{"address": "198.18.1.11"}]}],
+                      "mode": "dsr", "backends": [{"address": "198.18.1.11"}, {"address": "198.18.1.12"}]}],
     }
     cfg = os.path.join(work, "fairwayd.yaml")
     with open(cfg, "w") as f:
@@ -147,3 +149,51 @@ def test_fairwayctl_names_an_unreachable_daemon():
     r = ctl("127.0.0.1:%d" % free_port(), "status")
     assert r.returncode == 1
     assert "cannot reach fairwayd" in r.stderr
+
+
+def put(listen, path, body, token=TOKEN):
+    req = urllib.request.Request("http://%s%s" % (listen, path), data=body.encode(), method="PUT")
+    if token is not None:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode())
+
+
+BACKEND = "/api/v1/services/web/backends/198.18.1.11:80"
+
+
+@pytest.mark.parametrize("path,body,token,status,message", [
+    (BACKEND, '{"drain": true}', None, 401, "bearer token"),
+    (BACKEND, '{"drain": true}', "wrong", 401, "bearer token"),
+    (BACKEND, "{not json", TOKEN, 400, "not a JSON object"),
+    (BACKEND, '{"wieght": 1}', TOKEN, 400, "unknown field 'wieght'"),
+    (BACKEND, '{"weight": 70000}', TOKEN, 400, "weight: 70000"),
+    ("/api/v1/services/nope/backends/198.18.1.11:80", '{"weight": 1}', TOKEN, 404, "no service named 'nope'"),
+    ("/api/v1/services/web/backends/198.18.1.99:80", '{"weight": 1}', TOKEN, 404, "has no back-end"),
+])
+def test_bad_changes_are_refused_and_change_nothing(daemon, path, body, token, status, message):
+    before = get_json(daemon, "/api/v1/status")["snapshot_version"]
+    code, answer = put(daemon, path, body, token)
+    assert code == status, answer
+    assert message in answer["error"]
+    assert get_json(daemon, "/api/v1/status")["snapshot_version"] == before
+
+
+def test_drain_and_weight_republish(daemon):
+    before = get_json(daemon, "/api/v1/status")["snapshot_version"]
+    code, answer = put(daemon, BACKEND, '{"drain": true, "weight": 5}')
+    assert code == 200, answer
+    assert answer["snapshot_version"] > before
+    services = {s["name"]: s for s in get_json(daemon, "/api/v1/services")}
+    backends = {b["backend"]: b for b in services["web"]["backends"]}
+    assert backends["198.18.1.11:80"] == {"backend": "198.18.1.11:80", "weight": 5, "drained": True}
+    assert backends["198.18.1.12:80"]["drained"] is False
+    status = get_json(daemon, "/api/v1/status")
+    assert all(w["snapshot_version"] == status["snapshot_version"] for w in status["workers"])
+    code, _ = put(daemon, BACKEND, '{"drain": false}')
+    assert code == 200
+    backends = {b["backend"]: b for b in get_json(daemon, "/api/v1/services")[0]["backends"]}
+    assert backends["198.18.1.11:80"]["drained"] is False and backends["198.18.1.11:80"]["weight"] == 5
