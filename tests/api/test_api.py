@@ -197,3 +197,15 @@ def test_drain_and_weight_republish(daemon):
     assert code == 200
     backends = {b["backend"]: b for b in get_json(daemon, "/api/v1/services")[0]["backends"]}
     assert backends["198.18.1.11:80"]["drained"] is False and backends["198.18.1.11:80"]["weight"] == 5
+
+
+def test_fairwayctl_drains_and_lists(daemon):
+    refused = ctl(daemon, "backend", "web", "198.18.1.12:80", "--drain")
+    assert refused.returncode == 1 and "401" in refused.stderr
+    done = ctl(daemon, "-t", TOKEN, "backend", "web", "198.18.1.12:80", "--drain")
+    assert done.returncode == 0, done.stderr
+    listing = ctl(daemon, "services")
+    assert listing.returncode == 0, listing.stderr
+    row = [l for l in listing.stdout.splitlines() if "198.18.1.12:80" in l]
+    assert row and row[0].split()[-1] == "drained", listing.stdout
+    assert ctl(daemon, "-t", TOKEN, "backend", "web", "198.18.1.12:80", "--undrain").returncode == 0
