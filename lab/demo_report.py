@@ -10,6 +10,9 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stats_json import last_json_object  # noqa: E402
+
 WEIGHTS = {"be1": 1, "be2": 2, "be3": 3}
 BACKENDS = {"be1": ("198.18.1.11", "2001:2:0:1::11"), "be2": ("198.18.1.12", "2001:2:0:1::12"),
             "be3": ("198.18.1.13", "2001:2:0:1::13")}
@@ -30,21 +33,6 @@ def load(d, name):
     except (OSError, ValueError) as e:
         failures.append("%s: %s" % (name, e))
         return None
-
-
-def last_json_object(text):
-    dec = json.JSONDecoder()
-    last, i = None, text.find("{")
-    while i >= 0:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict):
-            last = obj
-        i = text.find("{", end)
-    return last
 
 
 def distribution(title, r, mode, v6):

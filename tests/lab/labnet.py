@@ -20,6 +20,10 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAB_DIR = os.path.join(REPO, "lab")
 LABCTL = os.path.join(LAB_DIR, "labctl.sh")
+
+import sys  # noqa: E402
+sys.path.insert(0, LAB_DIR)
+from stats_json import last_json_object  # noqa: E402,F401  (fairwayd's counters)
 CLIENT = os.path.join(LAB_DIR, "client.py")
 PY = "/usr/bin/python3"  # Debian's, not a pyenv one: same interpreter in every namespace
 
@@ -36,23 +40,6 @@ WEIGHTS = {"be1": 1, "be2": 2, "be3": 3}  # lab/lab.yaml and lab/baseline.nft
 
 def default_fairwayd():
     return os.environ.get("FAIRWAYD", os.path.join(REPO, "build", "fairwayd"))
-
-
-def last_json_object(text):
-    """The last top-level JSON object in text (fairwayd prints its counters as JSON on exit).
-    Log lines around it may be anything; a pretty-printed (multi-line) object is fine too."""
-    dec = json.JSONDecoder()
-    last, i = None, text.find("{")
-    while i >= 0:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except ValueError:
-            i = text.find("{", i + 1)
-            continue
-        if isinstance(obj, dict):
-            last = obj
-        i = text.find("{", end)
-    return last
 
 
 class LabError(RuntimeError):
