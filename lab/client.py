@@ -10,11 +10,17 @@ Every command is bounded in count and in time (--deadline) and prints one JSON o
   client.py udp   HOST PORT [-n 30] [--same-socket] [--timeout 1] [--deadline 30]
       n datagrams, each from a new socket (new source port) unless --same-socket; the echo names
       the back-end; records the address the answer came from.
+  client.py churn HOST PORT [--seconds 30] [--long 4] [--stop-file F] [--timeout 2]
+      connections opened and used without pause until --seconds pass or F exists: --long threads
+      each keep a keep-alive connection for 20 requests (one every 50 ms) and then open the next,
+      one more thread opens one-request connections back to back. Result: connections, requests,
+      failed connections by error, and connections whose answers came from more than one back-end.
   client.py refused HOST PORT [--timeout 1]
       one connect(): "refused" (TCP reset), "timeout" or "connected", with the elapsed time.
 """
 import argparse
 import json
+import os
 import socket
 import sys
 import time
@@ -135,6 +141,74 @@ def cmd_udp(a):
             "backends": counts, "errors": errors, "answers": answers}
 
 
+def cmd_churn(a):
+    import threading
+    fam = family_of(a.host)
+    hosthdr = "[%s]" % a.host if fam == socket.AF_INET6 else a.host
+    end = time.monotonic() + min(a.seconds, 300)
+    lock = threading.Lock()
+    totals = {"connections": 0, "requests": 0, "failed": 0, "switched": 0}
+    errors, backends, failures = {}, {}, []
+
+    def running():
+        return time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file))
+
+    def one_connection(requests, pause):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        seen, done = set(), 0
+        try:
+            s.connect((a.host, a.port))
+            buf = b""
+            for r in range(requests):
+                close = "close" if r == requests - 1 else "keep-alive"
+                s.sendall(("GET /churn/%d HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n"
+                           % (r, hosthdr, close)).encode())
+                status, body, buf = read_response(s, buf)
+                if status != 200:
+                    raise ConnectionError("HTTP status %d" % status)
+                seen.add(parse_body(body)["backend"])
+                done += 1
+                if pause and r != requests - 1:
+                    time.sleep(pause)
+            error = None
+        except Exception as e:  # counted: the test asserts there are none
+            error = "%s: %s" % (type(e).__name__, e)
+        finally:
+            s.close()
+        with lock:
+            totals["connections"] += 1
+            totals["requests"] += done
+            if len(seen) > 1:
+                totals["switched"] += 1
+            for be in seen:
+                backends[be] = backends.get(be, 0) + 1
+            if error:
+                totals["failed"] += 1
+                k = error.split(":")[0]
+                errors[k] = errors.get(k, 0) + 1
+                if len(failures) < 20:
+                    failures.append({"at": round(time.time(), 3), "error": error,
+                                     "backends": sorted(seen), "requests_done": done})
+
+    def long_loop():
+        while running():
+            one_connection(20, 0.05)
+
+    def short_loop():
+        while running():
+            one_connection(1, 0)
+
+    threads = [threading.Thread(target=long_loop) for _ in range(a.long)]
+    threads.append(threading.Thread(target=short_loop))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return dict(cmd="churn", host=a.host, port=a.port, errors=errors, backends=backends,
+                failures=failures, **totals)
+
+
 def cmd_refused(a):
     fam = family_of(a.host)
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -173,6 +247,13 @@ def main(argv=None):
     u.add_argument("--timeout", type=float, default=1.0)
     u.add_argument("--deadline", type=float, default=30.0)
     r = sub.add_parser("refused")
+    c = sub.add_parser("churn")
+    c.add_argument("host")
+    c.add_argument("port", type=int)
+    c.add_argument("--seconds", type=float, default=30.0)
+    c.add_argument("--long", type=int, default=4)
+    c.add_argument("--stop-file")
+    c.add_argument("--timeout", type=float, default=2.0)
     r.add_argument("host")
     r.add_argument("port", type=int)
     r.add_argument("--timeout", type=float, default=1.0)
@@ -180,7 +261,7 @@ def main(argv=None):
     for k in ("n", "requests"):
         if getattr(a, k, 1) > 100000 or getattr(a, k, 1) < 1:
             ap.error("%s out of range (1..100000)" % k)
-    out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused}[a.cmd](a)
+    out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused, "churn": cmd_churn}[a.cmd](a)
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0

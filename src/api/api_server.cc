@@ -50,37 +50,118 @@ std::optional<BackendChange> parse_backend_change(const std::string& body, std::
   return change;
 }
 
+std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params,
+                                              std::string& error) {
+  FlowRequest request;
+  for (const auto& [key, value] : params) {
+    if (key == "service") {
+      request.service = value;
+    } else if (key == "backend") {
+      // ADDRESS, ADDRESS:PORT or [IPv6]:PORT
+      std::string address = value;
+      std::optional<uint16_t> port;
+      size_t colon = value.rfind(':');
+      bool bracketed = !value.empty() && value.front() == '[';
+      if (colon != std::string::npos && (bracketed || value.find(':') == colon)) {
+        address = value.substr(0, colon);
+        if (bracketed && address.size() >= 2 && address.back() == ']') {
+          address = address.substr(1, address.size() - 2);
+        }
+        std::string port_text = value.substr(colon + 1);
+        if (port_text.empty() || port_text.size() > 5 ||
+            port_text.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoul(port_text) == 0 || std::stoul(port_text) > 65535) {
+          error = "backend: '" + value + "' has no valid port, expected ADDRESS or ADDRESS:PORT";
+          return std::nullopt;
+        }
+        port = static_cast<uint16_t>(std::stoul(port_text));
+      }
+      request.backend = IpAddress::parse(address);
+      if (!request.backend) {
+        error = "backend: '" + value + "' is not an address, expected ADDRESS or ADDRESS:PORT";
+        return std::nullopt;
+      }
+      request.backend_port = port;
+    } else if (key == "client") {
+      request.client = IpAddress::parse(value);
+      if (!request.client) {
+        error = "client: '" + value + "' is not an IP address";
+        return std::nullopt;
+      }
+    } else if (key == "limit") {
+      if (value.empty() || value.size() > 6 ||
+          value.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(value) > kMaxFlowsListed) {
+        error = "limit: '" + value + "' is not a count, expected 0.." +
+                std::to_string(kMaxFlowsListed) + " (0: only count)";
+        return std::nullopt;
+      }
+      request.limit = std::stoul(value);
+    } else {
+      error = "unknown parameter '" + key + "'; allowed: service, backend, client, limit";
+      return std::nullopt;
+    }
+  }
+  return request;
+}
+
 ApiServer::ApiServer() = default;
 
-ApiServer::~ApiServer() { stop(); }
+ApiServer::~ApiServer() {
+  stop();
+}
+
+bool ApiServer::authorized(const httplib::Request& req, httplib::Response& res) const {
+  if (token_.empty() || req.get_header_value("Authorization") == "Bearer " + token_) return true;
+  reply_error(res, 401, "a change needs the bearer token (control.token)");
+  return false;
+}
 
 bool ApiServer::start(const std::string& listen, const std::string& token, ApiHandlers handlers,
                       std::string& error) {
   handlers_ = std::move(handlers);
   token_ = token;
   server_ = std::make_unique<httplib::Server>();
-  server_->Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, 200, handlers_.status());
+  using Req = const httplib::Request&;
+  using Res = httplib::Response&;
+  auto answer = [](Res res, const ApiResult& result) {
+    reply_json(res, result.status, result.body);
+  };
+  server_->Get("/api/v1/status",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.status()); });
+  server_->Get("/api/v1/stats", [this](Req, Res res) { reply_json(res, 200, handlers_.stats()); });
+  server_->Get("/api/v1/services",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.services()); });
+  server_->Get("/api/v1/flows", [this, answer](Req req, Res res) {
+    std::string error;
+    auto request = parse_flow_request(req.params, error);
+    if (!request) return reply_error(res, 400, error);
+    answer(res, handlers_.flows(*request));
   });
-  server_->Get("/api/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, 200, handlers_.stats());
+  server_->Post("/api/v1/services", [this, answer](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.add_service(req.body));
   });
-  server_->Get("/api/v1/services", [this](const httplib::Request&, httplib::Response& res) {
-    reply_json(res, 200, handlers_.services());
+  server_->Delete(R"(/api/v1/services/([^/]+))", [this, answer](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.remove_service(req.matches[1].str()));
   });
-  server_->Put(R"(/api/v1/services/([^/]+)/backends/([^/]+))",
-               [this](const httplib::Request& req, httplib::Response& res) {
-                 if (!token_.empty() && req.get_header_value("Authorization") != "Bearer " + token_) {
-                   return reply_error(res, 401, "a change needs the bearer token (control.token)");
-                 }
-                 std::string error;
-                 auto change = parse_backend_change(req.body, error);
-                 if (!change) return reply_error(res, 400, error);
-                 ApiResult result = handlers_.change_backend(req.matches[1].str(),
-                                                             req.matches[2].str(), *change);
-                 reply_json(res, result.status, result.body);
-               });
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  server_->Post(R"(/api/v1/services/([^/]+)/backends)", [this, answer](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.add_backend(req.matches[1].str(), req.body));
+  });
+  server_->Delete(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this, answer](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    answer(res, handlers_.remove_backend(req.matches[1].str(), req.matches[2].str()));
+  });
+  server_->Put(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this, answer](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    std::string error;
+    auto change = parse_backend_change(req.body, error);
+    if (!change) return reply_error(res, 400, error);
+    answer(res, handlers_.change_backend(req.matches[1].str(), req.matches[2].str(), *change));
+  });
+  server_->Post("/api/v1/reload", [this, answer](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.reload());
+  });
+  server_->Get("/metrics", [this](Req, Res res) {
     res.set_content(render_metrics(handlers_.stats()), "text/plain; version=0.0.4");
   });
   // Everything else: JSON errors, never an HTML page.

@@ -1,26 +1,26 @@
 #pragma once
-// The control API over HTTP/JSON (cpp-httplib), read-only so far: status, stats, Prometheus
-// metrics. It runs on its own thread and answers from callbacks the daemon provides, which take
-// the control core's lock; nothing here touches the workers.
-#include <nlohmann/json.hpp>
-
+// The control API over HTTP/JSON (cpp-httplib): status, stats, services and their back-ends
+// (list, add, remove, weight, drain), flows, reload, Prometheus metrics. It runs on its own
+// thread and answers from callbacks the daemon provides, which take the control core's lock;
+// nothing here touches the workers. Docs: docs/API.md.
 #include <functional>
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "control/config_changes.h"
+#include "packet/addresses.h"
+
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace fairway {
-
-// A change to one back-end of one service, as the API accepts it.
-struct BackendChange {
-  std::optional<uint32_t> weight;  // 0..65535
-  std::optional<bool> drain;
-};
 
 // Parses a PUT body: a JSON object with "weight" and/or "drain" and nothing else. On failure
 // returns nullopt and says which field was wrong and what was expected.
@@ -31,13 +31,32 @@ struct ApiResult {
   nlohmann::json body;
 };
 
+// GET /api/v1/flows?service=NAME&backend=ADDR[:PORT]&client=ADDR&limit=N
+struct FlowRequest {
+  std::optional<std::string> service;
+  std::optional<IpAddress> backend;
+  std::optional<uint16_t> backend_port;
+  std::optional<IpAddress> client;
+  size_t limit = 100;
+};
+inline constexpr size_t kMaxFlowsListed = 10000;
+std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params,
+                                              std::string& error);
+
+// The daemon's side of every resource. Each call takes the control core's lock.
 struct ApiHandlers {
   std::function<nlohmann::json()> status;
   std::function<nlohmann::json()> stats;
   std::function<nlohmann::json()> services;
+  std::function<ApiResult(const FlowRequest&)> flows;
   std::function<ApiResult(const std::string& service, const std::string& backend,
                           const BackendChange& change)>
       change_backend;
+  std::function<ApiResult(const std::string& body)> add_service;
+  std::function<ApiResult(const std::string& service)> remove_service;
+  std::function<ApiResult(const std::string& service, const std::string& body)> add_backend;
+  std::function<ApiResult(const std::string& service, const std::string& backend)> remove_backend;
+  std::function<ApiResult()> reload;
 };
 
 class ApiServer {
@@ -51,6 +70,9 @@ class ApiServer {
   void stop();
 
  private:
+  // Answers 401 itself when a token is configured and the request lacks it.
+  bool authorized(const httplib::Request& req, httplib::Response& res) const;
+
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   ApiHandlers handlers_;

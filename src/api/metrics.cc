@@ -43,8 +43,8 @@ void worker_counters(std::ostringstream& out, const nlohmann::json& workers) {
   }
   family(out, "fairway_flows", "gauge", "Flow-table entries in use, per worker.");
   for (const auto& w : workers) {
-    out << "fairway_flows{worker=\"" << w["worker"].get<int>() << "\"} " << w["flows"].get<uint64_t>()
-        << '\n';
+    out << "fairway_flows{worker=\"" << w["worker"].get<int>() << "\"} "
+        << w["flows"].get<uint64_t>() << '\n';
   }
   family(out, "fairway_worker_snapshot_version", "gauge",
          "Snapshot version each worker acknowledged running.");
@@ -66,6 +66,66 @@ void port_counters(std::ostringstream& out, const nlohmann::json& ports) {
   }
 }
 
+std::string backend_labels(const nlohmann::json& service, const nlohmann::json& backend) {
+  return "{service=\"" + escape_label(service["name"].get<std::string>()) + "\",backend=\"" +
+         escape_label(backend["backend"].get<std::string>()) + "\"}";
+}
+
+// Per service and back-end: new flows, effective weight, state and health.
+void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
+  family(out, "fairway_backend_flows_created_total", "counter",
+         "New flows scheduled to the back-end, summed over workers.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      out << "fairway_backend_flows_created_total" << backend_labels(s, b) << ' '
+          << b["flows_created"].get<uint64_t>() << '\n';
+    }
+  }
+  family(out, "fairway_backend_weight", "gauge", "Administrative weight of the back-end.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      out << "fairway_backend_weight" << backend_labels(s, b) << ' ' << b["weight"].get<uint64_t>()
+          << '\n';
+    }
+  }
+  family(out, "fairway_backend_up", "gauge",
+         "1 when the back-end takes new flows (in service, healthy, weight above 0), else 0.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      out << "fairway_backend_up" << backend_labels(s, b) << ' '
+          << (b["state"].get<std::string>() == "up" ? 1 : 0) << '\n';
+    }
+  }
+  family(out, "fairway_backend_healthy", "gauge",
+         "Health-check state: 1 up, 0 down, -1 not yet known; absent when not checked.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      const std::string state = b["health"]["state"].get<std::string>();
+      if (state == "unchecked") continue;
+      out << "fairway_backend_healthy" << backend_labels(s, b) << ' '
+          << (state == "up"     ? 1
+              : state == "down" ? 0
+                                : -1)
+          << '\n';
+    }
+  }
+  family(out, "fairway_backend_health_check_failures_total", "counter",
+         "Failed health checks of the back-end.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      if (!b["health"].contains("failures")) continue;
+      out << "fairway_backend_health_check_failures_total" << backend_labels(s, b) << ' '
+          << b["health"]["failures"].get<uint64_t>() << '\n';
+    }
+  }
+  family(out, "fairway_service_accepting", "gauge",
+         "1 while the service takes new flows; 0 once removed but still carrying flows.");
+  for (const auto& s : services) {
+    out << "fairway_service_accepting{service=\"" << escape_label(s["name"].get<std::string>())
+        << "\"} " << (s["accepting"].get<bool>() ? 1 : 0) << '\n';
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const nlohmann::json& stats) {
@@ -80,6 +140,12 @@ std::string render_metrics(const nlohmann::json& stats) {
   }
   if (stats.contains("workers")) worker_counters(out, stats["workers"]);
   if (stats.contains("ports")) port_counters(out, stats["ports"]);
+  if (stats.contains("flow_capacity_per_worker")) {
+    family(out, "fairway_flow_table_capacity", "gauge", "Flows each worker's table can hold.");
+    out << "fairway_flow_table_capacity " << stats["flow_capacity_per_worker"].get<uint64_t>()
+        << '\n';
+  }
+  if (stats.contains("services")) service_metrics(out, stats["services"]);
   return out.str();
 }
 

@@ -17,6 +17,23 @@ struct BackendConfig {
   IpAddress address;
   uint16_t port = 0;     // defaults to the service port; must equal it for dsr
   uint32_t weight = 1;   // 0..65535; 0 = no new flows
+  bool drained = false;  // YAML `drain`: no new flows, existing ones go on (like weight 0)
+};
+
+// An active check of every back-end of a service, run by the control thread (HealthChecker).
+struct HealthCheckConfig {
+  enum class Type : uint8_t { tcp, http };  // tcp: connect only; http: GET and check the answer
+  Type type = Type::tcp;
+  uint16_t port = 0;             // 0 = each back-end's own port
+  std::string path = "/";        // http only; starts with '/'
+  std::string host;              // http only; empty = the back-end's address (and port)
+  uint16_t expect_status = 200;  // http only, 100..599
+  std::string expect_body;       // http only; empty = any body
+  uint32_t interval_ms = 2000;   // between check starts, 100 ms..1 h
+  uint32_t timeout_ms = 1000;    // whole check (connect + response), <= interval_ms
+  uint32_t rise = 2;             // successes in a row to become up, 1..100
+  uint32_t fall = 3;             // failures in a row to become down, 1..100
+  friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
 };
 
 struct ServiceConfig {
@@ -28,6 +45,8 @@ struct ServiceConfig {
   MissingFlowPolicy missing_flow = MissingFlowPolicy::consistent;
   uint32_t table_size = 65537;  // Maglev M, prime
   std::vector<BackendConfig> backends;  // at least one
+  std::optional<HealthCheckConfig> health_check;  // absent: back-ends are always considered up
+  BackendDownPolicy on_backend_down = BackendDownPolicy::keep;
   int line = 0;              // where it was declared, for later error messages
 };
 
@@ -40,6 +59,7 @@ struct PortConfig {
   std::optional<MacAddress> mac;    // override; default: the device's MAC
   bool exception_path = true;       // create a TAP interface for the kernel
   std::string tap_name;             // default "fw-<name>"
+  friend bool operator==(const PortConfig&, const PortConfig&) = default;
 };
 
 struct NeighborConfig {  // static neighbor: never expires, wins over the kernel's
@@ -57,6 +77,7 @@ struct RouteConfig {  // static route in addition to the kernel's
 struct EalConfig {
   std::vector<std::string> args;  // extra EAL arguments, e.g. --no-huge, --file-prefix
   std::string lcores;             // EAL --lcores value; default: main + workers on CPUs 0..N
+  friend bool operator==(const EalConfig&, const EalConfig&) = default;
 };
 
 struct Config {

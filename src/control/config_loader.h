@@ -26,6 +26,12 @@ class ConfigLoader {
  public:
   explicit ConfigLoader(Config& config) : config_(config) {}
   void load(const Field& root);
+  // Run-time changes (config_changes.cc): one service or back-end read by the file's rules,
+  // against the ports of `config`. Conflicts with running services are checked by the caller.
+  void read_one_service(const Field& field) { read_service(field); }
+  BackendConfig read_one_backend(const Field& field, const ServiceConfig& service) {
+    return read_backend(field, service);
+  }
 
  private:
   void read_eal(const Field& field);
@@ -50,6 +56,8 @@ class ConfigLoader {
   void check_nat_endpoint(const Field& field, const ServiceConfig& service,
                           const BackendConfig& backend);
   void check_table_size(const MapReader& map, const ServiceConfig& service) const;
+  HealthCheckConfig read_health_check(const Field& field) const;
+  void read_health_check_http(const MapReader& map, HealthCheckConfig& check) const;
 
   Config& config_;
   std::map<std::string, FirstSeen> port_names_, devices_, tap_names_;

@@ -1,5 +1,9 @@
 // The `services` section: virtual services and their back-ends, with the checks that involve
-// more than one field (uniqueness, families, DSR ports, NAT endpoint ownership, Maglev size).
+// more than one field (uniqueness, families, DSR ports, NAT endpoint ownership, Maglev size), and
+// each service's health check.
+#include <string>
+#include <string_view>
+
 #include "control/config_loader.h"
 #include "packet/parse.h"
 
@@ -19,6 +23,41 @@ std::string service_text(const IpAddress& vip, uint16_t port, uint8_t protocol) 
   return endpoint_text(vip, port) + "/" + protocol_name(protocol);
 }
 
+// Health checks: a check every 100 ms per back-end is already a lot of traffic for a server; one
+// an hour is as slow as a check can usefully be. A timeout under 10 ms fails on any real network.
+constexpr uint64_t kMinCheckIntervalMs = 100;
+constexpr uint64_t kMaxCheckIntervalMs = 3'600'000;
+constexpr uint64_t kMinCheckTimeoutMs = 10;
+constexpr uint64_t kMaxRiseFall = 100;
+
+// "2s", "500ms": how a duration in milliseconds is written back in a message.
+std::string duration_text(uint64_t ms) {
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// Goes into the HTTP request line or a header: a space, CR, LF or other control character would
+// break the request or inject a header.
+bool fits_in_request(std::string_view text) {
+  for (char ch : text) {
+    auto byte = static_cast<unsigned char>(ch);
+    if (byte <= 0x20 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+// A value quoted back in a one-line message: control characters shown as '?', long values cut.
+std::string quoted(std::string text) {
+  for (char& ch : text) {
+    auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte == 0x7f) ch = '?';
+  }
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return "'" + text + "'";
+}
+
 bool is_prime(uint64_t n) {
   if (n < 2) return false;
   for (uint64_t d = 2; d * d <= n; ++d) {
@@ -30,8 +69,8 @@ bool is_prime(uint64_t n) {
 }  // namespace
 
 void ConfigLoader::read_service(const Field& field) {
-  MapReader map = field.map(
-      {"name", "vip", "port", "protocol", "mode", "missing_flow", "table_size", "backends"});
+  MapReader map = field.map({"name", "vip", "port", "protocol", "mode", "missing_flow",
+                             "table_size", "on_backend_down", "health_check", "backends"});
   ServiceConfig service;
   service.line = field.line();
   read_service_fields(map, service);
@@ -58,8 +97,85 @@ void ConfigLoader::read_service_fields(const MapReader& map, ServiceConfig& serv
   if (auto f = map.get("table_size")) {
     service.table_size = static_cast<uint32_t>(f->uint(kMinTableSize, kMaxTableSize));
   }
+  if (auto f = map.get("on_backend_down")) {
+    service.on_backend_down =
+        f->choice({"keep", "reset"}) == 0 ? BackendDownPolicy::keep : BackendDownPolicy::reset;
+  }
+  if (auto f = map.get("health_check")) service.health_check = read_health_check(*f);
   auto name = map.get("name");
   service.name = name ? name->string() : service_text(service.vip, service.port, service.protocol);
+}
+
+HealthCheckConfig ConfigLoader::read_health_check(const Field& field) const {
+  MapReader map = field.map({"type", "port", "path", "host", "expect_status", "expect_body",
+                             "interval", "timeout", "rise", "fall"});
+  HealthCheckConfig check;
+  if (auto f = map.get("type")) {
+    check.type = f->choice({"tcp", "http"}) == 0 ? HealthCheckConfig::Type::tcp
+                                                 : HealthCheckConfig::Type::http;
+  }
+  if (auto f = map.get("port")) check.port = static_cast<uint16_t>(f->uint(1, 65535));
+  if (check.type == HealthCheckConfig::Type::http) {
+    read_health_check_http(map, check);
+  } else {
+    for (std::string_view key : {"path", "host", "expect_status", "expect_body"}) {
+      if (auto f = map.get(key)) {
+        f->fail("'" + std::string(key) + "' is only for type: http, expected type: http or no '" +
+                std::string(key) + "' (a tcp check only connects)");
+      }
+    }
+  }
+  auto interval = map.get("interval");
+  if (interval) {
+    check.interval_ms =
+        static_cast<uint32_t>(interval->duration_ms(kMinCheckIntervalMs, kMaxCheckIntervalMs));
+  }
+  auto timeout = map.get("timeout");
+  if (timeout) {
+    check.timeout_ms =
+        static_cast<uint32_t>(timeout->duration_ms(kMinCheckTimeoutMs, kMaxCheckIntervalMs));
+  }
+  // Checks of one back-end never overlap: a timeout beyond the interval would silently stretch it.
+  if (check.timeout_ms > check.interval_ms) {
+    if (timeout) {
+      timeout->fail("timeout " + duration_text(check.timeout_ms) + " is longer than the interval " +
+                    duration_text(check.interval_ms) + ", expected at most the interval");
+    }
+    const Field& where = interval ? *interval : map.self();  // defaults alone always fit
+    where.fail("interval " + duration_text(check.interval_ms) +
+               " is shorter than the default timeout " + duration_text(check.timeout_ms) +
+               ", expected at least the timeout (or set a shorter 'timeout')");
+  }
+  if (auto f = map.get("rise")) check.rise = static_cast<uint32_t>(f->uint(1, kMaxRiseFall));
+  if (auto f = map.get("fall")) check.fall = static_cast<uint32_t>(f->uint(1, kMaxRiseFall));
+  return check;
+}
+
+void ConfigLoader::read_health_check_http(const MapReader& map, HealthCheckConfig& check) const {
+  if (auto f = map.get("path")) {
+    check.path = f->string();
+    if (check.path.front() != '/') {
+      f->fail("path " + quoted(check.path) +
+              " does not start with '/', expected an absolute path such as /healthz");
+    }
+    if (!fits_in_request(check.path)) {
+      f->fail("path " + quoted(check.path) +
+              " contains a space or control character, expected a URL path (encode a space as "
+              "%20)");
+    }
+  }
+  if (auto f = map.get("host")) {
+    check.host = f->string();
+    if (!fits_in_request(check.host)) {
+      f->fail("host " + quoted(check.host) +
+              " contains a space or control character, expected a host name such as "
+              "example.test");
+    }
+  }
+  if (auto f = map.get("expect_status")) {
+    check.expect_status = static_cast<uint16_t>(f->uint(100, 599));
+  }
+  if (auto f = map.get("expect_body")) check.expect_body = f->string();
 }
 
 void ConfigLoader::check_vip(const Field& field, const ServiceConfig& service) const {
@@ -109,7 +225,7 @@ void ConfigLoader::read_backends(const Field& field, ServiceConfig& service) {
 }
 
 BackendConfig ConfigLoader::read_backend(const Field& field, const ServiceConfig& service) {
-  MapReader map = field.map({"address", "port", "weight"});
+  MapReader map = field.map({"address", "port", "weight", "drain"});
   BackendConfig backend;
   Field address = map.require("address", "the back-end's IP address");
   backend.address = address.ip();
@@ -133,6 +249,7 @@ BackendConfig ConfigLoader::read_backend(const Field& field, const ServiceConfig
   }
   if (auto weight = map.get("weight"))
     backend.weight = static_cast<uint32_t>(weight->uint(0, 65535));
+  if (auto drain = map.get("drain")) backend.drained = drain->boolean();
   return backend;
 }
 

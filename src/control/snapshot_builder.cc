@@ -25,8 +25,28 @@ std::optional<uint16_t> port_by_name(const std::vector<RuntimePort>& ports,
   return std::nullopt;
 }
 
-Service build_service(const ServiceConfig& config, uint32_t id,
-                      const BackendOverrides& overrides) {
+Backend make_backend(const BackendConfig& b, const std::string& service,
+                     const RuntimeState& runtime) {
+  Backend backend;
+  backend.address = b.address;
+  backend.port = b.port;
+  backend.weight = b.weight;
+  backend.drained = b.drained;
+  BackendId id{service, backend_key(b.address, b.port)};
+  backend.up = runtime.down.count(id) == 0;
+  if (auto slot = runtime.stats_slots.find(id); slot != runtime.stats_slots.end()) {
+    backend.stats_slot = slot->second;
+  }
+  return backend;
+}
+
+// Only back-ends in service, up and with a weight get new flows.
+uint32_t scheduling_weight(const Backend& b) {
+  return b.drained || !b.up || b.removed ? 0 : b.weight;
+}
+
+Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
+                      const RuntimeState& runtime) {
   Service service;
   service.id = id;
   service.name = config.name;
@@ -35,39 +55,55 @@ Service build_service(const ServiceConfig& config, uint32_t id,
   service.protocol = config.protocol;
   service.mode = config.mode;
   service.missing_flow = config.missing_flow;
-  std::vector<std::string> keys;
-  keys.reserve(config.backends.size());
+  service.on_backend_down = config.on_backend_down;
+  service.accepting = accepting;
   for (const BackendConfig& b : config.backends) {
-    keys.push_back(backend_key(b.address, b.port));
-    Backend backend{b.address, b.port, b.weight, false};
-    auto o = overrides.find({config.name, keys.back()});
-    if (o != overrides.end()) {
-      backend.weight = o->second.weight.value_or(b.weight);
-      backend.drained = o->second.drained;
-    }
-    service.backends.push_back(backend);
+    service.backends.push_back(make_backend(b, config.name, runtime));
   }
+  if (auto retired = runtime.retired_backends.find(config.name);
+      retired != runtime.retired_backends.end()) {
+    for (const BackendConfig& b : retired->second) {
+      Backend backend = make_backend(b, config.name, runtime);
+      backend.removed = true;
+      service.backends.push_back(backend);
+    }
+  }
+  std::vector<std::string> keys;  // MaglevBackend holds views of these
+  keys.reserve(service.backends.size());
   std::vector<MaglevBackend> maglev_input;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const Backend& b = service.backends[i];
-    maglev_input.push_back(MaglevBackend{keys[i], b.drained ? 0 : b.weight});
+  for (const Backend& b : service.backends) {
+    keys.push_back(backend_key(b.address, b.port));
+    maglev_input.push_back(MaglevBackend{keys.back(), scheduling_weight(b)});
+    if (!b.up && config.on_backend_down == BackendDownPolicy::reset) service.resets_flows = true;
   }
   service.maglev = build_maglev_table(maglev_input, config.table_size);
   return service;
 }
 
-void add_services(const Config& config, const BackendOverrides& overrides, Snapshot& snap) {
-  for (const ServiceConfig& sc : config.services) {
-    uint32_t id = static_cast<uint32_t>(snap.services.size());
-    snap.services.push_back(build_service(sc, id, overrides));
-    snap.service_by_endpoint[Endpoint{sc.vip, sc.port, sc.protocol}] = id;
-    snap.address_roles[sc.vip].vip = true;
-    if (sc.mode == ForwardingMode::nat) {
-      for (const BackendConfig& b : sc.backends) {
-        snap.nat_service_by_backend[Endpoint{b.address, b.port, sc.protocol}] = id;
-      }
+void add_service(const ServiceConfig& sc, bool accepting, const RuntimeState& runtime,
+                 Snapshot& snap) {
+  Endpoint endpoint{sc.vip, sc.port, sc.protocol};
+  if (snap.service_by_endpoint.count(endpoint) != 0) return;  // a retired one was replaced
+  uint32_t id = static_cast<uint32_t>(snap.services.size());
+  snap.services.push_back(build_service(sc, id, accepting, runtime));
+  snap.service_by_endpoint[endpoint] = id;
+  snap.address_roles[sc.vip].vip = true;
+  if (sc.mode != ForwardingMode::nat) return;
+  for (const Backend& b : snap.services.back().backends) {
+    // A running back-end's claim on a nat endpoint (unique, the config checks) wins over the
+    // claim of one kept only for its remaining flows.
+    Endpoint backend_endpoint{b.address, b.port, sc.protocol};
+    if (accepting && !b.removed) {
+      snap.nat_service_by_backend[backend_endpoint] = id;
+    } else {
+      snap.nat_service_by_backend.emplace(backend_endpoint, id);
     }
   }
+}
+
+void add_services(const Config& config, const RuntimeState& runtime, Snapshot& snap) {
+  for (const ServiceConfig& sc : config.services) add_service(sc, true, runtime, snap);
+  for (const ServiceConfig& sc : runtime.retired_services) add_service(sc, false, runtime, snap);
 }
 
 void add_routes(const Config& config, const std::vector<RuntimePort>& ports,
@@ -141,13 +177,13 @@ std::string backend_key(const IpAddress& address, uint16_t port) {
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,
                                          const KernelState& kernel, uint64_t version,
-                                         const BackendOverrides& overrides) {
+                                         const RuntimeState& runtime) {
   auto snap = std::make_unique<Snapshot>();
   snap->version = version;
   for (const RuntimePort& port : ports) {
     snap->ports.push_back(PortInfo{port.name, port.mac, port.exception_path});
   }
-  add_services(config, overrides, *snap);
+  add_services(config, runtime, *snap);
   for (size_t i = 0; i < config.ports.size() && i < ports.size(); ++i) {
     for (const IpPrefix& own : config.ports[i].addresses) {
       snap->address_roles[own.address].local = true;

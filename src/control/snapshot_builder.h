@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,13 +15,18 @@
 
 namespace fairway {
 
-// Changes made at run time (control API) on top of the configuration, by service name and
-// back-end key (backend_key()).
-struct BackendOverride {
-  std::optional<uint32_t> weight;
-  bool drained = false;
+// (service name, back-end key as backend_key() writes it)
+using BackendId = std::pair<std::string, std::string>;
+
+// What the control core knows at run time besides the configuration.
+struct RuntimeState {
+  std::set<BackendId> down;                   // marked down by health checks: no new flows
+  std::map<BackendId, uint32_t> stats_slots;  // per-back-end counter slot of every worker
+  // Removed (API or reload) while flows still used them: kept, taking no new flows, so that
+  // those flows still reach their back-end (next hop, reverse NAT) until they end.
+  std::vector<ServiceConfig> retired_services;
+  std::map<std::string, std::vector<BackendConfig>> retired_backends;  // by service name
 };
-using BackendOverrides = std::map<std::pair<std::string, std::string>, BackendOverride>;
 
 struct RuntimePort {
   std::string name;
@@ -32,7 +38,7 @@ struct RuntimePort {
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,
                                          const KernelState& kernel, uint64_t version,
-                                         const BackendOverrides& overrides = {});
+                                         const RuntimeState& runtime = {});
 
 // "198.18.1.10:80" / "[2001:2::10]:80": a back-end's stable Maglev key.
 std::string backend_key(const IpAddress& address, uint16_t port);

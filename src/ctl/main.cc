@@ -4,40 +4,82 @@
 //   fairwayctl stats -o json     the counters, as JSON for scripts
 //   fairwayctl -s [::1]:9180 metrics
 //   fairwayctl services
-//   fairwayctl -t TOKEN backend web 198.18.1.11:80 --drain      (--undrain, --weight N)
+//   fairwayctl flows --service web --backend 198.18.1.11:80 --limit 20
+//   fairwayctl -t TOKEN backend set web 198.18.1.11:80 --drain      (--undrain, --weight N)
+//   fairwayctl -t TOKEN backend add web 198.18.1.14 --weight 2
+//   fairwayctl -t TOKEN backend remove web 198.18.1.14:80
+//   fairwayctl -t TOKEN service add web2.json         (one service as JSON; - reads stdin)
+//   fairwayctl -t TOKEN service remove web2
+//   fairwayctl -t TOKEN reload
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 namespace {
 
-// GET `path` (or PUT `put_body` to it) on the daemon; prints the reason and returns false when
-// it cannot.
-bool fetch(const std::string& server, const std::string& path, std::string& body,
-           const std::string* put_body = nullptr, const std::string& token = {}) {
+// Percent-encodes what a path segment cannot carry as is ("[2001:2::11]:80").
+std::string path_segment(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_' || c == ':') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+struct Request {
+  std::string method = "GET";
+  std::string path;
+  std::string body;  // for POST and PUT
+};
+
+// Sends `request` to the daemon; prints the reason and returns false when it cannot or when the
+// daemon refuses (its JSON error says which field and why).
+bool fetch(const std::string& server, const Request& request, std::string& answer,
+           const std::string& token = {}) {
   httplib::Client client("http://" + server);
   client.set_connection_timeout(2);
-  client.set_read_timeout(5);
+  client.set_read_timeout(10);
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  auto res = put_body ? client.Put(path.c_str(), headers, *put_body, "application/json")
-                      : client.Get(path.c_str(), headers);
+  const char* path = request.path.c_str();
+  httplib::Result res =
+      request.method == "PUT"      ? client.Put(path, headers, request.body, "application/json")
+      : request.method == "POST"   ? client.Post(path, headers, request.body, "application/json")
+      : request.method == "DELETE" ? client.Delete(path, headers)
+                                   : client.Get(path, headers);
   if (!res) {
     std::fprintf(stderr, "fairwayctl: cannot reach fairwayd at %s: %s\n", server.c_str(),
                  httplib::to_string(res.error()).c_str());
     return false;
   }
-  if (res->status != 200) {
-    std::fprintf(stderr, "fairwayctl: %s answered %d: %s", server.c_str(), res->status,
-                 res->body.c_str());
+  if (res->status / 100 != 2) {
+    auto json = nlohmann::json::parse(res->body, nullptr, false);
+    std::string message = !json.is_discarded() && json.contains("error")
+                              ? json["error"].get<std::string>()
+                              : res->body;
+    std::fprintf(stderr, "fairwayctl: %s answered %d: %s\n", server.c_str(), res->status,
+                 message.c_str());
     return false;
   }
-  body = res->body;
+  answer = res->body;
   return true;
+}
+
+bool fetch(const std::string& server, const std::string& path, std::string& answer) {
+  return fetch(server, Request{"GET", path, {}}, answer);
 }
 
 void print_status(const nlohmann::json& s) {
@@ -51,27 +93,44 @@ void print_status(const nlohmann::json& s) {
                 w["snapshot_version"].get<unsigned long long>(),
                 w["flows"].get<unsigned long long>());
   }
-  std::printf("\n%-12s %-18s %-8s %s\n", "PORT", "MAC", "DEVICES", "TAP");
+  std::printf("\n%-12s %-18s %-6s %-8s %s\n", "PORT", "MAC", "LINK", "DEVICES", "TAP");
   for (const auto& p : s["ports"]) {
-    std::printf("%-12s %-18s %-8d %s\n", p["name"].get<std::string>().c_str(),
-                p["mac"].get<std::string>().c_str(), p["devices"].get<int>(),
+    std::printf("%-12s %-18s %-6s %-8d %s\n", p["name"].get<std::string>().c_str(),
+                p["mac"].get<std::string>().c_str(), p["link"].get<std::string>().c_str(),
+                p["devices"].get<int>(),
                 p["tap"].is_null() ? "-" : p["tap"].get<std::string>().c_str());
   }
 }
 
 void print_services(const nlohmann::json& services) {
-  std::printf("%-16s %-28s %-5s %-22s %-7s %s\n", "SERVICE", "VIP", "MODE", "BACKEND", "WEIGHT",
-              "STATE");
+  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %s\n", "SERVICE", "VIP", "MODE", "BACKEND",
+              "WEIGHT", "STATE", "HEALTH", "FLOWS_CREATED");
   for (const auto& s : services) {
     std::string vip = s["vip"].get<std::string>() + ":" + std::to_string(s["port"].get<int>()) +
                       "/" + s["protocol"].get<std::string>();
     for (const auto& b : s["backends"]) {
-      std::printf("%-16s %-28s %-5s %-22s %-7u %s\n", s["name"].get<std::string>().c_str(),
-                  vip.c_str(), s["mode"].get<std::string>().c_str(),
-                  b["backend"].get<std::string>().c_str(), b["weight"].get<unsigned>(),
-                  b["drained"].get<bool>() ? "drained" : "in service");
+      std::printf("%-16s %-28s %-5s %-24s %-7u %-9s %-10s %llu\n",
+                  s["name"].get<std::string>().c_str(), vip.c_str(),
+                  s["mode"].get<std::string>().c_str(), b["backend"].get<std::string>().c_str(),
+                  b["weight"].get<unsigned>(), b["state"].get<std::string>().c_str(),
+                  b["health"]["state"].get<std::string>().c_str(),
+                  b["flows_created"].get<unsigned long long>());
     }
   }
+}
+
+void print_flows(const nlohmann::json& f) {
+  std::printf("%-7s %-5s %-24s %-24s %-24s %-12s %s\n", "WORKER", "PROTO", "CLIENT", "VIP",
+              "BACKEND", "TCP_STATE", "EXPIRES_IN");
+  for (const auto& flow : f["flows"]) {
+    std::printf(
+        "%-7d %-5s %-24s %-24s %-24s %-12s %.1fs\n", flow["worker"].get<int>(),
+        flow["protocol"].get<std::string>().c_str(), flow["client"].get<std::string>().c_str(),
+        flow["vip"].get<std::string>().c_str(), flow["backend"].get<std::string>().c_str(),
+        flow["tcp_state"].get<std::string>().c_str(), flow["expires_in_ms"].get<double>() / 1000.0);
+  }
+  std::printf("%llu flows match, %llu listed\n", f["count"].get<unsigned long long>(),
+              f["listed"].get<unsigned long long>());
 }
 
 void print_stats(const nlohmann::json& s) {
@@ -87,45 +146,146 @@ void print_stats(const nlohmann::json& s) {
 
 }  // namespace
 
+// Reads a JSON body from a file, or standard input for "-".
+bool read_body(const std::string& source, std::string& body) {
+  std::istream* in = &std::cin;
+  std::ifstream file;
+  if (source != "-") {
+    file.open(source);
+    if (!file) {
+      std::fprintf(stderr, "fairwayctl: cannot read %s\n", source.c_str());
+      return false;
+    }
+    in = &file;
+  }
+  std::stringstream text;
+  text << in->rdbuf();
+  body = text.str();
+  return true;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"fairwayctl - control fairwayd through its API"};
   std::string server = "127.0.0.1:9180";
   std::string output = "table";
+  std::string token;
   app.add_option("-s,--server", server, "fairwayd's control.listen address")->capture_default_str();
   app.add_option("-o,--output", output, "table (for people) or json (for scripts)")
       ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("-t,--token", token, "bearer token for changes (control.token)");
   app.require_subcommand(1);
   auto* status = app.add_subcommand("status", "version, uptime, snapshot, workers, ports");
   auto* stats = app.add_subcommand("stats", "counters summed over workers, drops by reason");
   auto* metrics = app.add_subcommand("metrics", "the Prometheus exposition, as served");
   auto* services = app.add_subcommand("services", "services and their back-ends");
-  auto* backend = app.add_subcommand("backend", "change a back-end's weight or drain it");
-  std::string token, service_name, backend_name;
+  auto* reload = app.add_subcommand("reload", "read the configuration file again");
+
+  auto* flows = app.add_subcommand("flows", "list flows (from every worker's table)");
+  std::string flow_service, flow_backend, flow_client;
+  int flow_limit = 100;
+  flows->add_option("--service", flow_service, "only this service's flows");
+  flows->add_option("--backend", flow_backend, "only flows to ADDRESS or ADDRESS:PORT");
+  flows->add_option("--client", flow_client, "only flows from this client address");
+  flows->add_option("--limit", flow_limit, "list at most this many (0: only count)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+
+  auto* service = app.add_subcommand("service", "add or remove a service");
+  service->require_subcommand(1);
+  auto* service_add = service->add_subcommand("add", "add a service described in JSON");
+  std::string service_json;
+  service_add
+      ->add_option("json", service_json,
+                   "file with one service as JSON (keys as in the YAML file), - for stdin")
+      ->required();
+  auto* service_remove = service->add_subcommand("remove", "remove a service");
+  std::string service_name;
+  service_remove->add_option("name", service_name, "service name")->required();
+
+  auto* backend = app.add_subcommand("backend", "add, remove or change a back-end");
+  backend->require_subcommand(1);
+  std::string backend_service, backend_name;
   int weight = -1;
   bool drain = false, undrain = false;
-  app.add_option("-t,--token", token, "bearer token for changes (control.token)");
-  backend->add_option("service", service_name, "service name")->required();
-  backend->add_option("backend", backend_name, "ADDRESS:PORT or [IPv6]:PORT")->required();
-  backend->add_option("--weight", weight, "new weight, 0..65535")->check(CLI::Range(0, 65535));
-  auto* drain_flag = backend->add_flag("--drain", drain, "no new flows, existing ones stay");
-  backend->add_flag("--undrain", undrain, "back in service")->excludes(drain_flag);
+  auto* backend_set = backend->add_subcommand("set", "change a back-end's weight or drain it");
+  auto* backend_add = backend->add_subcommand("add", "add a back-end to a service");
+  auto* backend_remove = backend->add_subcommand("remove", "remove a back-end from a service");
+  for (CLI::App* sub : {backend_set, backend_add, backend_remove}) {
+    sub->add_option("service", backend_service, "service name")->required();
+    sub->add_option("backend", backend_name,
+                    sub == backend_add ? "ADDRESS, ADDRESS:PORT or [IPv6]:PORT"
+                                       : "ADDRESS:PORT or [IPv6]:PORT")
+        ->required();
+  }
+  for (CLI::App* sub : {backend_set, backend_add}) {
+    sub->add_option("--weight", weight, "weight, 0..65535")->check(CLI::Range(0, 65535));
+    sub->add_flag("--drain", drain, "no new flows, existing ones stay");
+  }
+  backend_set->add_flag("--undrain", undrain, "back in service");
   CLI11_PARSE(app, argc, argv);
 
-  if (backend->parsed()) {
+  Request request;
+  if (backend_set->parsed()) {
     nlohmann::json change = nlohmann::json::object();
     if (weight >= 0) change["weight"] = weight;
-    if (drain || undrain) change["drain"] = drain;
-    if (change.empty()) {
-      std::fprintf(stderr, "fairwayctl: backend: give --weight N, --drain or --undrain\n");
+    if (drain && undrain) {
+      std::fprintf(stderr, "fairwayctl: backend set: --drain and --undrain exclude each other\n");
       return 2;
     }
-    const std::string body_out = change.dump();
-    std::string answer;
-    if (!fetch(server, "/api/v1/services/" + service_name + "/backends/" + backend_name, answer,
-               &body_out, token)) {
-      return 1;
+    if (drain || undrain) change["drain"] = drain;
+    if (change.empty()) {
+      std::fprintf(stderr, "fairwayctl: backend set: give --weight N, --drain or --undrain\n");
+      return 2;
     }
-    std::printf("%s", output == "json" ? answer.c_str() : "ok\n");
+    request = {"PUT",
+               "/api/v1/services/" + path_segment(backend_service) + "/backends/" +
+                   path_segment(backend_name),
+               change.dump()};
+  } else if (backend_add->parsed()) {
+    // ADDRESS, ADDRESS:PORT or [IPv6]:PORT into {"address", "port"}
+    nlohmann::json added = nlohmann::json::object();
+    std::string address = backend_name;
+    size_t colon = backend_name.rfind(':');
+    bool bracketed = !backend_name.empty() && backend_name.front() == '[';
+    if (colon != std::string::npos && (bracketed || backend_name.find(':') == colon)) {
+      address = backend_name.substr(0, colon);
+      if (bracketed) address = address.substr(1, address.size() - 2);
+      const std::string port = backend_name.substr(colon + 1);
+      if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
+        std::fprintf(stderr, "fairwayctl: backend add: '%s' has no valid port\n",
+                     backend_name.c_str());
+        return 2;
+      }
+      added["port"] = std::stoul(port);
+    }
+    added["address"] = address;
+    if (weight >= 0) added["weight"] = weight;
+    if (drain) added["drain"] = true;
+    request = {"POST", "/api/v1/services/" + path_segment(backend_service) + "/backends",
+               added.dump()};
+  } else if (backend_remove->parsed()) {
+    request = {"DELETE",
+               "/api/v1/services/" + path_segment(backend_service) + "/backends/" +
+                   path_segment(backend_name),
+               {}};
+  } else if (service_add->parsed()) {
+    request = {"POST", "/api/v1/services", {}};
+    if (!read_body(service_json, request.body)) return 2;
+  } else if (service_remove->parsed()) {
+    request = {"DELETE", "/api/v1/services/" + path_segment(service_name), {}};
+  } else if (reload->parsed()) {
+    request = {"POST", "/api/v1/reload", {}};
+  }
+  if (!request.path.empty()) {
+    std::string answer;
+    if (!fetch(server, request, answer, token)) return 1;
+    auto json = nlohmann::json::parse(answer, nullptr, false);
+    if (output == "json" || json.is_discarded()) {
+      std::cout << answer;
+    } else {
+      std::printf("%s (snapshot %llu)\n", json.value("change", std::string("ok")).c_str(),
+                  json.value("snapshot_version", 0ull));
+    }
     return 0;
   }
 
@@ -135,9 +295,17 @@ int main(int argc, char** argv) {
     std::cout << body;
     return 0;
   }
-  const std::string path = status->parsed()     ? "/api/v1/status"
-                           : services->parsed() ? "/api/v1/services"
-                                                : "/api/v1/stats";
+  std::string path = status->parsed()     ? "/api/v1/status"
+                     : services->parsed() ? "/api/v1/services"
+                                          : "/api/v1/stats";
+  if (flows->parsed()) {
+    httplib::Params params;
+    if (!flow_service.empty()) params.emplace("service", flow_service);
+    if (!flow_backend.empty()) params.emplace("backend", flow_backend);
+    if (!flow_client.empty()) params.emplace("client", flow_client);
+    params.emplace("limit", std::to_string(flow_limit));
+    path = httplib::append_query_params("/api/v1/flows", params);
+  }
   if (!fetch(server, path, body)) return 1;
   nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded()) {
@@ -150,6 +318,8 @@ int main(int argc, char** argv) {
     print_status(json);
   } else if (services->parsed()) {
     print_services(json);
+  } else if (flows->parsed()) {
+    print_flows(json);
   } else if (stats->parsed()) {
     print_stats(json);
   }

@@ -11,84 +11,51 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <mutex>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
-#include "api/api_server.h"
-#include "control/netlink.h"
-#include "control/snapshot_builder.h"
+#include "dataplane/daemon_internal.h"
 #include "dataplane/eal.h"
 #include "dataplane/packet_pool.h"
-#include "dataplane/ports.h"
-#include "dataplane/publisher.h"
-#include "dataplane/stats.h"
-#include "dataplane/worker.h"
 
 namespace fairway {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
 volatile std::sig_atomic_t g_dump_stats = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
-void on_stop_signal(int signal) { g_stop_signal = signal; }
-void on_stats_signal(int) { g_dump_stats = 1; }
+void on_stop_signal(int signal) {
+  g_stop_signal = signal;
+}
+void on_stats_signal(int) {
+  g_dump_stats = 1;
+}
+void on_reload_signal(int) {
+  g_reload = 1;
+}
 
 constexpr auto kControlTick = std::chrono::milliseconds(50);
 constexpr auto kMirrorPeriod = std::chrono::milliseconds(200);
 constexpr auto kResolvePeriod = std::chrono::milliseconds(1000);
+constexpr auto kRetiredSweepPeriod = std::chrono::milliseconds(1000);
 
-using Clock = std::chrono::steady_clock;
-
-// The state of a running daemon, owned by the control core.
-class Daemon {
- public:
-  Daemon(const Config& config, const DaemonOptions& options) : config_(config), options_(options) {}
-  int run();
-
- private:
-  bool start(std::string& error);
-  bool launch_workers(std::string& error);
-  void control_loop();
-  void refresh_kernel_state(bool force);
-  size_t refresh_neighbors(bool only_missing);
-  void stop_workers();
-  nlohmann::json stats() const;
-  nlohmann::json status() const;
-  nlohmann::json services() const;
-  ApiResult change_backend(const std::string& service, const std::string& backend,
-                           const BackendChange& change);
-  void start_api();
-  uint64_t total_rx() const;
-
-  const Config& config_;
-  DaemonOptions options_;
-  rte_mempool* pool_ = nullptr;
-  Ports ports_;
-  SnapshotPublisher publisher_;
-  Netlink netlink_;
-  KernelState kernel_;
-  std::vector<std::unique_ptr<WorkerContext>> workers_;
-  std::atomic<bool> stop_workers_{false};
-  bool workers_running_ = false;
-  size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh
-  uint64_t last_publication_ns_ = 0;      // switch to acknowledgement by every worker
-  // Held by the control loop while it republishes and by API requests while they read: the
-  // snapshot an API thread looks at cannot be freed under it.
-  mutable std::mutex control_mutex_;
-  BackendOverrides overrides_;  // API changes on top of the configuration
-  ApiServer api_;
-  Clock::time_point started_at_ = Clock::now();
-};
+}  // namespace
 
 bool Daemon::start(std::string& error) {
-  pool_ = create_packet_pool("fairway_mbufs", config_.mbufs,
-                             static_cast<int>(rte_socket_id()), error);
+  pool_ =
+      create_packet_pool("fairway_mbufs", config_.mbufs, static_cast<int>(rte_socket_id()), error);
   if (pool_ == nullptr) return false;
   if (!ports_.start(config_, pool_, error)) return false;
   if (!publisher_.init(config_.workers, error)) return false;
-  refresh_kernel_state(true);
+  assign_stats_slots();
+  update_health_targets();
+  if (netlink_.ok() && !netlink_.dump(kernel_)) {
+    spdlog::warn("kernel mirror: {}", netlink_.last_error());
+  }
+  publish("start-up");
   return launch_workers(error);
 }
 
@@ -121,26 +88,33 @@ bool Daemon::launch_workers(std::string& error) {
   return true;
 }
 
-void Daemon::refresh_kernel_state(bool force) {
-  KernelState fresh;
-  if (netlink_.ok() && !netlink_.dump(fresh)) {
-    spdlog::warn("kernel mirror: {}", netlink_.last_error());
-    return;
-  }
-  if (!force && fresh == kernel_) return;
-  kernel_ = std::move(fresh);
+// Builds a snapshot from the running configuration, the runtime state and the kernel's routes
+// and neighbors, and makes it the one every worker runs.
+void Daemon::publish(const char* why) {
   auto build_start = Clock::now();
   auto snapshot =
-      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version(), overrides_);
+      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version(), runtime_);
   auto build_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - build_start);
   uint64_t version = snapshot->version;
   size_t services = snapshot->services.size(), routes = snapshot->routes.size(),
          neighbors = snapshot->neighbors.size();
   last_publication_ns_ = publisher_.publish(std::move(snapshot));
   spdlog::info(
-      "snapshot {} published: {} services, {} routes, {} neighbors; built in {} us, running on "
-      "every worker {} us after the switch",
-      version, services, routes, neighbors, build_us.count(), last_publication_ns_ / 1000);
+      "snapshot {} published ({}): {} services, {} routes, {} neighbors; built in {} us, running "
+      "on every worker {} us after the switch",
+      version, why, services, routes, neighbors, build_us.count(), last_publication_ns_ / 1000);
+}
+
+void Daemon::refresh_kernel_state() {
+  KernelState fresh;
+  if (!netlink_.ok()) return;
+  if (!netlink_.dump(fresh)) {
+    spdlog::warn("kernel mirror: {}", netlink_.last_error());
+    return;
+  }
+  if (fresh == kernel_) return;
+  kernel_ = std::move(fresh);
+  publish("kernel routes or neighbors changed");
 }
 
 // Back-ends and gateways must be resolved before the first packet needs them, and stay resolved
@@ -185,116 +159,16 @@ uint64_t Daemon::total_rx() const {
   return rx;
 }
 
-nlohmann::json Daemon::stats() const {
-  std::vector<WorkerContext*> workers;
-  for (const auto& w : workers_) workers.push_back(w.get());
-  nlohmann::json out = collect_stats(workers, ports_.ports(), publisher_.current()->version);
-  out["last_publication_us"] = last_publication_ns_ / 1000.0;
-  out["tsc_hz"] = rte_get_tsc_hz();
+std::vector<WorkerContext*> Daemon::worker_list() const {
+  std::vector<WorkerContext*> out;
+  for (const auto& w : workers_) out.push_back(w.get());
   return out;
-}
-
-nlohmann::json Daemon::status() const {
-  nlohmann::json workers = nlohmann::json::array();
-  for (const auto& w : workers_) {
-    workers.push_back({{"worker", w->index},
-                       {"lcore", w->lcore},
-                       {"snapshot_version", w->running_version.load()},
-                       {"flows", w->flow_count.load()}});
-  }
-  nlohmann::json ports = nlohmann::json::array();
-  for (const PortRuntime& p : ports_.ports()) {
-    ports.push_back({{"name", p.name},
-                     {"mac", p.mac.to_string()},
-                     {"devices", p.data_port_ids.size()},
-                     {"tap", p.exception_path ? nlohmann::json(p.tap_name) : nlohmann::json()}});
-  }
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_at_);
-  return {{"program", "fairwayd"},
-          {"version", FAIRWAY_VERSION},
-          {"uptime_seconds", uptime.count()},
-          {"snapshot_version", publisher_.current()->version},
-          {"last_publication_us", last_publication_ns_ / 1000.0},
-          {"services", publisher_.current()->services.size()},
-          {"workers", workers},
-          {"ports", ports}};
-}
-
-nlohmann::json Daemon::services() const {
-  nlohmann::json out = nlohmann::json::array();
-  for (const Service& s : publisher_.current()->services) {
-    nlohmann::json backends = nlohmann::json::array();
-    for (const Backend& b : s.backends) {
-      backends.push_back({{"backend", backend_key(b.address, b.port)},
-                          {"weight", b.weight},
-                          {"drained", b.drained}});
-    }
-    out.push_back({{"name", s.name},
-                   {"vip", s.vip.to_string()},
-                   {"port", s.port},
-                   {"protocol", s.protocol == 6 ? "tcp" : "udp"},
-                   {"mode", s.mode == ForwardingMode::nat ? "nat" : "dsr"},
-                   {"backends", backends}});
-  }
-  return out;
-}
-
-// Applies a weight or drain change to one back-end and republishes: only new flows follow it.
-ApiResult Daemon::change_backend(const std::string& service, const std::string& backend,
-                                 const BackendChange& change) {
-  const ServiceConfig* sc = nullptr;
-  for (const ServiceConfig& s : config_.services) {
-    if (s.name == service) sc = &s;
-  }
-  if (sc == nullptr) return {404, {{"error", "no service named '" + service + "'"}}};
-  bool known = false;
-  for (const BackendConfig& b : sc->backends) known = known || backend_key(b.address, b.port) == backend;
-  if (!known) {
-    return {404, {{"error", "service '" + service + "' has no back-end '" + backend +
-                                "' (expected ADDRESS:PORT, e.g. 198.18.1.11:80)"}}};
-  }
-  BackendOverride& o = overrides_[{service, backend}];
-  if (change.weight) o.weight = *change.weight;
-  if (change.drain) o.drained = *change.drain;
-  refresh_kernel_state(true);
-  spdlog::info("API: {} {}: weight {}, {}", service, backend,
-               o.weight ? std::to_string(*o.weight) : "as configured",
-               o.drained ? "drained" : "in service");
-  return {200, {{"snapshot_version", publisher_.current()->version}}};
-}
-
-// The API is a convenience next to the data plane: if its address is taken the daemon still
-// forwards, and says so.
-void Daemon::start_api() {
-  if (config_.control_listen.empty()) return;
-  ApiHandlers handlers{
-      [this] {
-        std::lock_guard lock(control_mutex_);
-        return status();
-      },
-      [this] {
-        std::lock_guard lock(control_mutex_);
-        return stats();
-      },
-      [this] {
-        std::lock_guard lock(control_mutex_);
-        return services();
-      },
-      [this](const std::string& service, const std::string& backend, const BackendChange& change) {
-        std::lock_guard lock(control_mutex_);
-        return change_backend(service, backend, change);
-      }};
-  std::string error;
-  if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
-    spdlog::info("control API on http://{}/", config_.control_listen);
-  } else {
-    spdlog::error("{}", error);
-  }
 }
 
 void Daemon::control_loop() {
   auto last_mirror = Clock::now();
   auto last_resolve = Clock::time_point{};
+  auto last_sweep = Clock::now();
   auto last_activity = Clock::now();
   uint64_t last_rx = 0;
   while (g_stop_signal == 0) {
@@ -302,8 +176,17 @@ void Daemon::control_loop() {
     auto now = Clock::now();
     std::lock_guard lock(control_mutex_);
     if (now - last_mirror >= kMirrorPeriod) {
-      refresh_kernel_state(false);
+      refresh_kernel_state();
       last_mirror = now;
+    }
+    if (g_reload != 0) {
+      g_reload = 0;
+      reload("SIGHUP");
+    }
+    run_health_checks();
+    if (now - last_sweep >= kRetiredSweepPeriod) {
+      sweep_retired();
+      last_sweep = now;
     }
     // While something is unresolved, ask again every tick; then re-confirm all periodically.
     if (neighbors_missing_ != 0) refresh_neighbors(true);
@@ -358,13 +241,12 @@ int Daemon::run() {
   return 0;
 }
 
-}  // namespace
-
 int run_daemon(const Config& config, const DaemonOptions& options) {
   // Before EAL: start-up can take seconds (a large pool), and a signal then must not kill us.
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGUSR1, on_stats_signal);
+  std::signal(SIGHUP, on_reload_signal);
   std::string error;
   if (!start_eal(config, error)) {
     spdlog::error("{}", error);

@@ -18,7 +18,10 @@ std::string default_lcores(uint32_t workers) {
   std::string lcores = "0@0";
   for (uint32_t w = 1; w <= workers; ++w) {
     long cpu = cpus == 1 ? 0 : 1 + (w - 1) % (cpus - 1);
-    lcores += "," + std::to_string(w) + "@" + std::to_string(cpu);
+    lcores.push_back(',');  // appends: GCC 12 -O3 warns (-Wrestrict) on a + chain here
+    lcores.append(std::to_string(w));
+    lcores.push_back('@');
+    lcores.append(std::to_string(cpu));
   }
   return lcores;
 }

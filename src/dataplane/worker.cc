@@ -109,7 +109,7 @@ int worker_main(void* arg) {
   const uint16_t port_count = static_cast<uint16_t>(ctx.ports.size());
   rte_mbuf* packets[kBurstSize];
   ctx.publisher->register_worker(ctx.index);
-  PipelineContext pipeline{*ctx.flows, ctx.counters, 0};
+  PipelineContext pipeline{*ctx.flows, ctx.counters, 0, &ctx.backend_counters};
 
   while (!ctx.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
@@ -134,6 +134,7 @@ int worker_main(void* arg) {
       if (ctx.tap_tx[p] != nullptr) rte_eth_tx_buffer_flush(port.tap_port, port.tap_queue, ctx.tap_tx[p]);
     }
     ctx.flows->expire_due(pipeline.now_ms);
+    ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
     ctx.publisher->quiescent(ctx.index);
     if (received != 0) {

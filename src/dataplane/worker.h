@@ -12,6 +12,7 @@
 #include "dataplane/publisher.h"
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
+#include "pipeline/flow_query.h"
 #include "pipeline/pipeline.h"
 
 namespace fairway {
@@ -42,7 +43,17 @@ struct alignas(64) WorkerContext {
   WorkerCounters counters;
   alignas(64) std::atomic<uint64_t> running_version{0};  // acknowledged snapshot version
   std::atomic<uint64_t> flow_count{0};                   // published for the control core
+  // The control core's flow listings and counts (query_flows()), answered once per iteration.
+  FlowQuery flow_query;
+  // New flows per back-end stats slot, read like `counters` (backend_new_flows()).
+  BackendCounters backend_counters;
 };
+
+// What the control core reads of `ctx`'s new flows for a back-end's stats slot (0 for
+// kNoStatsSlot); sum it over the workers. A plain read, like the other worker counters.
+inline uint64_t backend_new_flows(const WorkerContext& ctx, uint32_t slot) {
+  return ctx.backend_counters.new_flows_of(slot);
+}
 
 // The queues of worker `index` on every port.
 std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports, uint32_t index);

@@ -85,6 +85,20 @@ FlowTable::Bucket* FlowTable::allocate_buckets(size_t count) {
 
 void FlowTable::FreeBuckets::operator()(Bucket* b) const { std::free(b); }
 
+const char* tcp_state_name(TcpFlowState state) {
+  switch (state) {
+    case TcpFlowState::none:
+      return "none";
+    case TcpFlowState::syn_seen:
+      return "syn_seen";
+    case TcpFlowState::established:
+      return "established";
+    case TcpFlowState::closing:
+      return "closing";
+  }
+  return "unknown";
+}
+
 void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
                   const FlowTimeouts& timeouts) {
   uint64_t timeout = timeouts.other_ms;
@@ -286,14 +300,7 @@ size_t FlowTable::memory_bytes() const {
 
 void FlowTable::for_each(uint64_t now_ms,
                          const std::function<void(const FlowKey&, const FlowValue&)>& visit) const {
-  for (uint32_t b = 0; b < bucket_count_; ++b) {
-    const Bucket& bucket = buckets_[b];
-    for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
-        visit(bucket.entries[i].key, bucket.entries[i].value);
-      }
-    }
-  }
+  scan(0, bucket_count_, now_ms, visit);
 }
 
 }  // namespace fairway

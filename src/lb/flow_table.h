@@ -16,6 +16,9 @@ namespace fairway {
 
 enum class TcpFlowState : uint8_t { none = 0, syn_seen, established, closing };
 
+// "none", "syn_seen", "established", "closing": for listings and logs.
+const char* tcp_state_name(TcpFlowState state);
+
 // Per-state idle timeouts in milliseconds.
 struct FlowTimeouts {
   uint64_t tcp_syn_ms = 30'000;
@@ -83,6 +86,30 @@ class FlowTable {
   // Visits occupied, unexpired entries (control side, e.g. listing flows). Not for the hot path.
   void for_each(uint64_t now_ms,
                 const std::function<void(const FlowKey&, const FlowValue&)>& visit) const;
+
+  // Incremental scan for the owning worker (e.g. answering a flow query in small steps): calls
+  // visit(const FlowKey&, const FlowValue&) for every live (unexpired at now_ms) entry of the
+  // buckets [from_bucket, from_bucket + max_buckets) and returns the next bucket to scan, which
+  // is bucket_count() once the scan is complete. No allocation; the visitor is inlined.
+  // Entries never move between buckets, so across a scan in steps (from 0 until it returns
+  // bucket_count()) an entry that stays alive and in place throughout is visited exactly once;
+  // one inserted or erased between steps may or may not be.
+  template <typename Visit>
+  size_t scan(size_t from_bucket, size_t max_buckets, uint64_t now_ms, Visit&& visit) const {
+    const size_t end = from_bucket >= bucket_count_ || max_buckets >= bucket_count_ - from_bucket
+                           ? bucket_count_
+                           : from_bucket + max_buckets;
+    for (size_t b = from_bucket; b < end; ++b) {
+      const Bucket& bucket = buckets_[b];
+      for (size_t i = 0; i < kSlots; ++i) {
+        if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
+          visit(bucket.entries[i].key, bucket.entries[i].value);
+        }
+      }
+    }
+    return end;
+  }
+  size_t bucket_count() const { return bucket_count_; }
 
  private:
   // Sixteen slots share one 32-byte tag array, so a probe compares tags within one cache line and

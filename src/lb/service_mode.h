@@ -12,4 +12,8 @@ enum class ForwardingMode : uint8_t { dsr, nat };
 // (survives a restart or an ECMP shift between nodes) or a reset (the patent's behaviour).
 enum class MissingFlowPolicy : uint8_t { consistent, strict };
 
+// What happens to the established flows of a back-end its health check declares down: they go on
+// until they end (keep), or their next packet is answered with a reset (reset).
+enum class BackendDownPolicy : uint8_t { keep, reset };
+
 }  // namespace fairway

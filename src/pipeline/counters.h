@@ -21,10 +21,31 @@ namespace fairway {
   X(to_kernel)          /* handed to the kernel through the exception path */       \
   X(from_kernel)        /* sent by the kernel through the exception path */         \
   X(resets_sent)        /* TCP resets for invalid services (or strict misses) */    \
+  X(flows_reset_backend_down) /* flows ended as their back-end is down (policy reset): \
+                                 TCP answered with a reset, UDP or a SYN rescheduled */ \
   X(echo_replies)       /* ICMP echo replies for VIPs */                            \
   X(port_unreachables)  /* ICMP port unreachable for unserved UDP */                \
   X(busy_iterations)    /* poll iterations that received packets */                \
   X(busy_cycles)        /* TSC cycles spent in those iterations */
+
+// Per-back-end counters: the control core gives each (service, back-end) a slot, stable across
+// snapshots, in Backend::stats_slot; kNoStatsSlot (or any slot >= kBackendStatsSlots) counts
+// nothing.
+inline constexpr uint32_t kBackendStatsSlots = 4096;
+inline constexpr uint32_t kNoStatsSlot = UINT32_MAX;
+
+// A worker's per-back-end counters, by stats slot (32 KiB). Written only by that worker, read by
+// the control core like WorkerCounters (plain 64-bit reads, summed over workers).
+struct alignas(64) BackendCounters {
+  std::array<uint64_t, kBackendStatsSlots> new_flows{};  // flows created for the back-end
+
+  void count_new_flow(uint32_t slot) {
+    if (slot < kBackendStatsSlots) ++new_flows[slot];
+  }
+  uint64_t new_flows_of(uint32_t slot) const {
+    return slot < kBackendStatsSlots ? new_flows[slot] : 0;
+  }
+};
 
 struct WorkerCounters {
 #define FAIRWAY_EVENT_FIELD(name) uint64_t name = 0;

@@ -107,6 +107,29 @@ Decision tcp_reset(PipelineContext& ctx, Packet& pkt) {
   return send_reply(ctx, pkt, build_tcp_reset(pkt.buffer, pkt.length, pkt.parsed));
 }
 
+// TCP or UDP to a VIP port no service serves (or to a service that takes no new flows).
+Decision handle_unserved(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+  const ParsedPacket& p = pkt.parsed;
+  if (p.l4_protocol == kProtoTcp) return tcp_reset(ctx, pkt);
+  if (!snap.udp_port_unreachable) return drop(ctx, DropReason::unserved_udp);
+  ++ctx.counters.port_unreachables;
+  return send_reply(ctx, pkt, build_icmp_port_unreachable(pkt.buffer, pkt.length, p));
+}
+
+// Whether the flow's back-end is one the service marks down; a back-end no longer in the
+// service is not (its flows keep going, as for any snapshot change).
+bool backend_down(const Service& service, const FlowValue& flow) {
+  for (const Backend& b : service.backends) {
+    if (b.port == flow.backend_port && b.address == flow.backend) return !b.up;
+  }
+  return false;
+}
+
+// Whether a packet that misses the flow table may open a flow: UDP, or a TCP SYN alone.
+bool opens_flow(const ParsedPacket& p) {
+  return p.l4_protocol == kProtoUdp || (p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
+}
+
 // A TCP or UDP packet for (VIP, port, protocol) that a service serves.
 Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
                         const Service& service) {
@@ -115,10 +138,18 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
   const FlowKey& key = pkt.key;
   const uint64_t hash = pkt.hash;
   FlowValue* flow = ctx.flows.lookup(key, hash, ctx.now_ms);
+  // Only while the service resets flows and some back-end is down: its flows end here, TCP with
+  // a reset to the client, UDP (and a TCP SYN reusing the 5-tuple) by going to a back-end that
+  // is up like a new flow.
+  if (service.resets_flows && flow != nullptr && backend_down(service, *flow)) [[unlikely]] {
+    ctx.flows.erase(key, hash);
+    ++ctx.counters.flows_reset_backend_down;
+    if (!opens_flow(p)) return tcp_reset(ctx, pkt);
+    flow = nullptr;
+  }
   if (flow == nullptr) {
-    bool opens_flow =
-        p.l4_protocol == kProtoUdp || (p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
-    if (!opens_flow) {
+    if (!service.accepting) [[unlikely]] return handle_unserved(snap, ctx, pkt);
+    if (!opens_flow(p)) {
       if (service.missing_flow == MissingFlowPolicy::strict) {
         ++ctx.counters.drops[static_cast<size_t>(DropReason::strict_no_flow)];
         return tcp_reset(ctx, pkt);
@@ -131,6 +162,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
     if (flow == nullptr) return drop(ctx, DropReason::flow_table_full);
     ++ctx.counters.flows_created;
+    if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
   }
   flow_observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
   return forward_to_backend(snap, ctx, pkt, service, flow->backend, flow->backend_port);
@@ -173,10 +205,7 @@ Decision handle_vip(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   if (p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp) {
     if (p.is_later_fragment) return drop(ctx, DropReason::fragment_to_service);
     if (pkt.service != nullptr) return handle_service(snap, ctx, pkt, *pkt.service);
-    if (p.l4_protocol == kProtoTcp) return tcp_reset(ctx, pkt);
-    if (!snap.udp_port_unreachable) return drop(ctx, DropReason::unserved_udp);
-    ++ctx.counters.port_unreachables;
-    return send_reply(ctx, pkt, build_icmp_port_unreachable(pkt.buffer, pkt.length, p));
+    return handle_unserved(snap, ctx, pkt);
   }
   bool is_icmp = p.l4_protocol == kProtoIcmp || p.l4_protocol == kProtoIcmpv6;
   if (is_icmp && !p.is_fragment) {

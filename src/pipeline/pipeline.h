@@ -29,6 +29,8 @@ struct PipelineContext {
   FlowTable& flows;
   WorkerCounters& counters;
   uint64_t now_ms = 0;
+  // New flows per back-end stats slot; null counts nothing (fairway-sim, some tests).
+  BackendCounters* backend_counters = nullptr;
 };
 
 // The back-end the service's scheduler picks for a new flow with this key hash (weighted Maglev),

@@ -11,6 +11,7 @@
 #include "lb/maglev.h"
 #include "lb/service_mode.h"
 #include "packet/addresses.h"
+#include "pipeline/counters.h"
 
 namespace fairway {
 
@@ -25,6 +26,14 @@ struct Backend {
   uint16_t port = 0;      // host byte order
   uint32_t weight = 0;    // as configured or set through the API
   bool drained = false;   // no new flows (Maglev weight 0); existing flows keep going
+  // Health: false once the health checker marks it down. It then has Maglev weight 0 and its
+  // existing flows follow the service's on_backend_down.
+  bool up = true;
+  // Removed (API or reload) but kept, with Maglev weight 0, while it still has flows: never
+  // scheduled, but its existing flows keep their next hop and reverse NAT.
+  bool removed = false;
+  // Index into each worker's BackendCounters, stable per (service, back-end) across snapshots.
+  uint32_t stats_slot = kNoStatsSlot;
 };
 
 struct Service {
@@ -35,6 +44,15 @@ struct Service {
   uint8_t protocol = 0;
   ForwardingMode mode = ForwardingMode::dsr;
   MissingFlowPolicy missing_flow = MissingFlowPolicy::consistent;
+  // What the existing flows of a back-end that goes down (!up) get.
+  BackendDownPolicy on_backend_down = BackendDownPolicy::keep;
+  // false: removed but kept while flows remain. Existing flows are forwarded as usual; a packet
+  // that would create a flow is treated like traffic to a service that does not exist.
+  bool accepting = true;
+  // on_backend_down == reset and some back-end is !up, precomputed so that a flow hit pays one
+  // predictable branch while nothing is down. (These flags sit next to `mode`, in what was
+  // padding before `backends`.)
+  bool resets_flows = false;
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
 };

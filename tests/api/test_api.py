@@ -1,4 +1,4 @@
-"""The control API (read-only part) and fairwayctl against a running fairwayd.
+"""The control API (reading, back-end weight and drain) and fairwayctl against a running fairwayd.
 
 fairwayd runs with two net_pcap ports (no NIC, no namespace): the client port replays a few
 frames once, so the counters the API reports are known exactly. Run as root:
@@ -6,22 +6,14 @@ frames once, so the counters the API reports are known exactly. Run as root:
 """
 import json
 import os
-import pathlib
-import signal
-import socket
-import subprocess
-import tempfile
-import time
+import sys
 import urllib.error
-import urllib.request
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FAIRWAYD = os.environ.get("FAIRWAYD", str(ROOT / "build" / "fairwayd"))
-FAIRWAYCTL = os.environ.get("FAIRWAYCTL", str(pathlib.Path(FAIRWAYD).parent / "fairwayctl"))
-FRAMES = 5
-TOKEN = "s3cret"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apilib import (FAIRWAYCTL, FAIRWAYD, FRAMES, TOKEN, call, ctl,  # noqa: E402
+                    free_port, get, get_json, running_daemon)
 
 if os.geteuid() != 0:
     pytest.skip("fairwayd needs root (DPDK)", allow_module_level=True)
@@ -29,80 +21,11 @@ for binary in (FAIRWAYD, FAIRWAYCTL):
     if not os.access(binary, os.X_OK):
         pytest.skip("%s not built" % binary, allow_module_level=True)
 
-from scapy.all import IP, TCP, Ether, wrpcap  # noqa: E402  (Debian's python3-scapy)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def daemon():
-    work = tempfile.mkdtemp(prefix="fairway-api-")
-    frames = [Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") /
-              IP(src="198.18.0.2", dst="198.18.100.1") / TCP(sport=40000 + i, dport=80, flags="S")
-              for i in range(FRAMES)]
-    wrpcap(os.path.join(work, "in.pcap"), frames)
-    wrpcap(os.path.join(work, "empty.pcap"), [])
-    listen = "127.0.0.1:%d" % free_port()
-    config = {
-        "workers": 1, "mbufs": 4095,
-        "eal": {"args": ["--no-huge", "-m", "256", "--file-prefix", "fwapi%d" % os.getpid(),
-                         "--log-level", "*:warning"]},
-        "flow_table": {"capacity": 4096},
-        "control": {"listen": listen, "token": TOKEN},
-        "ports": [
-            {"name": "client", "device": "net_pcap0,rx_pcap=%s/in.pcap,tx_pcap=%s/out0.pcap" % (work, work),
-             "mac": "02:00:00:00:00:01", "addresses": ["198.18.0.1/24"], "exception_path": False},
-            {"name": "server", "device": "net_pcap1,rx_pcap=%s/empty.pcap,tx_pcap=%s/out1.pcap" % (work, work),
-             "mac": "02:00:00:00:01:01", "addresses": ["198.18.1.1/24"], "exception_path": False}],
-        "neighbors": [{"address": "198.18.1.11", "mac": "02:00:00:00:01:0b", "port": "server"},
-                      {"address": "198.18.1.12", "mac": "02:00:00:00:01:0c", "port": "server"}],
-        "services": [{"name": "web", "vip": "198.18.100.1", "port": 80, "protocol": "tcp",
-                      "mode": "dsr", "backends": [{"address": "198.18.1.11"}, {"address": "198.18.1.12"}]}],
-    }
-    cfg = os.path.join(work, "fairwayd.yaml")
-    with open(cfg, "w") as f:
-        json.dump(config, f)  # JSON is YAML
-    log = open(os.path.join(work, "fairwayd.log"), "wb")
-    proc = subprocess.Popen([FAIRWAYD, "-c", cfg], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "fairwayd exited: " + open(log.name).read()[-2000:]
-            try:
-                stats = get_json(listen, "/api/v1/stats")
-                if stats["counters"]["rx_packets"] == FRAMES:
-                    break
-            except (OSError, ValueError):
-                pass
-            assert time.monotonic() < deadline, "API not ready: " + open(log.name).read()[-2000:]
-            time.sleep(0.2)
-        yield listen
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
-
-
-def get(listen, path):
-    with urllib.request.urlopen("http://%s%s" % (listen, path), timeout=5) as r:
-        return r.status, r.headers.get("Content-Type"), r.read().decode()
-
-
-def get_json(listen, path):
-    return json.loads(get(listen, path)[2])
-
-
-def ctl(listen, *args):
-    return subprocess.run([FAIRWAYCTL, "-s", listen, *args], capture_output=True, text=True, timeout=30)
+    with running_daemon() as d:
+        yield d.listen
 
 
 def test_status(daemon):
@@ -152,14 +75,7 @@ def test_fairwayctl_names_an_unreachable_daemon():
 
 
 def put(listen, path, body, token=TOKEN):
-    req = urllib.request.Request("http://%s%s" % (listen, path), data=body.encode(), method="PUT")
-    if token is not None:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, json.loads(r.read().decode())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode())
+    return call(listen, "PUT", path, body, token)
 
 
 BACKEND = "/api/v1/services/web/backends/198.18.1.11:80"
@@ -189,7 +105,9 @@ def test_drain_and_weight_republish(daemon):
     assert answer["snapshot_version"] > before
     services = {s["name"]: s for s in get_json(daemon, "/api/v1/services")}
     backends = {b["backend"]: b for b in services["web"]["backends"]}
-    assert backends["198.18.1.11:80"] == {"backend": "198.18.1.11:80", "weight": 5, "drained": True}
+    assert backends["198.18.1.11:80"]["weight"] == 5
+    assert backends["198.18.1.11:80"]["drained"] is True
+    assert backends["198.18.1.11:80"]["state"] == "drained"
     assert backends["198.18.1.12:80"]["drained"] is False
     status = get_json(daemon, "/api/v1/status")
     assert all(w["snapshot_version"] == status["snapshot_version"] for w in status["workers"])
@@ -200,12 +118,12 @@ def test_drain_and_weight_republish(daemon):
 
 
 def test_fairwayctl_drains_and_lists(daemon):
-    refused = ctl(daemon, "backend", "web", "198.18.1.12:80", "--drain")
+    refused = ctl(daemon, "backend", "set", "web", "198.18.1.12:80", "--drain")
     assert refused.returncode == 1 and "401" in refused.stderr
-    done = ctl(daemon, "-t", TOKEN, "backend", "web", "198.18.1.12:80", "--drain")
+    done = ctl(daemon, "-t", TOKEN, "backend", "set", "web", "198.18.1.12:80", "--drain")
     assert done.returncode == 0, done.stderr
     listing = ctl(daemon, "services")
     assert listing.returncode == 0, listing.stderr
     row = [l for l in listing.stdout.splitlines() if "198.18.1.12:80" in l]
-    assert row and row[0].split()[-1] == "drained", listing.stdout
-    assert ctl(daemon, "-t", TOKEN, "backend", "web", "198.18.1.12:80", "--undrain").returncode == 0
+    assert row and row[0].split()[5] == "drained", listing.stdout
+    assert ctl(daemon, "-t", TOKEN, "backend", "set", "web", "198.18.1.12:80", "--undrain").returncode == 0

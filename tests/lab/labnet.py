@@ -48,11 +48,12 @@ class LabError(RuntimeError):
 
 class Lab:
     def __init__(self, lb="fairwayd", fairwayd=None, prefix=None, logdir=None, ready_timeout=60,
-                 keep_logs=None, workers=1):
+                 keep_logs=None, workers=1, config_edit=None):
         if lb not in ("fairwayd", "nftables"):
             raise ValueError("lb must be 'fairwayd' or 'nftables'")
         self.lb = lb
         self.workers = workers  # > 1: veths with a queue per worker, one AF_XDP device per queue
+        self.config_edit = config_edit  # called with the config (a dict) before fairwayd starts
         self.fairwayd = fairwayd or default_fairwayd()
         self.prefix = prefix or "fwp%05d" % random.randrange(100000)
         self.logdir = logdir or "/tmp/%s" % self.prefix
@@ -102,6 +103,8 @@ class Lab:
                 self._ctl("config", self.prefix, self.config)
                 if self.workers > 1:
                     multiworker_config(self.config, self.workers)
+                if self.config_edit:
+                    self.edit_config(self.config_edit)
                 self.start_fairwayd()
         except BaseException:
             self.down()
@@ -181,6 +184,62 @@ class Lab:
                     shutil.rmtree(self.logdir, ignore_errors=True)
 
     # ---- helpers ------------------------------------------------------------------------------
+    def edit_config(self, edit):
+        """Loads fairwayd's config file, lets `edit` change the dict, writes it back."""
+        import yaml
+        with open(self.config) as f:
+            config = yaml.safe_load(f)
+        edit(config)
+        with open(self.config, "w") as f:
+            yaml.safe_dump(config, f, sort_keys=False)
+
+    def api(self, method, path, body=None):
+        """(status, JSON answer) of a control API request, made inside the LB namespace where
+        fairwayd's API listens (control.listen, default 127.0.0.1:9180)."""
+        script = ("import json,sys,urllib.request,urllib.error\n"
+                  "m,u,b=sys.argv[1],sys.argv[2],sys.argv[3]\n"
+                  "r=urllib.request.Request(u,data=b.encode() if b else None,method=m)\n"
+                  "try:\n r=urllib.request.urlopen(r,timeout=10);print(r.status);print(r.read().decode())\n"
+                  "except urllib.error.HTTPError as e:\n print(e.code);print(e.read().decode())\n")
+        data = "" if body is None else (body if isinstance(body, str) else json.dumps(body))
+        r = self.run("lb", PY, "-c", script, method, "http://127.0.0.1:9180" + path, data, timeout=30)
+        if r.returncode != 0:
+            raise LabError("API %s %s: %s" % (method, path, r.stderr))
+        status, _, text = r.stdout.partition("\n")
+        return int(status), json.loads(text)
+
+    def server_pids(self, backend, script="http_server.py"):
+        """PIDs of a lab server running in a back-end's namespace."""
+        r = subprocess.run(["ip", "netns", "pids", self.ns(backend)], capture_output=True, text=True,
+                           timeout=10)
+        pids = []
+        for pid in r.stdout.split():
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if script.encode() in f.read():
+                        pids.append(int(pid))
+            except OSError:
+                pass
+        return pids
+
+    def stop_http_server(self, backend):
+        for pid in self.server_pids(backend):
+            os.kill(pid, signal.SIGTERM)
+        end = time.monotonic() + 10
+        while self.server_pids(backend) and time.monotonic() < end:
+            time.sleep(0.1)
+
+    def start_http_server(self, backend):
+        """Starts the back-end's HTTP server again (lab_start_servers' command); the lab's
+        teardown kills everything in its namespaces."""
+        log = open(os.path.join(self.logdir, "%s-http-restart.log" % backend), "ab")
+        subprocess.Popen(["ip", "netns", "exec", self.ns(backend), PY,
+                          os.path.join(LAB_DIR, "servers", "http_server.py"), "--name", backend,
+                          "--port", "80", "--port", "8080"],
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+        log.close()
+
     def ns(self, name):
         return "%s-%s" % (self.prefix, name)
 

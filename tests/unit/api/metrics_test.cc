@@ -12,7 +12,15 @@ const nlohmann::json kStats = nlohmann::json::parse(R"({
      "counters": {"rx_packets": 100, "dsr_forwarded": 90, "drops": {"not_for_us": 3}}},
     {"worker": 1, "lcore": 2, "snapshot_version": 6, "flows": 4,
      "counters": {"rx_packets": 50, "dsr_forwarded": 40, "drops": {}}}],
-  "ports": [{"name": "client", "device": {"rx_packets": 150, "tx_packets": 5}}]
+  "ports": [{"name": "client", "device": {"rx_packets": 150, "tx_packets": 5}}],
+  "flow_capacity_per_worker": 1024,
+  "services": [{"name": "web", "accepting": true, "backends": [
+    {"backend": "198.18.1.11:80", "weight": 2, "state": "up", "flows_created": 9,
+     "health": {"state": "up", "checks": 4, "failures": 1, "last_error": ""}},
+    {"backend": "[2001:2::12]:80", "weight": 1, "state": "down", "flows_created": 3,
+     "health": {"state": "down", "checks": 4, "failures": 4, "last_error": "refused"}},
+    {"backend": "198.18.1.13:80", "weight": 1, "state": "drained", "flows_created": 0,
+     "health": {"state": "unchecked"}}]}]
 })");
 
 TEST(Metrics, EveryCounterAppearsPerWorkerWithPrometheusNaming) {
@@ -27,6 +35,26 @@ TEST(Metrics, EveryCounterAppearsPerWorkerWithPrometheusNaming) {
   EXPECT_NE(text.find("fairway_snapshot_version 7\n"), std::string::npos);
   EXPECT_NE(text.find("fairway_port_rx_packets_total{port=\"client\"} 150\n"), std::string::npos);
   EXPECT_NE(text.find("fairway_last_publication_seconds 2.5e-06\n"), std::string::npos);
+}
+
+TEST(Metrics, PerServiceAndBackend) {
+  const std::string text = render_metrics(kStats);
+  for (const char* line : {
+           "fairway_backend_flows_created_total{service=\"web\",backend=\"198.18.1.11:80\"} 9\n",
+           "fairway_backend_flows_created_total{service=\"web\",backend=\"[2001:2::12]:80\"} 3\n",
+           "fairway_backend_weight{service=\"web\",backend=\"198.18.1.11:80\"} 2\n",
+           "fairway_backend_up{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
+           "fairway_backend_up{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
+           "fairway_backend_up{service=\"web\",backend=\"198.18.1.13:80\"} 0\n",
+           "fairway_backend_healthy{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
+           "fairway_backend_health_check_failures_total{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
+           "fairway_service_accepting{service=\"web\"} 1\n",
+           "fairway_flow_table_capacity 1024\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  // not health-checked: no health sample
+  EXPECT_EQ(text.find("fairway_backend_healthy{service=\"web\",backend=\"198.18.1.13:80\"}"),
+            std::string::npos);
 }
 
 // Every sample line belongs to a family announced by a TYPE line before it.

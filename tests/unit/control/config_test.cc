@@ -239,7 +239,7 @@ std::vector<BadCase> bad_cases() {
        "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
-       "protocol, mode, missing_flow, table_size, backends"},
+       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, backends"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),
@@ -499,4 +499,165 @@ TEST(ConfigTest, FuzzerReproducersEndWithAnError) {
   EXPECT_TRUE(load_config_string(",", "t.yaml").error.has_value());
 }
 
+// Health checks, on_backend_down and drain.
+namespace {
+
+TEST(ConfigTest, HealthCheckFieldsLoad) {
+  Config c = load_ok(
+      service("    on_backend_down: reset\n"
+              "    health_check:\n"
+              "      type: http\n"
+              "      port: 8080\n"
+              "      path: /healthz?full=1\n"
+              "      host: example.test\n"
+              "      expect_status: 204\n"
+              "      expect_body: \"all ok\"\n"
+              "      interval: 500ms\n"
+              "      timeout: 250ms\n"
+              "      rise: 5\n"
+              "      fall: 1\n",
+              "[{address: 198.18.1.10, drain: true}, {address: 198.18.1.11, drain: false}]"));
+  ASSERT_EQ(c.services.size(), 1u);
+  const ServiceConfig& s = c.services[0];
+  EXPECT_EQ(s.on_backend_down, BackendDownPolicy::reset);
+  ASSERT_TRUE(s.health_check);
+  HealthCheckConfig expected;
+  expected.type = HealthCheckConfig::Type::http;
+  expected.port = 8080;
+  expected.path = "/healthz?full=1";
+  expected.host = "example.test";
+  expected.expect_status = 204;
+  expected.expect_body = "all ok";
+  expected.interval_ms = 500;
+  expected.timeout_ms = 250;
+  expected.rise = 5;
+  expected.fall = 1;
+  EXPECT_EQ(*s.health_check, expected);
+  ASSERT_EQ(s.backends.size(), 2u);
+  EXPECT_TRUE(s.backends[0].drained);
+  EXPECT_FALSE(s.backends[1].drained);
+}
+
+TEST(ConfigTest, HealthCheckDefaults) {
+  Config none = load_ok(service("", "[{address: 198.18.1.10}]"));
+  EXPECT_FALSE(none.services[0].health_check);
+  EXPECT_EQ(none.services[0].on_backend_down, BackendDownPolicy::keep);
+  EXPECT_FALSE(none.services[0].backends[0].drained);
+
+  Config empty = load_ok(service("    health_check: {}\n", "[{address: 198.18.1.10}]"));
+  ASSERT_TRUE(empty.services[0].health_check);
+  const HealthCheckConfig& check = *empty.services[0].health_check;
+  EXPECT_EQ(check, HealthCheckConfig{});
+  EXPECT_EQ(check.type, HealthCheckConfig::Type::tcp);
+  EXPECT_EQ(check.port, 0);
+  EXPECT_EQ(check.path, "/");
+  EXPECT_EQ(check.host, "");
+  EXPECT_EQ(check.expect_status, 200);
+  EXPECT_EQ(check.expect_body, "");
+  EXPECT_EQ(check.interval_ms, 2000u);
+  EXPECT_EQ(check.timeout_ms, 1000u);
+  EXPECT_EQ(check.rise, 2u);
+  EXPECT_EQ(check.fall, 3u);
+
+  // Bounds that are allowed: timeout equal to the interval, the extreme rise and fall.
+  Config edges = load_ok(service(
+      "    health_check: {type: tcp, interval: 100ms, timeout: 100ms, rise: 100, fall: 1}\n",
+      "[{address: 198.18.1.10}]"));
+  EXPECT_EQ(edges.services[0].health_check->interval_ms, 100u);
+  EXPECT_EQ(edges.services[0].health_check->timeout_ms, 100u);
+  Config slow = load_ok(service("    health_check: {interval: 1h, timeout: 10ms}\n",
+                                "[{address: 198.18.1.10}]"));
+  EXPECT_EQ(slow.services[0].health_check->interval_ms, 3'600'000u);
+  EXPECT_EQ(slow.services[0].health_check->timeout_ms, 10u);
+}
+
+std::string with_check(const std::string& check) {
+  return service("    health_check: " + check + "\n", "[{address: 198.18.1.10}]");
+}
+
+std::vector<BadCase> health_bad_cases() {
+  return {
+      {"health_check not a map", with_check("http"),
+       "t.yaml:8:19: services[0].health_check: expected a map, got 'http'"},
+      {"health_check empty", with_check(""),
+       "t.yaml:8:5: services[0].health_check: expected a map, got an empty value"},
+      {"health_check unknown key", with_check("{type: tcp, intervall: 2s}"),
+       "t.yaml:8:31: services[0].health_check.intervall: unknown key 'intervall' (did you mean "
+       "'interval'?); allowed keys here: type, port, path, host, expect_status, expect_body, "
+       "interval, timeout, rise, fall"},
+      {"health_check type", with_check("{type: udp}"),
+       "t.yaml:8:26: services[0].health_check.type: expected one of tcp, http, got 'udp'"},
+      {"health_check port", with_check("{port: 0}"),
+       "t.yaml:8:26: services[0].health_check.port: value 0 is out of range, expected an integer "
+       "1..65535"},
+      {"health_check path without slash", with_check("{type: http, path: healthz}"),
+       "t.yaml:8:38: services[0].health_check.path: path 'healthz' does not start with '/', "
+       "expected an absolute path such as /healthz"},
+      {"health_check path with space", with_check("{type: http, path: \"/a b\"}"),
+       "t.yaml:8:38: services[0].health_check.path: path '/a b' contains a space or control "
+       "character, expected a URL path (encode a space as %20)"},
+      {"health_check path with newline", with_check("{type: http, path: \"/a\\r\\nX: y\"}"),
+       "t.yaml:8:38: services[0].health_check.path: path '/a??X: y' contains a space or control "
+       "character, expected a URL path (encode a space as %20)"},
+      {"health_check host", with_check("{type: http, host: \"a b\"}"),
+       "t.yaml:8:38: services[0].health_check.host: host 'a b' contains a space or control "
+       "character, expected a host name such as example.test"},
+      {"health_check expect_status", with_check("{type: http, expect_status: 600}"),
+       "t.yaml:8:47: services[0].health_check.expect_status: value 600 is out of range, expected "
+       "an integer 100..599"},
+      {"health_check expect_body empty", with_check("{type: http, expect_body: \"\"}"),
+       "t.yaml:8:45: services[0].health_check.expect_body: expected a non-empty string"},
+      {"health_check path on tcp", with_check("{path: /healthz}"),
+       "t.yaml:8:26: services[0].health_check.path: 'path' is only for type: http, expected type: "
+       "http or no 'path' (a tcp check only connects)"},
+      {"health_check expect_body on tcp", with_check("{type: tcp, expect_body: ok}"),
+       "t.yaml:8:44: services[0].health_check.expect_body: 'expect_body' is only for type: http, "
+       "expected type: http or no 'expect_body' (a tcp check only connects)"},
+      {"health_check host on tcp", with_check("{type: tcp, host: a}"),
+       "t.yaml:8:37: services[0].health_check.host: 'host' is only for type: http, expected type: "
+       "http or no 'host' (a tcp check only connects)"},
+      {"health_check expect_status on tcp", with_check("{expect_status: 200}"),
+       "t.yaml:8:35: services[0].health_check.expect_status: 'expect_status' is only for type: "
+       "http, expected type: http or no 'expect_status' (a tcp check only connects)"},
+      {"health_check interval too short", with_check("{interval: 50ms}"),
+       "t.yaml:8:30: services[0].health_check.interval: duration 50ms is out of range, expected "
+       "100ms..1h"},
+      {"health_check interval too long", with_check("{interval: 2h}"),
+       "t.yaml:8:30: services[0].health_check.interval: duration 2h is out of range, expected "
+       "100ms..1h"},
+      {"health_check bad timeout", with_check("{timeout: soon}"),
+       "t.yaml:8:29: services[0].health_check.timeout: expected a duration: integer seconds or a "
+       "string like \"500ms\", \"30s\", \"15m\", \"1h\", got 'soon'"},
+      {"health_check timeout too short", with_check("{timeout: 5ms}"),
+       "t.yaml:8:29: services[0].health_check.timeout: duration 5ms is out of range, expected "
+       "10ms..1h"},
+      {"health_check timeout above interval", with_check("{interval: 2s, timeout: 3s}"),
+       "t.yaml:8:43: services[0].health_check.timeout: timeout 3s is longer than the interval 2s, "
+       "expected at most the interval"},
+      {"health_check interval below default timeout", with_check("{interval: 500ms}"),
+       "t.yaml:8:30: services[0].health_check.interval: interval 500ms is shorter than the "
+       "default timeout 1s, expected at least the timeout (or set a shorter 'timeout')"},
+      {"health_check rise", with_check("{rise: 0}"),
+       "t.yaml:8:26: services[0].health_check.rise: value 0 is out of range, expected an integer "
+       "1..100"},
+      {"health_check fall", with_check("{fall: 101}"),
+       "t.yaml:8:26: services[0].health_check.fall: value 101 is out of range, expected an "
+       "integer 1..100"},
+      {"health_check quoted rise", with_check("{rise: \"2\"}"),
+       "t.yaml:8:26: services[0].health_check.rise: expected an integer 1..100, got the quoted "
+       "string '2'"},
+      {"on_backend_down", service("    on_backend_down: drop\n", "[{address: 198.18.1.10}]"),
+       "t.yaml:8:22: services[0].on_backend_down: expected one of keep, reset, got 'drop'"},
+      {"backend drain", service("", "[{address: 198.18.1.10, drain: yes}]"),
+       "t.yaml:8:46: services[0].backends[0].drain: expected true or false, got 'yes'"},
+      {"backend unknown key", service("", "[{address: 198.18.1.10, drained: true}]"),
+       "t.yaml:8:39: services[0].backends[0].drained: unknown key 'drained' (did you mean "
+       "'drain'?); allowed keys here: address, port, weight, drain"},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(HealthMistakes, BadConfigTest, testing::ValuesIn(health_bad_cases()),
+                         case_name);
+
+}  // namespace
 }  // namespace fairway

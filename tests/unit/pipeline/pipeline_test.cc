@@ -4,97 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "../packet/frame_builder.h"
-#include "lb/maglev.h"
+#include "harness.h"
 
 namespace fairway {
 namespace {
 
-using test::Bytes;
-using test::FrameSpec;
-
-const MacAddress kClientPortMac{{2, 0, 0, 0, 0, 1}};
-const MacAddress kServerPortMac{{2, 0, 0, 0, 1, 1}};
-const MacAddress kClientMac{{2, 0, 0, 0, 0, 2}};
-
-MacAddress backend_mac(int i) { return MacAddress{{2, 0, 0, 0, 1, static_cast<uint8_t>(10 + i)}}; }
-
-// Two ports, three back-ends 198.18.1.11-13 on the server port, one service.
-std::unique_ptr<Snapshot> make_snapshot(std::vector<uint32_t> weights, ForwardingMode mode,
-                                        uint64_t version = 1,
-                                        MissingFlowPolicy policy = MissingFlowPolicy::consistent) {
-  auto snap = std::make_unique<Snapshot>();
-  snap->version = version;
-  snap->ports = {{"client", kClientPortMac, false}, {"server", kServerPortMac, false}};
-  Service s;
-  s.name = "web";
-  s.vip = test::ip("198.18.100.1");
-  s.port = 80;
-  s.protocol = kProtoTcp;
-  s.mode = mode;
-  s.missing_flow = policy;
-  std::vector<std::string> keys;
-  for (size_t i = 0; i < weights.size(); ++i) {
-    IpAddress a = test::ip("198.18.1." + std::to_string(11 + i));
-    s.backends.push_back({a, static_cast<uint16_t>(mode == ForwardingMode::nat ? 8080 : 80),
-                          weights[i]});
-    keys.push_back(a.to_string());
-    snap->neighbors[a] = Neighbor{backend_mac(static_cast<int>(i) + 1), 1};
-  }
-  std::vector<MaglevBackend> input;
-  for (size_t i = 0; i < keys.size(); ++i) input.push_back({keys[i], weights[i]});
-  s.maglev = build_maglev_table(input, 65537);
-  snap->services.push_back(s);
-  snap->service_by_endpoint[Endpoint{s.vip, 80, kProtoTcp}] = 0;
-  snap->address_roles[s.vip].vip = true;
-  if (mode == ForwardingMode::nat) {
-    for (const Backend& b : s.backends) {
-      snap->nat_service_by_backend[Endpoint{b.address, b.port, kProtoTcp}] = 0;
-    }
-  }
-  snap->routes = {{*IpPrefix::parse("198.18.1.0/24"), 1, false, {}},
-                  {*IpPrefix::parse("198.18.0.0/24"), 0, false, {}}};
-  snap->neighbors[test::ip("198.18.0.2")] = Neighbor{kClientMac, 0};
-  return snap;
-}
-
-FrameSpec client_segment(uint16_t src_port, uint8_t flags) {
-  FrameSpec s;
-  s.src_mac = kClientMac.bytes;
-  s.dst_mac = kClientPortMac.bytes;
-  s.src = "198.18.0.2";
-  s.dst = "198.18.100.1";
-  s.src_port = src_port;
-  s.dst_port = 80;
-  s.tcp_flags = flags;
-  s.ack = (flags & kTcpAck) ? 1 : 0;
-  return s;
-}
-
-struct Harness {
-  FlowTable flows{1024};
-  WorkerCounters counters;
-  PipelineContext ctx{flows, counters, 1000};
-  Bytes last_output;
-
-  Decision run(const Snapshot& snap, const FrameSpec& spec, uint16_t in_port = 0) {
-    Bytes frame = test::build_frame(spec);
-    uint16_t length = static_cast<uint16_t>(frame.size());
-    frame.resize(2048);
-    Decision d = process_frame(snap, ctx, in_port, frame, length);
-    last_output.assign(frame.begin(), frame.begin() + d.length);
-    return d;
-  }
-  // Which back-end (1-based) a forwarded frame went to, by its destination MAC.
-  int backend_of_output() const {
-    for (int i = 1; i <= 3; ++i) {
-      if (std::equal(last_output.begin(), last_output.begin() + 6, backend_mac(i).bytes.begin())) {
-        return i;
-      }
-    }
-    return 0;
-  }
-};
+using namespace test;
 
 TEST(PipelineTest, EstablishedFlowsKeepTheirBackendWhenWeightsChange) {
   Harness h;

@@ -1,0 +1,48 @@
+#pragma once
+// Run-time changes to the running configuration: the control API's adds, removes and back-end
+// changes, and reloads. Each takes the running configuration and returns a new candidate or an
+// error; the running configuration itself is never touched here, so a refused change changes
+// nothing. Services and back-ends are read by the same rules as the file at start-up, and the
+// errors name the field ("request body:1:31: backends[0].weight: ...").
+#include <optional>
+#include <string>
+
+#include "control/config.h"
+
+namespace fairway {
+
+// A change to one back-end of one service.
+struct BackendChange {
+  std::optional<uint32_t> weight;  // 0..65535
+  std::optional<bool> drain;
+};
+
+struct ChangeError {
+  int status = 400;  // 400 malformed or invalid, 404 unknown service/back-end, 409 conflict
+  std::string message;
+};
+
+struct ChangeResult {
+  std::optional<Config> config;      // the new running configuration
+  std::optional<ChangeError> error;  // or why not
+  std::string summary;               // for the log: "added service web (198.18.100.1:80/tcp)"
+};
+
+// `body` is a JSON object with the keys of one entry of `services` (docs/CONFIG.md).
+ChangeResult add_service(const Config& running, const std::string& body);
+ChangeResult remove_service(const Config& running, const std::string& name);
+// `body` is a JSON object with the keys of one entry of a service's `backends`.
+ChangeResult add_backend(const Config& running, const std::string& service,
+                         const std::string& body);
+// `backend` is the back-end's key, "ADDRESS:PORT" or "[IPv6]:PORT" (backend_key()).
+ChangeResult remove_backend(const Config& running, const std::string& service,
+                            const std::string& backend);
+ChangeResult change_backend(const Config& running, const std::string& service,
+                            const std::string& backend, const BackendChange& change);
+
+// A reload: `fresh` is the file loaded again (with its own errors, if any). Sections that only
+// take effect at start-up (workers, mbufs, eal, flow_table.capacity, ports, control) must be
+// unchanged; everything else (services, routes, neighbors, timeouts, icmp) is taken as it is.
+ChangeResult reload(const Config& running, const ConfigResult& fresh);
+
+}  // namespace fairway

@@ -1,0 +1,189 @@
+// Run-time changes: the control API's adds, removes and back-end changes, reloads, health-check
+// transitions, and the retirement of removed services and back-ends once their flows are gone.
+// Every change ends in one publication; only new flows follow it.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "dataplane/daemon_internal.h"
+#include "dataplane/flow_query_runner.h"
+
+namespace fairway {
+namespace {
+
+constexpr auto kRetiredQueryTimeout = std::chrono::milliseconds(500);
+
+bool same_endpoint(const ServiceConfig& a, const ServiceConfig& b) {
+  return a.vip == b.vip && a.port == b.port && a.protocol == b.protocol && a.mode == b.mode;
+}
+
+const ServiceConfig* find(const std::vector<ServiceConfig>& services, const std::string& name) {
+  for (const ServiceConfig& s : services) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+bool has_backend(const ServiceConfig& service, const BackendConfig& backend) {
+  return std::any_of(service.backends.begin(), service.backends.end(), [&](const BackendConfig& b) {
+    return b.address == backend.address && b.port == backend.port;
+  });
+}
+
+}  // namespace
+
+ApiResult Daemon::apply(const ChangeResult& change, int success_status) {
+  if (change.error) {
+    spdlog::warn("change refused ({}): {}", change.error->status, change.error->message);
+    return {change.error->status, {{"error", change.error->message}}};
+  }
+  spdlog::info("{}", change.summary);
+  adopt(*change.config);
+  return {success_status,
+          {{"snapshot_version", publisher_.current()->version}, {"change", change.summary}}};
+}
+
+// Makes `next` the running configuration. What it no longer has is retired, not dropped: a
+// removed back-end or service keeps its established flows until they end.
+void Daemon::adopt(Config next) {
+  retire_removed(next);
+  config_ = std::move(next);
+  assign_stats_slots();
+  update_health_targets();
+  publish("configuration changed");
+}
+
+void Daemon::retire_removed(const Config& next) {
+  for (const ServiceConfig& old : config_.services) {
+    const ServiceConfig* kept = find(next.services, old.name);
+    if (kept == nullptr || !same_endpoint(*kept, old)) {
+      ServiceConfig retired = old;
+      for (const BackendConfig& b : runtime_.retired_backends[old.name]) {
+        if (!has_backend(retired, b)) retired.backends.push_back(b);
+      }
+      runtime_.retired_backends.erase(old.name);
+      std::erase_if(runtime_.retired_services,
+                    [&](const ServiceConfig& s) { return s.name == old.name; });
+      runtime_.retired_services.push_back(std::move(retired));
+      continue;
+    }
+    for (const BackendConfig& b : old.backends) {
+      auto& retired = runtime_.retired_backends[old.name];
+      if (!has_backend(*kept, b) && std::none_of(retired.begin(), retired.end(), [&](auto& r) {
+            return r.address == b.address && r.port == b.port;
+          })) {
+        retired.push_back(b);
+      }
+    }
+  }
+  // What comes back (or is replaced by a service on the same endpoint) is no longer retired.
+  for (const ServiceConfig& s : next.services) {
+    std::erase_if(runtime_.retired_services, [&](const ServiceConfig& r) {
+      return r.name == s.name || (r.vip == s.vip && r.port == s.port && r.protocol == s.protocol);
+    });
+    auto retired = runtime_.retired_backends.find(s.name);
+    if (retired == runtime_.retired_backends.end()) continue;
+    std::erase_if(retired->second, [&](const BackendConfig& b) { return has_backend(s, b); });
+    if (retired->second.empty()) runtime_.retired_backends.erase(retired);
+  }
+}
+
+// Each (service, back-end) keeps one counter slot for the daemon's life, so its counters stay
+// meaningful across removal and return. Slots are not reused; past kBackendStatsSlots a back-end
+// simply has no per-back-end counters (said once in the log).
+void Daemon::assign_stats_slots() {
+  for (const ServiceConfig& s : config_.services) {
+    for (const BackendConfig& b : s.backends) {
+      BackendId id{s.name, backend_key(b.address, b.port)};
+      if (runtime_.stats_slots.count(id) != 0) continue;
+      if (next_stats_slot_ >= kBackendStatsSlots) {
+        if (next_stats_slot_++ == kBackendStatsSlots) {
+          spdlog::warn("more than {} back-ends seen: later ones have no per-back-end counters",
+                       kBackendStatsSlots);
+        }
+        continue;
+      }
+      runtime_.stats_slots[id] = next_stats_slot_++;
+    }
+  }
+}
+
+void Daemon::update_health_targets() {
+  std::vector<HealthTarget> targets = health_targets(config_);
+  std::set<BackendId> checked;
+  for (const HealthTarget& t : targets) checked.insert({t.service, t.backend});
+  // A back-end no longer checked is no longer down.
+  std::erase_if(runtime_.down, [&](const BackendId& id) { return checked.count(id) == 0; });
+  health_.set_targets(std::move(targets));
+}
+
+void Daemon::run_health_checks() {
+  std::vector<HealthTransition> transitions = health_.step(Clock::now());
+  bool changed = false;
+  for (const HealthTransition& t : transitions) {
+    BackendId id{t.service, t.backend};
+    bool down = t.to == HealthState::down;
+    if (down) {
+      spdlog::warn("health: service {} back-end {} is down: {}", t.service, t.backend, t.reason);
+    } else {
+      spdlog::info("health: service {} back-end {} is up", t.service, t.backend);
+    }
+    changed |= down ? runtime_.down.insert(id).second : runtime_.down.erase(id) != 0;
+  }
+  if (changed) publish("health changed");
+}
+
+// Drops retired services and back-ends that no worker has a flow for any more.
+void Daemon::sweep_retired() {
+  if (runtime_.retired_services.empty() && runtime_.retired_backends.empty()) return;
+  std::vector<WorkerContext*> workers = worker_list();
+  auto has_flows = [&](const FlowFilter& filter) {
+    FlowListing listing = query_flows(workers, filter, 0, kRetiredQueryTimeout);
+    return !listing.complete || listing.matched != 0;
+  };
+  bool changed = false;
+  std::erase_if(runtime_.retired_services, [&](const ServiceConfig& s) {
+    FlowFilter filter;
+    filter.vip = s.vip;
+    filter.vip_port = s.port;
+    filter.protocol = s.protocol;
+    if (has_flows(filter)) return false;
+    spdlog::info("service {} removed: no flows left", s.name);
+    changed = true;
+    return true;
+  });
+  for (auto it = runtime_.retired_backends.begin(); it != runtime_.retired_backends.end();) {
+    const ServiceConfig* service = find(config_.services, it->first);
+    std::erase_if(it->second, [&](const BackendConfig& b) {
+      if (service != nullptr) {
+        FlowFilter filter;
+        filter.vip = service->vip;
+        filter.vip_port = service->port;
+        filter.protocol = service->protocol;
+        filter.backend = b.address;
+        filter.backend_port = b.port;
+        if (has_flows(filter)) return false;
+      }
+      spdlog::info("service {} back-end {} removed: no flows left", it->first,
+                   backend_key(b.address, b.port));
+      changed = true;
+      return true;
+    });
+    it = it->second.empty() ? runtime_.retired_backends.erase(it) : std::next(it);
+  }
+  if (changed) publish("retired flows ended");
+}
+
+ApiResult Daemon::reload(const char* trigger) {
+  if (config_.source_path.empty()) {
+    return {409, {{"error", "the configuration was not loaded from a file; nothing to reload"}}};
+  }
+  spdlog::info("reload ({}): reading {}", trigger, config_.source_path);
+  ChangeResult change = fairway::reload(config_, load_config_file(config_.source_path));
+  if (change.error) {
+    spdlog::error("reload refused, the running configuration stays: {}", change.error->message);
+  }
+  return apply(change);
+}
+
+}  // namespace fairway

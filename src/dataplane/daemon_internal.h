@@ -1,0 +1,87 @@
+#pragma once
+// The running daemon, owned by the control core (main lcore). Internal to fairwayd:
+//   daemon.cc          life cycle, the control loop, publication, kernel mirror, neighbors
+//   daemon_changes.cc  run-time changes: API adds/removes/weights, reload, health, retirement
+//   daemon_api.cc      what the control API reads: status, stats, services, flows
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/api_server.h"
+#include "control/config.h"
+#include "control/config_changes.h"
+#include "control/health_checker.h"
+#include "control/kernel_state.h"
+#include "control/netlink.h"
+#include "control/snapshot_builder.h"
+#include "dataplane/daemon.h"
+#include "dataplane/ports.h"
+#include "dataplane/publisher.h"
+#include "dataplane/worker.h"
+
+namespace fairway {
+
+using Clock = std::chrono::steady_clock;
+
+class Daemon {
+ public:
+  Daemon(const Config& config, const DaemonOptions& options) : config_(config), options_(options) {}
+  int run();
+
+ private:
+  // daemon.cc
+  bool start(std::string& error);
+  bool launch_workers(std::string& error);
+  void control_loop();
+  void publish(const char* why);
+  void refresh_kernel_state();
+  size_t refresh_neighbors(bool only_missing);
+  void stop_workers();
+  uint64_t total_rx() const;
+  std::vector<WorkerContext*> worker_list() const;
+
+  // daemon_changes.cc
+  ApiResult apply(const ChangeResult& change, int success_status = 200);
+  void adopt(Config next);
+  void retire_removed(const Config& next);
+  void assign_stats_slots();
+  void update_health_targets();
+  void run_health_checks();
+  void sweep_retired();
+  ApiResult reload(const char* trigger);
+
+  // daemon_api.cc
+  void start_api();
+  nlohmann::json stats() const;
+  nlohmann::json status() const;
+  nlohmann::json services() const;
+  nlohmann::json backend_json(const Service& service, const Backend& backend) const;
+  ApiResult flows(const FlowRequest& request) const;
+  uint64_t backend_flows_created(uint32_t stats_slot) const;
+
+  Config config_;  // the running configuration: the file plus the API's changes since
+  DaemonOptions options_;
+  rte_mempool* pool_ = nullptr;
+  Ports ports_;
+  SnapshotPublisher publisher_;
+  Netlink netlink_;
+  KernelState kernel_;
+  RuntimeState runtime_;
+  uint32_t next_stats_slot_ = 0;
+  HealthChecker health_;
+  std::vector<std::unique_ptr<WorkerContext>> workers_;
+  std::atomic<bool> stop_workers_{false};
+  bool workers_running_ = false;
+  size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh
+  uint64_t last_publication_ns_ = 0;     // switch to acknowledgement by every worker
+  // Held by the control loop while it republishes and by API requests while they read or
+  // change: the snapshot an API thread looks at cannot be freed under it.
+  mutable std::mutex control_mutex_;
+  ApiServer api_;
+  Clock::time_point started_at_ = Clock::now();
+};
+
+}  // namespace fairway

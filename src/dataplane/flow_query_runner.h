@@ -1,0 +1,29 @@
+#pragma once
+// The control core's side of flow queries: one FlowQuery per worker (WorkerContext::flow_query),
+// posted to every worker at once and collected (see pipeline/flow_query.h for the protocol).
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/worker.h"
+#include "pipeline/flow_query.h"
+
+namespace fairway {
+
+struct FlowListing {
+  uint64_t matched = 0;           // flows matching the filter, on the workers that answered
+  std::vector<FlowRecord> flows;  // the first `limit` of them (worker by worker, bucket order)
+  bool complete = true;           // every worker answered within the timeout
+};
+
+// Lists (up to `limit`; 0 counts only) and counts the live flows matching `filter` on every
+// worker. Sleeps ~1 ms between looks and returns after `timeout` at the latest: a worker that
+// has not answered by then (stopped, or still busy with a query that timed out before) is left
+// out and the listing marked incomplete; its query is cancelled, never freed under it.
+// Blocks for a few milliseconds per million flows per worker (64 buckets per poll iteration).
+// Thread-safe: concurrent calls run one after the other. Call it without holding a lock the
+// workers need (they need none).
+FlowListing query_flows(const std::vector<WorkerContext*>& workers, const FlowFilter& filter,
+                        size_t limit, std::chrono::milliseconds timeout);
+
+}  // namespace fairway

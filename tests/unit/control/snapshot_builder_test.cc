@@ -1,0 +1,109 @@
+#include "control/snapshot_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace fairway {
+namespace {
+
+constexpr const char* kConfig =
+    "ports:\n"
+    "  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n"
+    "  - {name: server, device: dev1, addresses: [198.18.1.1/24]}\n"
+    "services:\n"
+    "  - name: web\n"
+    "    vip: 198.18.100.1\n"
+    "    port: 80\n"
+    "    protocol: tcp\n"
+    "    on_backend_down: reset\n"
+    "    table_size: 251\n"
+    "    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},\n"
+    "               {address: 198.18.1.13, weight: 2}]\n"
+    "  - name: api\n"
+    "    vip: 198.18.100.2\n"
+    "    port: 80\n"
+    "    protocol: tcp\n"
+    "    mode: nat\n"
+    "    table_size: 251\n"
+    "    backends: [{address: 198.18.1.11, port: 8080}]\n";
+
+Config config() {
+  ConfigResult r = load_config_string(kConfig, "t.yaml");
+  EXPECT_FALSE(r.error) << r.error->message;
+  return r.config.value_or(Config{});
+}
+
+const std::vector<RuntimePort> kPorts = {{"client", MacAddress{}, false, 0},
+                                         {"server", MacAddress{}, false, 0}};
+
+// Which back-ends (by address text) the Maglev table uses at all.
+std::set<std::string> scheduled(const Service& service) {
+  std::set<std::string> out;
+  for (uint16_t index : service.maglev) {
+    if (index != kNoBackend) out.insert(service.backends.at(index).address.to_string());
+  }
+  return out;
+}
+
+TEST(SnapshotBuilder, OnlyBackendsInServiceGetNewFlows) {
+  RuntimeState runtime;
+  runtime.down.insert({"web", "198.18.1.13:80"});
+  auto snap = build_snapshot(config(), kPorts, {}, 1, runtime);
+  const Service& web = snap->services.at(0);
+  EXPECT_TRUE(web.backends.at(1).drained);
+  EXPECT_FALSE(web.backends.at(2).up);
+  EXPECT_TRUE(web.resets_flows);  // reset policy and a back-end down
+  EXPECT_EQ(scheduled(web), std::set<std::string>{"198.18.1.11"});
+  EXPECT_FALSE(snap->services.at(1).resets_flows);
+}
+
+TEST(SnapshotBuilder, SameInputsSameTable) {
+  // Maglev's permutation comes from the back-end keys: equal inputs must give equal tables
+  // (every node with the same configuration makes the same choice).
+  auto a = build_snapshot(config(), kPorts, {}, 1);
+  auto b = build_snapshot(config(), kPorts, {}, 2);
+  EXPECT_EQ(a->services.at(0).maglev, b->services.at(0).maglev);
+  EXPECT_EQ(scheduled(a->services.at(0)), (std::set<std::string>{"198.18.1.11", "198.18.1.13"}));
+}
+
+TEST(SnapshotBuilder, RetiredServicesAndBackendsKeepTheirFlowsPath) {
+  Config c = config();
+  RuntimeState runtime;
+  runtime.retired_backends["web"].push_back(BackendConfig{*IpAddress::parse("198.18.1.14"), 80, 5});
+  runtime.retired_services.push_back(c.services.at(1));
+  c.services.pop_back();  // "api" removed from the running configuration
+  runtime.stats_slots[{"web", "198.18.1.11:80"}] = 7;
+  auto snap = build_snapshot(c, kPorts, {}, 1, runtime);
+  ASSERT_EQ(snap->services.size(), 2u);
+  const Service& web = snap->services.at(0);
+  ASSERT_EQ(web.backends.size(), 4u);
+  EXPECT_TRUE(web.backends.at(3).removed);
+  EXPECT_EQ(scheduled(web).count("198.18.1.14"), 0u);
+  EXPECT_EQ(web.backends.at(0).stats_slot, 7u);
+  EXPECT_EQ(web.backends.at(1).stats_slot, kNoStatsSlot);
+  const Service& api = snap->services.at(1);
+  EXPECT_FALSE(api.accepting);
+  EXPECT_TRUE(web.accepting);
+  // its VIP still finds it, and its back-end's replies are still translated
+  EXPECT_EQ(snap->find_service(*IpAddress::parse("198.18.100.2"), 80, 6), &api);
+  EXPECT_EQ(snap->nat_service_by_backend.at(Endpoint{*IpAddress::parse("198.18.1.11"), 8080, 6}),
+            api.id);
+}
+
+TEST(SnapshotBuilder, ARunningServiceWinsItsEndpointOverARetiredOne) {
+  Config c = config();
+  RuntimeState runtime;
+  ServiceConfig old_api = c.services.at(1);
+  old_api.name = "api-old";
+  runtime.retired_services.push_back(old_api);  // same VIP:port and nat back-end as "api"
+  auto snap = build_snapshot(c, kPorts, {}, 1, runtime);
+  ASSERT_EQ(snap->services.size(), 2u);  // the retired one is shadowed
+  const Service* api = snap->find_service(*IpAddress::parse("198.18.100.2"), 80, 6);
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(api->name, "api");
+  EXPECT_TRUE(api->accepting);
+}
+
+}  // namespace
+}  // namespace fairway
