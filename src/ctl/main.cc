@@ -87,11 +87,11 @@ void print_status(const nlohmann::json& s) {
               s["version"].get<std::string>().c_str(), s["uptime_seconds"].get<long long>(),
               s["snapshot_version"].get<unsigned long long>(),
               s["services"].get<unsigned long long>(), s["last_publication_us"].get<double>());
-  std::printf("\n%-8s %-6s %-10s %s\n", "WORKER", "LCORE", "SNAPSHOT", "FLOWS");
+  std::printf("\n%-8s %-6s %-10s %-10s %s\n", "WORKER", "LCORE", "SNAPSHOT", "FLOWS", "LOAD");
   for (const auto& w : s["workers"]) {
-    std::printf("%-8d %-6d %-10llu %llu\n", w["worker"].get<int>(), w["lcore"].get<int>(),
+    std::printf("%-8d %-6d %-10llu %-10llu %.1f%%\n", w["worker"].get<int>(), w["lcore"].get<int>(),
                 w["snapshot_version"].get<unsigned long long>(),
-                w["flows"].get<unsigned long long>());
+                w["flows"].get<unsigned long long>(), w["load_percent"].get<double>());
   }
   std::printf("\n%-12s %-18s %-6s %-8s %s\n", "PORT", "MAC", "LINK", "DEVICES", "TAP");
   for (const auto& p : s["ports"]) {

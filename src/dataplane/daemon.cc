@@ -159,6 +159,21 @@ uint64_t Daemon::total_rx() const {
   return rx;
 }
 
+void Daemon::sample_worker_load() {
+  worker_load_.resize(workers_.size());
+  uint64_t now = rte_get_tsc_cycles();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    LoadSample& sample = worker_load_[i];
+    uint64_t busy = workers_[i]->counters.busy_cycles;
+    if (sample.tsc != 0 && now > sample.tsc) {
+      sample.load = std::min(1.0, static_cast<double>(busy - sample.busy_cycles) /
+                                      static_cast<double>(now - sample.tsc));
+    }
+    sample.busy_cycles = busy;
+    sample.tsc = now;
+  }
+}
+
 std::vector<WorkerContext*> Daemon::worker_list() const {
   std::vector<WorkerContext*> out;
   for (const auto& w : workers_) out.push_back(w.get());
@@ -186,6 +201,7 @@ void Daemon::control_loop() {
     run_health_checks();
     if (now - last_sweep >= kRetiredSweepPeriod) {
       sweep_retired();
+      sample_worker_load();
       last_sweep = now;
     }
     // While something is unresolved, ask again every tick; then re-confirm all periodically.

@@ -3,6 +3,8 @@
 #include <rte_cycles.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include "dataplane/daemon_internal.h"
 #include "dataplane/flow_query_runner.h"
 #include "dataplane/stats.h"
@@ -101,13 +103,15 @@ nlohmann::json Daemon::stats() const {
 
 nlohmann::json Daemon::status() const {
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& w : workers_) {
-    uint64_t busy = w->counters.busy_cycles;
-    workers.push_back({{"worker", w->index},
-                       {"lcore", w->lcore},
-                       {"snapshot_version", w->running_version.load()},
-                       {"flows", w->flow_count.load()},
-                       {"busy_cycles", busy}});
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const WorkerContext& w = *workers_[i];
+    double load = i < worker_load_.size() ? worker_load_[i].load : 0.0;
+    workers.push_back({{"worker", w.index},
+                       {"lcore", w.lcore},
+                       {"snapshot_version", w.running_version.load()},
+                       {"flows", w.flow_count.load()},
+                       {"load_percent", std::round(load * 1000) / 10},
+                       {"busy_cycles", w.counters.busy_cycles}});
   }
   nlohmann::json ports = nlohmann::json::array();
   for (const PortRuntime& p : ports_.ports()) {

@@ -41,6 +41,7 @@ class Daemon {
   size_t refresh_neighbors(bool only_missing);
   void stop_workers();
   uint64_t total_rx() const;
+  void sample_worker_load();
   std::vector<WorkerContext*> worker_list() const;
 
   // daemon_changes.cc
@@ -73,6 +74,14 @@ class Daemon {
   uint32_t next_stats_slot_ = 0;
   HealthChecker health_;
   std::vector<std::unique_ptr<WorkerContext>> workers_;
+  // Share of the last second each worker spent on bursts that carried packets (the rest was
+  // empty polling): its load, for the status.
+  struct LoadSample {
+    uint64_t busy_cycles = 0;
+    uint64_t tsc = 0;
+    double load = 0;
+  };
+  std::vector<LoadSample> worker_load_;
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
   size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh

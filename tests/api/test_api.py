@@ -34,6 +34,8 @@ def test_status(daemon):
     assert s["snapshot_version"] >= 1
     assert s["services"] == 1
     assert [w["snapshot_version"] for w in s["workers"]] == [s["snapshot_version"]]
+    assert 0 <= s["workers"][0]["load_percent"] <= 100
+    assert [p["link"] for p in s["ports"]] == ["up", "up"]
     assert [p["name"] for p in s["ports"]] == ["client", "server"]
 
 
