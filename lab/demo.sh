@@ -9,7 +9,8 @@
 # Brings the lab up, starts fairwayd in the lb namespace (log in /tmp/<prefix>/fairwayd.log), waits
 # until the box answers a ping through the data plane, sends HTTP (one connection per request and
 # keep-alive), UDP, IPv6 and a connection to an unserved port, stops fairwayd and prints what each
-# back-end served, the UDP answers, the reset and fairwayd's counters. Everything is torn down at
+# back-end served, the UDP answers, the reset, a back-end drained and back under load (fairwayctl),
+# and fairwayd's counters. Everything is torn down at
 # the end, also on failure and on Ctrl-C. Exit status 0 when every check passed.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,6 +79,19 @@ client refused "$LAB_VIP4" 81 --timeout 1 >"$OUT/reset.json"
 client refused "$LAB_VIP6" 81 --timeout 1 >"$OUT/reset6.json"
 
 if [ "$LB" = fairwayd ]; then
+  # A live change under load: be3 drained and back through fairwayctl while a client keeps
+  # opening and using connections to the nat VIP; none may fail or change back-end.
+  lab_log "live change: draining be3 of web-nat under load, then back in service"
+  ctl() { lab_lb_exec "$(dirname "$FAIRWAYD")/fairwayctl" "$@"; }
+  client churn "$LAB_VIP4_NAT" 80 --seconds 8 --long 3 >"$OUT/churn.json" &
+  churn_pid=$!
+  sleep 2
+  ctl backend set web-nat 198.18.1.13:8080 --drain >"$OUT/drain.txt"
+  client http "$LAB_VIP4_NAT" 80 -n 60 --deadline 60 >"$OUT/drained-nat.json"
+  ctl services >"$OUT/services-drained.txt"
+  ctl backend set web-nat 198.18.1.13:8080 --undrain >>"$OUT/drain.txt"
+  wait "$churn_pid"
+  ctl status >"$OUT/status.txt"
   lab_log "stopping fairwayd (SIGTERM); it prints its counters on exit"
   lab_stop_pid "$LAB_FWD_PID" 10
 fi

@@ -103,6 +103,36 @@ def reset(r):
              r["elapsed_ms"], check(r["result"] == "refused", "reset %s:%d" % (r["host"], r["port"]))))
 
 
+def live_change(d):
+    """be3 drained and undrained through fairwayctl while a client churned connections."""
+    drained_path = os.path.join(d, "drained-nat.json")
+    if not os.path.exists(drained_path):
+        return  # not a fairwayd run
+    print("\nlive change: `fairwayctl backend set web-nat 198.18.1.13:8080 --drain`, then --undrain,"
+          " while a client kept opening and using connections to web-nat:")
+    drained = load(d, "drained-nat.json")
+    if drained:
+        served = drained.get("backends", {})
+        print("    new connections while be3 was drained: %s  %s"
+              % (", ".join("%s %d" % kv for kv in sorted(served.items())),
+                 check(served.get("be3", 0) == 0 and drained["ok"] == drained["n"],
+                       "no new connection to a drained back-end")))
+    try:
+        with open(os.path.join(d, "services-drained.txt")) as f:
+            print("    fairwayctl services (while drained):")
+            for line in f:
+                if "web-nat" in line or line.startswith("SERVICE"):
+                    print("      " + line.rstrip())
+    except OSError:
+        pass
+    churn = load(d, "churn.json")
+    if churn:
+        print("    meanwhile: %d connections, %d requests, %d failed, %d changed back-end  %s"
+              % (churn["connections"], churn["requests"], churn["failed"], churn["switched"],
+                 check(churn["failed"] == 0 and churn["switched"] == 0 and churn["connections"] > 0,
+                       "no connection broken by the change")))
+
+
 def flatten(prefix, v, out):
     if isinstance(v, dict):
         for k, x in v.items():
@@ -170,6 +200,7 @@ def main():
     print()
     reset(load(d, "reset.json"))
     reset(load(d, "reset6.json"))
+    live_change(d)
     counters(d)
     print()
     if failures:
