@@ -9,18 +9,60 @@ n counts the requests served on this TCP connection (1 for the first), so a test
 all the requests of a keep-alive connection reached the same back-end over the same connection.
 In DSR mode `server` is the VIP (it is on lo); in NAT mode it is the back-end's own address.
 
+GET /fairway-stats answers the server's own figures for fairway-agent's --app-url, over the last
+few seconds (all ports together; the /fairway-stats requests themselves are not counted):
+
+    {"requests_per_second": 85.0, "mean_response_ms": 3.2}
+
 Usage: http_server.py --name be2 --port 80 --port 8080 [--bind4 0.0.0.0] [--bind6 ::]
 """
 import argparse
 import http.server
+import json
 import signal
 import socket
 import socketserver
 import sys
 import threading
+import time
 
 
-def make_handler(name):
+class RequestStats:
+    """Requests served and their total handling time, in one-second buckets, thread-safe."""
+
+    WINDOW = 5  # seconds
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.buckets = {}  # int(monotonic second) -> [requests, total seconds]
+
+    def record(self, seconds):
+        now = time.monotonic()
+        second = int(now)
+        with self.lock:
+            bucket = self.buckets.setdefault(second, [0, 0.0])
+            bucket[0] += 1
+            bucket[1] += seconds
+            for old in [k for k in self.buckets if k <= second - self.WINDOW]:
+                del self.buckets[old]
+
+    def snapshot(self):
+        """(requests per second, mean response ms) over the last WINDOW seconds (or since start)."""
+        now = time.monotonic()
+        first = int(now) - self.WINDOW + 1
+        with self.lock:
+            recent = [b for k, b in self.buckets.items() if k >= first]
+            count = sum(b[0] for b in recent)
+            total = sum(b[1] for b in recent)
+        span = now - max(first, self.started)
+        rps = count / span if span > 0 else 0.0
+        return rps, (1000.0 * total / count if count else 0.0)
+
+
+def make_handler(name, stats=None):
+    stats = stats if stats is not None else RequestStats()
+
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "fairway-lab/1"
@@ -37,6 +79,9 @@ def make_handler(name):
             return ("%s client=%s server=%s n=%d\n" % (name, fmt(c), fmt(s), self.nreq)).encode()
 
         def do_GET(self):
+            if self.path == "/fairway-stats":
+                return self._stats()
+            start = time.monotonic()
             body = self._body()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -44,13 +89,27 @@ def make_handler(name):
             self.send_header("X-Backend", name)
             self.end_headers()
             self.wfile.write(body)
+            stats.record(time.monotonic() - start)
 
         def do_HEAD(self):
+            start = time.monotonic()
             body = self._body()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Backend", name)
             self.end_headers()
+            stats.record(time.monotonic() - start)
+
+        def _stats(self):
+            rps, mean_ms = stats.snapshot()
+            body = json.dumps({"requests_per_second": round(rps, 2),
+                               "mean_response_ms": round(mean_ms, 3)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Backend", name)
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, fmt, *args):  # quiet: hundreds of requests per test
             pass

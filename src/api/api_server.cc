@@ -122,6 +122,10 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   handlers_ = std::move(handlers);
   token_ = token;
   server_ = std::make_unique<httplib::Server>();
+  // Bodies are small JSON documents; a hostile client must not make us buffer more, or hold a
+  // thread with a connection that never finishes its request.
+  server_->set_payload_max_length(1 << 20);
+  server_->set_read_timeout(5, 0);
   using Req = const httplib::Request&;
   using Res = httplib::Response&;
   auto answer = [](Res res, const ApiResult& result) {
@@ -161,6 +165,12 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   server_->Post("/api/v1/reload", [this, answer](Req req, Res res) {
     if (authorized(req, res)) answer(res, handlers_.reload());
   });
+  server_->Post("/api/v1/agents/report", [this, answer](Req req, Res res) {
+    answer(res, handlers_.agent_report(req.body, req.get_header_value("X-Fairway-Signature"),
+                                       req.remote_addr));
+  });
+  server_->Get("/api/v1/agents",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
   server_->Get("/metrics", [this](Req, Res res) {
     res.set_content(render_metrics(handlers_.stats()), "text/plain; version=0.0.4");
   });

@@ -57,6 +57,11 @@ struct ApiHandlers {
   std::function<ApiResult(const std::string& service, const std::string& body)> add_backend;
   std::function<ApiResult(const std::string& service, const std::string& backend)> remove_backend;
   std::function<ApiResult()> reload;
+  // Agents' load reports: authenticated by their HMAC signature, not the bearer token.
+  std::function<ApiResult(const std::string& body, const std::string& signature,
+                          const std::string& source)>
+      agent_report;
+  std::function<nlohmann::json()> agents;
 };
 
 class ApiServer {

@@ -118,6 +118,58 @@ void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
           << b["health"]["failures"].get<uint64_t>() << '\n';
     }
   }
+  family(
+      out, "fairway_backend_effective_weight", "gauge",
+      "Weight Maglev uses: 0 when drained, down or removed; the distributor's under least-load.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      if (!b.contains("effective_weight")) continue;
+      out << "fairway_backend_effective_weight" << backend_labels(s, b) << ' '
+          << b["effective_weight"].get<uint64_t>() << '\n';
+    }
+  }
+  family(out, "fairway_backend_load_factor", "gauge",
+         "least-load: the distributor's multiplier on the admin weight.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      if (!b.contains("load")) continue;
+      out << "fairway_backend_load_factor" << backend_labels(s, b) << ' '
+          << b["load"]["factor"].get<double>() << '\n';
+    }
+  }
+  struct Reported {
+    const char* family;
+    const char* field;
+    double scale;
+    const char* help;
+  };
+  const Reported reported[] = {
+      {"fairway_backend_cpu_utilization_ratio", "cpu_percent", 0.01,
+       "CPU utilization the back-end's agent reported (0..1)."},
+      {"fairway_backend_memory_utilization_ratio", "memory_percent", 0.01,
+       "Memory utilization the back-end's agent reported (0..1)."},
+      {"fairway_backend_active_clients", "active_clients", 1,
+       "Established connections the back-end's agent reported on its served ports."},
+  };
+  for (const Reported& r : reported) {
+    family(out, r.family, "gauge", r.help);
+    for (const auto& s : services) {
+      for (const auto& b : s["backends"]) {
+        if (!b.contains("report")) continue;
+        out << r.family << backend_labels(s, b) << ' '
+            << b["report"][r.field].get<double>() * r.scale << '\n';
+      }
+    }
+  }
+  family(out, "fairway_backend_report_age_seconds", "gauge",
+         "Age of the back-end's last accepted load report.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      if (!b.contains("report_age_seconds")) continue;
+      out << "fairway_backend_report_age_seconds" << backend_labels(s, b) << ' '
+          << b["report_age_seconds"].get<double>() << '\n';
+    }
+  }
   family(out, "fairway_service_accepting", "gauge",
          "1 while the service takes new flows; 0 once removed but still carrying flows.");
   for (const auto& s : services) {
@@ -146,6 +198,17 @@ std::string render_metrics(const nlohmann::json& stats) {
         << '\n';
   }
   if (stats.contains("services")) service_metrics(out, stats["services"]);
+  if (stats.contains("agents")) {
+    const auto& agents = stats["agents"];
+    family(out, "fairway_agent_reports_total", "counter",
+           "Agents' load reports: accepted, or refused by reason.");
+    out << "fairway_agent_reports_total{result=\"accepted\"} " << agents["accepted"].get<uint64_t>()
+        << '\n';
+    for (const auto& [reason, count] : agents["rejected"].items()) {
+      out << "fairway_agent_reports_total{result=\"" << escape_label(reason) << "\"} "
+          << count.get<uint64_t>() << '\n';
+    }
+  }
   return out.str();
 }
 

@@ -63,7 +63,7 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 
 void ConfigLoader::load(const Field& root) {
   MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports", "neighbors",
-                            "routes", "services"});
+                            "routes", "services", "load_feedback"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("mbufs"))
     config_.mbufs = static_cast<uint32_t>(f->uint(kMinMbufs, kMaxMbufs));
@@ -71,6 +71,7 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("flow_table")) read_flow_table(*f);
   if (auto f = map.get("icmp")) read_icmp(*f);
   if (auto f = map.get("control")) read_control(*f);
+  if (auto f = map.get("load_feedback")) read_load_feedback(*f);
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");

@@ -13,11 +13,52 @@
 namespace fairway {
 
 
+// How a service picks the back-end of a new flow (docs/DISTRIBUTION.md).
+enum class Scheduler : uint8_t {
+  maglev,      // weighted Maglev by admin weight (and health)
+  least_load,  // weighted Maglev by effective weights that follow the agents' load reports
+};
+
+// Which reported figure `least-load` balances, per unit of the back-end's capacity.
+enum class LoadMetric : uint8_t { cpu, memory, clients, response_time };
+
+struct LeastLoadConfig {
+  LoadMetric metric = LoadMetric::cpu;
+  double smoothing = 0.5;   // EWMA weight of a new report
+  double gain = 0.5;        // share of the correction applied per round
+  double max_step = 0.25;   // a weight changes by at most this factor per round
+  double dead_band = 0.05;  // corrections smaller than this are not made
+  double min_factor = 0.05; // effective weight bounds, relative to the admin weight
+  double max_factor = 20;
+  double idle_load = 5;     // below this mean load, weights drift back to the admin weights
+  double response = 0.5;    // how fast a back-end's load follows a weight change (per round)
+  friend bool operator==(const LeastLoadConfig&, const LeastLoadConfig&) = default;
+};
+
+// A capability pool: new flows from these clients go only to these back-ends (of the service).
+struct ClientPoolConfig {
+  std::string name;
+  std::vector<IpPrefix> clients;    // source prefixes
+  std::vector<IpAddress> backends;  // back-end addresses within the service
+  friend bool operator==(const ClientPoolConfig&, const ClientPoolConfig&) = default;
+};
+
+// Agents' load reports (docs/AGENT.md): authenticated with a shared key (HMAC-SHA256).
+struct LoadFeedbackConfig {
+  std::string key;                 // the shared key (from key_file, or inline)
+  std::string key_file;            // where it was read from, for messages
+  uint64_t report_interval_ms = 1000;  // what the agents are told to use; staleness counts in it
+  uint32_t stale_after = 3;        // missed intervals before a report is stale
+  uint64_t max_clock_skew_ms = 30'000;  // a report's timestamp may differ this much from ours
+  bool enabled() const { return !key.empty(); }
+};
+
 struct BackendConfig {
   IpAddress address;
   uint16_t port = 0;     // defaults to the service port; must equal it for dsr
   uint32_t weight = 1;   // 0..65535; 0 = no new flows
   bool drained = false;  // YAML `drain`: no new flows, existing ones go on (like weight 0)
+  double capacity = 1;   // relative capacity for least-load: the load it balances is metric / capacity
 };
 
 // An active check of every back-end of a service, run by the control thread (HealthChecker).
@@ -47,6 +88,9 @@ struct ServiceConfig {
   std::vector<BackendConfig> backends;  // at least one
   std::optional<HealthCheckConfig> health_check;  // absent: back-ends are always considered up
   BackendDownPolicy on_backend_down = BackendDownPolicy::keep;
+  Scheduler scheduler = Scheduler::maglev;
+  LeastLoadConfig least_load;
+  std::vector<ClientPoolConfig> pools;
   int line = 0;              // where it was declared, for later error messages
 };
 
@@ -95,6 +139,7 @@ struct Config {
   std::vector<NeighborConfig> neighbors;
   std::vector<RouteConfig> routes;
   std::vector<ServiceConfig> services;
+  LoadFeedbackConfig load_feedback;
 };
 
 struct ConfigError {

@@ -70,13 +70,15 @@ bool is_prime(uint64_t n) {
 
 void ConfigLoader::read_service(const Field& field) {
   MapReader map = field.map({"name", "vip", "port", "protocol", "mode", "missing_flow",
-                             "table_size", "on_backend_down", "health_check", "backends"});
+                             "table_size", "on_backend_down", "health_check", "scheduler",
+                             "least_load", "pools", "backends"});
   ServiceConfig service;
   service.line = field.line();
   read_service_fields(map, service);
   check_vip(map.require("vip", ""), service);
   check_service_unique(map, service);
   read_backends(map.require("backends", "a list of at least one back-end"), service);
+  read_scheduling(map, service);
   check_table_size(map, service);
   config_.services.push_back(std::move(service));
 }
@@ -225,7 +227,7 @@ void ConfigLoader::read_backends(const Field& field, ServiceConfig& service) {
 }
 
 BackendConfig ConfigLoader::read_backend(const Field& field, const ServiceConfig& service) {
-  MapReader map = field.map({"address", "port", "weight", "drain"});
+  MapReader map = field.map({"address", "port", "weight", "drain", "capacity"});
   BackendConfig backend;
   Field address = map.require("address", "the back-end's IP address");
   backend.address = address.ip();
@@ -250,6 +252,7 @@ BackendConfig ConfigLoader::read_backend(const Field& field, const ServiceConfig
   if (auto weight = map.get("weight"))
     backend.weight = static_cast<uint32_t>(weight->uint(0, 65535));
   if (auto drain = map.get("drain")) backend.drained = drain->boolean();
+  if (auto capacity = map.get("capacity")) backend.capacity = capacity->number(0.001, 1e6);
   return backend;
 }
 

@@ -41,8 +41,21 @@ Backend make_backend(const BackendConfig& b, const std::string& service,
 }
 
 // Only back-ends in service, up and with a weight get new flows.
-uint32_t scheduling_weight(const Backend& b) {
-  return b.drained || !b.up || b.removed ? 0 : b.weight;
+uint32_t scheduling_weight(const Backend& b, uint32_t weight) {
+  return b.drained || !b.up || b.removed ? 0 : weight;
+}
+
+// One Maglev table over `service`'s back-ends; those `in_table` rejects get no slot.
+template <typename Filter>
+std::vector<uint16_t> maglev_over(const Service& service, uint32_t table_size, Filter in_table) {
+  std::vector<std::string> keys;  // MaglevBackend holds views of these
+  keys.reserve(service.backends.size());
+  std::vector<MaglevBackend> input;
+  for (const Backend& b : service.backends) {
+    keys.push_back(backend_key(b.address, b.port));
+    input.push_back(MaglevBackend{keys.back(), in_table(b) ? b.effective_weight : 0});
+  }
+  return build_maglev_table(input, table_size);
 }
 
 Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
@@ -68,15 +81,21 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
       service.backends.push_back(backend);
     }
   }
-  std::vector<std::string> keys;  // MaglevBackend holds views of these
-  keys.reserve(service.backends.size());
-  std::vector<MaglevBackend> maglev_input;
-  for (const Backend& b : service.backends) {
-    keys.push_back(backend_key(b.address, b.port));
-    maglev_input.push_back(MaglevBackend{keys.back(), scheduling_weight(b)});
+  for (Backend& b : service.backends) {
+    auto effective = runtime.effective_weights.find({config.name, backend_key(b.address, b.port)});
+    bool distributed = config.scheduler == Scheduler::least_load &&
+                       effective != runtime.effective_weights.end();
+    b.effective_weight = scheduling_weight(b, distributed ? effective->second : b.weight);
     if (!b.up && config.on_backend_down == BackendDownPolicy::reset) service.resets_flows = true;
   }
-  service.maglev = build_maglev_table(maglev_input, config.table_size);
+  service.maglev = maglev_over(service, config.table_size, [](const Backend&) { return true; });
+  for (const ClientPoolConfig& pc : config.pools) {
+    ClientPool pool{pc.name, pc.clients, {}};
+    pool.maglev = maglev_over(service, config.table_size, [&](const Backend& b) {
+      return std::find(pc.backends.begin(), pc.backends.end(), b.address) != pc.backends.end();
+    });
+    service.pools.push_back(std::move(pool));
+  }
   return service;
 }
 

@@ -22,6 +22,8 @@ using BackendId = std::pair<std::string, std::string>;
 struct RuntimeState {
   std::set<BackendId> down;                   // marked down by health checks: no new flows
   std::map<BackendId, uint32_t> stats_slots;  // per-back-end counter slot of every worker
+  // least-load services: the distributor's weights (absent: the admin weight)
+  std::map<BackendId, uint32_t> effective_weights;
   // Removed (API or reload) while flows still used them: kept, taking no new flows, so that
   // those flows still reach their back-end (next hop, reverse NAT) until they end.
   std::vector<ServiceConfig> retired_services;

@@ -1,5 +1,7 @@
 #include "control/yaml_reader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
@@ -168,6 +170,20 @@ uint64_t Field::uint(uint64_t min, uint64_t max) const {
     fail("value " + text + " is out of range, expected " + expected);
   }
   return *value;
+}
+
+double Field::number(double min, double max) const {
+  std::string expected = "a number " + fmt::format("{:g}..{:g}", min, max);
+  std::string text = scalar(expected);
+  // Plain decimal notation only ("0.25", "2", "1e3" too): no hex, inf or nan.
+  bool plain = !text.empty() && text.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (is_quoted(node_) || !plain || ec != std::errc() || end != text.data() + text.size()) {
+    fail("expected " + expected + ", got " + describe_typed(node_));
+  }
+  if (!(value >= min && value <= max)) fail("value " + text + " is out of range, expected " + expected);
+  return value;
 }
 
 bool Field::boolean() const {

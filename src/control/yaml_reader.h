@@ -54,6 +54,7 @@ class Field {
   [[noreturn]] void fail_at(std::string_view sub_path, std::string_view message) const;
 
   uint64_t uint(uint64_t min, uint64_t max) const;  // unquoted decimal integer in [min, max]
+  double number(double min, double max) const;      // unquoted decimal number in [min, max]
   bool boolean() const;                             // unquoted true or false
   std::string string() const;                       // any non-empty scalar
   // A string from a fixed set of words; returns its index in `allowed`.

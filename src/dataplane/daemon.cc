@@ -52,6 +52,7 @@ bool Daemon::start(std::string& error) {
   if (!publisher_.init(config_.workers, error)) return false;
   assign_stats_slots();
   update_health_targets();
+  collector_.configure(config_.load_feedback);
   if (netlink_.ok() && !netlink_.dump(kernel_)) {
     spdlog::warn("kernel mirror: {}", netlink_.last_error());
   }
@@ -199,6 +200,7 @@ void Daemon::control_loop() {
       reload("SIGHUP");
     }
     run_health_checks();
+    run_distributor();
     if (now - last_sweep >= kRetiredSweepPeriod) {
       sweep_retired();
       sample_worker_load();

@@ -42,6 +42,18 @@ nlohmann::json flow_json(const FlowRecord& record) {
 
 }  // namespace
 
+const LoadCollector::AgentState* Daemon::find_agent(const IpAddress& address) const {
+  auto it = collector_.agents().find(address);
+  return it == collector_.agents().end() ? nullptr : &it->second;
+}
+
+std::string Daemon::scheduler_of(const std::string& service) const {
+  for (const ServiceConfig& s : config_.services) {
+    if (s.name == service) return s.scheduler == Scheduler::least_load ? "least-load" : "maglev";
+  }
+  return "maglev";
+}
+
 uint64_t Daemon::backend_flows_created(uint32_t stats_slot) const {
   if (stats_slot >= kBackendStatsSlots) return 0;
   uint64_t total = 0;
@@ -53,6 +65,7 @@ nlohmann::json Daemon::backend_json(const Service& service, const Backend& backe
   std::string key = backend_key(backend.address, backend.port);
   nlohmann::json out = {{"backend", key},
                         {"weight", backend.weight},
+                        {"effective_weight", backend.effective_weight},
                         {"drained", backend.drained},
                         {"removed", backend.removed},
                         {"flows_created", backend_flows_created(backend.stats_slot)}};
@@ -70,6 +83,23 @@ nlohmann::json Daemon::backend_json(const Service& service, const Backend& backe
                      {"last_error", health->last_error}};
   } else {
     out["health"] = {{"state", "unchecked"}};
+  }
+  // Why it has the weight it has: the distributor's reason under least-load.
+  auto distributed = distribution_.find({service.name, key});
+  if (distributed != distribution_.end() && !backend.removed) {
+    const DistributorOutput& d = distributed->second;
+    out["load"] = {{"factor", d.factor}, {"reason", d.reason}};
+    if (d.smoothed_load) out["load"]["smoothed"] = *d.smoothed_load;
+  }
+  if (const auto* agent = find_agent(backend.address)) {
+    out["report_age_seconds"] =
+        std::round(std::chrono::duration<double>(Clock::now() - agent->received_at).count() *
+                   1000) /
+        1000;
+    out["report_stale"] = collector_.is_stale(*agent, Clock::now());
+    out["report"] = {{"cpu_percent", agent->report.cpu_percent},
+                     {"memory_percent", agent->report.memory_percent},
+                     {"active_clients", agent->report.active_clients}};
   }
   return out;
 }
@@ -98,6 +128,7 @@ nlohmann::json Daemon::stats() const {
   out["tsc_hz"] = rte_get_tsc_hz();
   out["flow_capacity_per_worker"] = config_.flow_capacity;
   out["services"] = services();
+  out["agents"] = agents();
   return out;
 }
 
@@ -198,6 +229,10 @@ void Daemon::start_api() {
     return apply(remove_backend(config_, service, backend));
   });
   handlers.reload = locked([this] { return reload("API"); });
+  handlers.agent_report =
+      locked([this](const std::string& body, const std::string& signature,
+                    const std::string& source) { return agent_report(body, signature, source); });
+  handlers.agents = locked([this] { return agents(); });
   std::string error;
   if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
     spdlog::info("control API on http://{}/", config_.control_listen);

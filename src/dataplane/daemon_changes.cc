@@ -48,6 +48,7 @@ ApiResult Daemon::apply(const ChangeResult& change, int success_status) {
 void Daemon::adopt(Config next) {
   retire_removed(next);
   config_ = std::move(next);
+  collector_.configure(config_.load_feedback);
   assign_stats_slots();
   update_health_targets();
   publish("configuration changed");

@@ -5,6 +5,7 @@
 //   daemon_api.cc      what the control API reads: status, stats, services, flows
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,8 +14,10 @@
 #include "api/api_server.h"
 #include "control/config.h"
 #include "control/config_changes.h"
+#include "control/distributor.h"
 #include "control/health_checker.h"
 #include "control/kernel_state.h"
+#include "control/load_collector.h"
 #include "control/netlink.h"
 #include "control/snapshot_builder.h"
 #include "dataplane/daemon.h"
@@ -54,6 +57,12 @@ class Daemon {
   void sweep_retired();
   ApiResult reload(const char* trigger);
 
+  // daemon_load.cc: agents' reports and the least-load distributor
+  ApiResult agent_report(const std::string& body, const std::string& signature,
+                         const std::string& source);
+  nlohmann::json agents() const;
+  void run_distributor();
+
   // daemon_api.cc
   void start_api();
   nlohmann::json stats() const;
@@ -62,6 +71,8 @@ class Daemon {
   nlohmann::json backend_json(const Service& service, const Backend& backend) const;
   ApiResult flows(const FlowRequest& request) const;
   uint64_t backend_flows_created(uint32_t stats_slot) const;
+  const LoadCollector::AgentState* find_agent(const IpAddress& address) const;
+  std::string scheduler_of(const std::string& service) const;
 
   Config config_;  // the running configuration: the file plus the API's changes since
   DaemonOptions options_;
@@ -73,6 +84,14 @@ class Daemon {
   RuntimeState runtime_;
   uint32_t next_stats_slot_ = 0;
   HealthChecker health_;
+  LoadCollector collector_;
+  struct ServiceDistributor {
+    LeastLoadConfig config;  // a change of parameters starts the loop afresh
+    LeastLoadDistributor distributor;
+  };
+  std::map<std::string, ServiceDistributor> distributors_;  // least-load services, by name
+  std::map<BackendId, DistributorOutput> distribution_;     // last round, for the API
+  Clock::time_point last_distribution_{};
   std::vector<std::unique_ptr<WorkerContext>> workers_;
   // Share of the last second each worker spent on bursts that carried packets (the rest was
   // empty polling): its load, for the status.

@@ -156,7 +156,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
       }
       ++ctx.counters.flows_consistent;
     }
-    const Backend* backend = schedule(service, hash);
+    const Backend* backend = schedule(service, hash, key.src);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
     FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
     flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
@@ -184,7 +184,7 @@ Decision handle_icmp_error(const Snapshot& snap, PipelineContext& ctx, Packet& p
   if (flow != nullptr) {
     backend_address = flow->backend;
     backend_port = flow->backend_port;
-  } else if (const Backend* backend = schedule(*service, hash)) {
+  } else if (const Backend* backend = schedule(*service, hash, quote.dst)) {
     backend_address = backend->address;  // the flow lives on another worker or node
     backend_port = backend->port;
   } else {
@@ -285,9 +285,19 @@ Decision decide(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
 
 }  // namespace
 
-const Backend* schedule(const Service& service, uint64_t hash) {
-  if (service.maglev.empty()) return nullptr;
-  uint16_t index = service.maglev[hash % service.maglev.size()];
+const Backend* schedule(const Service& service, uint64_t hash, const IpAddress& client) {
+  const std::vector<uint16_t>* table = &service.maglev;
+  for (const ClientPool& pool : service.pools) {
+    for (const IpPrefix& prefix : pool.clients) {
+      if (prefix.contains(client)) {
+        table = &pool.maglev;
+        goto chosen;
+      }
+    }
+  }
+chosen:
+  if (table->empty()) return nullptr;
+  uint16_t index = (*table)[hash % table->size()];
   return index == kNoBackend ? nullptr : &service.backends[index];
 }
 

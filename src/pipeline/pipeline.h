@@ -33,9 +33,10 @@ struct PipelineContext {
   BackendCounters* backend_counters = nullptr;
 };
 
-// The back-end the service's scheduler picks for a new flow with this key hash (weighted Maglev),
-// or nullptr when no back-end has weight. Shared by the pipeline and fairway-sim.
-const Backend* schedule(const Service& service, uint64_t flow_hash);
+// The back-end the service's scheduler picks for a new flow from `client` with this key hash
+// (weighted Maglev; a capability pool's table when the client is in one), or nullptr when no
+// back-end has weight. Shared by the pipeline and fairway-sim.
+const Backend* schedule(const Service& service, uint64_t flow_hash, const IpAddress& client);
 
 inline constexpr size_t kMaxBurst = 32;
 

@@ -34,6 +34,16 @@ struct Backend {
   bool removed = false;
   // Index into each worker's BackendCounters, stable per (service, back-end) across snapshots.
   uint32_t stats_slot = kNoStatsSlot;
+  // The weight Maglev was built with: 0 when drained, down or removed; under least-load the
+  // distributor's weight (admin weight x factor x 100), else the admin weight.
+  uint32_t effective_weight = 0;
+};
+
+// A capability pool: new flows from these clients go only to the pool's back-ends.
+struct ClientPool {
+  std::string name;
+  std::vector<IpPrefix> clients;
+  std::vector<uint16_t> maglev;  // like Service::maglev, over the pool's back-ends only
 };
 
 struct Service {
@@ -55,6 +65,7 @@ struct Service {
   bool resets_flows = false;
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
+  std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none
 };
 
 // (address, port, protocol): a VIP service or a back-end endpoint.

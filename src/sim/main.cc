@@ -74,7 +74,7 @@ bool simulate(const fairway::Snapshot& snap, const std::string& proto_text,
     return true;
   }
   fairway::FlowKey key{src->address, dst->address, src->port, dst->port, protocol};
-  const fairway::Backend* backend = fairway::schedule(*service, fairway::flow_hash(key));
+  const fairway::Backend* backend = fairway::schedule(*service, fairway::flow_hash(key), src->address);
   const char* mode = service->mode == fairway::ForwardingMode::nat ? "nat" : "dsr";
   if (backend == nullptr) {
     std::printf("%sservice %s (%s): no back-end with weight, dropped\n", flow.c_str(),

@@ -236,10 +236,10 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services"},
+       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
-       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, backends"},
+       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),
@@ -652,12 +652,43 @@ std::vector<BadCase> health_bad_cases() {
        "t.yaml:8:46: services[0].backends[0].drain: expected true or false, got 'yes'"},
       {"backend unknown key", service("", "[{address: 198.18.1.10, drained: true}]"),
        "t.yaml:8:39: services[0].backends[0].drained: unknown key 'drained' (did you mean "
-       "'drain'?); allowed keys here: address, port, weight, drain"},
+       "'drain'?); allowed keys here: address, port, weight, drain, capacity"},
   };
 }
 
 INSTANTIATE_TEST_SUITE_P(HealthMistakes, BadConfigTest, testing::ValuesIn(health_bad_cases()),
                          case_name);
+
+TEST(ConfigTest, LoadFeedbackLeastLoadAndPools) {
+  ConfigResult result =
+      load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/config/good/load_feedback.yaml");
+  ASSERT_FALSE(result.error) << result.error->message;
+  const Config& c = *result.config;
+  EXPECT_EQ(c.load_feedback.key, "0123456789abcdef0123456789abcdef");
+  EXPECT_TRUE(c.load_feedback.enabled());
+  EXPECT_EQ(c.load_feedback.report_interval_ms, 500u);
+  EXPECT_EQ(c.load_feedback.stale_after, 4u);
+  EXPECT_EQ(c.load_feedback.max_clock_skew_ms, 10'000u);
+  const ServiceConfig& web = c.services.at(0);
+  EXPECT_EQ(web.scheduler, Scheduler::least_load);
+  EXPECT_EQ(web.least_load.metric, LoadMetric::clients);
+  EXPECT_DOUBLE_EQ(web.least_load.smoothing, 0.4);
+  EXPECT_DOUBLE_EQ(web.least_load.gain, 0.6);
+  EXPECT_DOUBLE_EQ(web.least_load.max_step, 0.2);
+  EXPECT_DOUBLE_EQ(web.least_load.dead_band, 0.1);
+  EXPECT_DOUBLE_EQ(web.least_load.min_factor, 0.1);
+  EXPECT_DOUBLE_EQ(web.least_load.max_factor, 10);
+  EXPECT_DOUBLE_EQ(web.least_load.idle_load, 2);
+  EXPECT_DOUBLE_EQ(web.least_load.response, 0.3);
+  EXPECT_DOUBLE_EQ(web.backends.at(0).capacity, 2);
+  EXPECT_DOUBLE_EQ(web.backends.at(1).capacity, 0.5);
+  ASSERT_EQ(web.pools.size(), 1u);
+  EXPECT_EQ(web.pools[0].name, "beta-testers");
+  EXPECT_EQ(web.pools[0].clients, std::vector<IpPrefix>{prefix("198.18.0.128/25")});
+  EXPECT_EQ(web.pools[0].backends, std::vector<IpAddress>{ip("198.18.1.12")});
+  EXPECT_EQ(c.services.at(1).scheduler, Scheduler::maglev);
+  EXPECT_FALSE(Config{}.load_feedback.enabled());
+}
 
 }  // namespace
 }  // namespace fairway

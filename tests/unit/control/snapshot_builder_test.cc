@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "pipeline/pipeline.h"
+
 namespace fairway {
 namespace {
 
@@ -103,6 +105,69 @@ TEST(SnapshotBuilder, ARunningServiceWinsItsEndpointOverARetiredOne) {
   ASSERT_NE(api, nullptr);
   EXPECT_EQ(api->name, "api");
   EXPECT_TRUE(api->accepting);
+}
+
+TEST(SnapshotBuilder, CapabilityPoolsHaveTheirOwnTable) {
+  std::string text = std::string(kConfig) +
+                     "    pools: [{name: special, clients: [198.18.0.128/25], "
+                     "backends: [198.18.1.11]}]\n";
+  ConfigResult r = load_config_string(text, "t.yaml");
+  ASSERT_FALSE(r.error) << r.error->message;
+  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  const Service& api = snap->services.at(1);
+  ASSERT_EQ(api.pools.size(), 1u);
+  EXPECT_EQ(api.pools[0].name, "special");
+  const Service& web = snap->services.at(0);
+  ASSERT_TRUE(web.pools.empty());
+  // the pool's clients reach only the pool's back-ends; everyone else all of them
+  int to_pool = 0, elsewhere = 0;
+  for (uint64_t hash = 0; hash < 1000; ++hash) {
+    const Backend* b = schedule(api, hash * 7919, *IpAddress::parse("198.18.0.200"));
+    ASSERT_NE(b, nullptr);
+    to_pool += b->address == *IpAddress::parse("198.18.1.11");
+    const Backend* other = schedule(api, hash * 7919, *IpAddress::parse("198.18.0.2"));
+    ASSERT_NE(other, nullptr);
+    elsewhere += other->address == *IpAddress::parse("198.18.1.11");
+  }
+  EXPECT_EQ(to_pool, 1000);
+  EXPECT_EQ(elsewhere, 1000);  // api has a single back-end
+}
+
+TEST(SnapshotBuilder, PoolsFollowWeightsAndStates) {
+  std::string text = kConfig;
+  text.replace(text.find("    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},"),
+               0, "    pools: [{name: p, clients: [198.18.0.0/24], backends: [198.18.1.12, 198.18.1.13]}]\n");
+  ConfigResult r = load_config_string(text, "t.yaml");
+  ASSERT_FALSE(r.error) << r.error->message;
+  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  const Service& web = snap->services.at(0);
+  ASSERT_EQ(web.pools.size(), 1u);
+  // .12 is drained, so the pool's clients all go to .13
+  for (uint64_t hash = 0; hash < 200; ++hash) {
+    const Backend* b = schedule(web, hash * 104729, *IpAddress::parse("198.18.0.9"));
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->address, *IpAddress::parse("198.18.1.13"));
+  }
+}
+
+TEST(SnapshotBuilder, LeastLoadUsesTheDistributorsWeights) {
+  std::string text = "load_feedback: {key: 0123456789abcdef0123456789abcdef}\n" + std::string(kConfig);
+  text.replace(text.find("    on_backend_down: reset\n"), 0, "    scheduler: least-load\n");
+  ConfigResult r = load_config_string(text, "t.yaml");
+  ASSERT_FALSE(r.error) << r.error->message;
+  RuntimeState runtime;
+  runtime.effective_weights[{"web", "198.18.1.11:80"}] = 300;
+  runtime.effective_weights[{"web", "198.18.1.13:80"}] = 100;
+  runtime.effective_weights[{"api", "198.18.1.11:8080"}] = 7;  // api is not least-load: ignored
+  auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
+  const Service& web = snap->services.at(0);
+  EXPECT_EQ(web.backends[0].effective_weight, 300u);
+  EXPECT_EQ(web.backends[1].effective_weight, 0u);  // drained
+  EXPECT_EQ(web.backends[2].effective_weight, 100u);
+  EXPECT_EQ(snap->services.at(1).backends[0].effective_weight, 1u);
+  size_t first = 0;
+  for (uint16_t index : web.maglev) first += index == 0;
+  EXPECT_NEAR(static_cast<double>(first) / web.maglev.size(), 0.75, 0.02);
 }
 
 }  // namespace

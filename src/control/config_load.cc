@@ -1,0 +1,149 @@
+// Load feedback: the `load_feedback` section (agents' reports), and per service the scheduler,
+// the least-load parameters and the capability pools.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <set>
+
+#include "control/config_loader.h"
+
+namespace fairway::config_detail {
+namespace {
+
+constexpr uint64_t kMinReportIntervalMs = 100;
+constexpr uint64_t kMaxReportIntervalMs = 3'600'000;
+constexpr size_t kMinKeyBytes = 16;  // HMAC-SHA256 keys shorter than this are guessable
+constexpr size_t kMaxPools = 16;
+
+// The key file's bytes without trailing whitespace (a newline an editor added is not key).
+std::optional<std::string> read_key_file(const std::string& path, std::string& error) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
+  if (!file) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string key;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0 && key.size() < 65536) {
+    key.append(buffer, n);
+  }
+  while (!key.empty() && std::strchr(" \t\r\n", key.back()) != nullptr) key.pop_back();
+  return key;
+}
+
+}  // namespace
+
+void ConfigLoader::read_load_feedback(const Field& field) {
+  MapReader map =
+      field.map({"key_file", "key", "report_interval", "stale_after", "max_clock_skew"});
+  LoadFeedbackConfig& feedback = config_.load_feedback;
+  auto key_file = map.get("key_file");
+  auto key = map.get("key");
+  if (key_file && key) key->fail("give either key or key_file, not both");
+  if (key_file) {
+    feedback.key_file = key_file->string();
+    std::string error;
+    auto bytes = read_key_file(feedback.key_file, error);
+    if (!bytes) key_file->fail("cannot read '" + feedback.key_file + "': " + error);
+    feedback.key = *bytes;
+  } else if (key) {
+    feedback.key = key->string();
+  } else {
+    map.self().fail_at("key_file", "missing, expected the file with the agents' shared key");
+  }
+  if (feedback.key.size() < kMinKeyBytes) {
+    (key_file ? *key_file : *key)
+        .fail("the key has " + std::to_string(feedback.key.size()) + " bytes, expected at least " +
+              std::to_string(kMinKeyBytes) + " (e.g. `openssl rand -hex 32`)");
+  }
+  if (auto f = map.get("report_interval")) {
+    feedback.report_interval_ms = f->duration_ms(kMinReportIntervalMs, kMaxReportIntervalMs);
+  }
+  if (auto f = map.get("stale_after"))
+    feedback.stale_after = static_cast<uint32_t>(f->uint(1, 100));
+  if (auto f = map.get("max_clock_skew"))
+    feedback.max_clock_skew_ms = f->duration_ms(100, 3'600'000);
+}
+
+void ConfigLoader::read_scheduling(const MapReader& map, ServiceConfig& service) const {
+  if (auto f = map.get("scheduler")) {
+    service.scheduler =
+        f->choice({"maglev", "least-load"}) == 0 ? Scheduler::maglev : Scheduler::least_load;
+    if (service.scheduler == Scheduler::least_load && !config_.load_feedback.enabled()) {
+      f->fail(
+          "least-load follows the agents' load reports, expected a load_feedback section "
+          "with their key");
+    }
+  }
+  if (auto f = map.get("least_load")) {
+    if (service.scheduler != Scheduler::least_load) {
+      f->fail("only for scheduler: least-load, expected scheduler: least-load or no least_load");
+    }
+    service.least_load = read_least_load(*f);
+  }
+  if (auto f = map.get("pools")) {
+    std::set<std::string> names;
+    for (const Field& item : f->items()) {
+      ClientPoolConfig pool = read_pool(item, service);
+      if (!names.insert(pool.name).second) item.fail("duplicate pool name '" + pool.name + "'");
+      service.pools.push_back(std::move(pool));
+    }
+    if (service.pools.size() > kMaxPools) {
+      f->fail(std::to_string(service.pools.size()) + " pools, expected at most " +
+              std::to_string(kMaxPools));
+    }
+  }
+}
+
+LeastLoadConfig ConfigLoader::read_least_load(const Field& field) const {
+  MapReader map = field.map({"metric", "smoothing", "gain", "max_step", "dead_band", "min_factor",
+                             "max_factor", "idle_load", "response"});
+  LeastLoadConfig c;
+  if (auto f = map.get("metric")) {
+    c.metric = static_cast<LoadMetric>(f->choice({"cpu", "memory", "clients", "response_time"}));
+  }
+  if (auto f = map.get("smoothing")) c.smoothing = f->number(0.01, 1);
+  if (auto f = map.get("gain")) c.gain = f->number(0.01, 1);
+  if (auto f = map.get("max_step")) c.max_step = f->number(0.01, 1);
+  if (auto f = map.get("dead_band")) c.dead_band = f->number(0.001, 0.5);
+  if (auto f = map.get("min_factor")) c.min_factor = f->number(0.001, 1);
+  if (auto f = map.get("max_factor")) c.max_factor = f->number(1, 100);
+  if (auto f = map.get("idle_load")) c.idle_load = f->number(0, 1e6);
+  if (auto f = map.get("response")) c.response = f->number(0.01, 1);
+  return c;
+}
+
+ClientPoolConfig ConfigLoader::read_pool(const Field& field, const ServiceConfig& service) const {
+  MapReader map = field.map({"name", "clients", "backends"});
+  ClientPoolConfig pool;
+  pool.name = map.require("name", "the pool's name, e.g. ipv6-capable").string();
+  Field clients = map.require("clients", "a list of client prefixes, e.g. [198.18.0.0/24]");
+  for (const Field& item : clients.items()) {
+    IpPrefix prefix = item.prefix();
+    if (prefix.address.is_v4() != service.vip.is_v4()) {
+      item.fail("client prefix " + prefix.to_string() + " is " + family(prefix.address) +
+                " but VIP " + service.vip.to_string() + " is " + family(service.vip) +
+                ", expected the same family");
+    }
+    pool.clients.push_back(prefix);
+  }
+  if (pool.clients.empty()) clients.fail("expected at least one client prefix");
+  Field backends = map.require("backends", "the addresses of the back-ends with the capability");
+  for (const Field& item : backends.items()) {
+    IpAddress address = item.ip();
+    bool known = false;
+    for (const BackendConfig& b : service.backends) known = known || b.address == address;
+    if (!known) {
+      item.fail(address.to_string() + " is not a back-end of service '" + service.name +
+                "', expected one of its back-end addresses");
+    }
+    pool.backends.push_back(address);
+  }
+  if (pool.backends.empty()) backends.fail("expected at least one back-end");
+  return pool;
+}
+
+}  // namespace fairway::config_detail

@@ -1,0 +1,167 @@
+// Load feedback: the agents' reports (collector) and, once per report interval, the least-load
+// distributor of every service that asks for it. Only new flows follow the weights it sets.
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "dataplane/daemon_internal.h"
+
+namespace fairway {
+namespace {
+
+uint64_t wall_clock_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+LeastLoadParams params_of(const LeastLoadConfig& c) {
+  LeastLoadParams p;
+  p.smoothing = c.smoothing;
+  p.gain = c.gain;
+  p.max_step = c.max_step;
+  p.dead_band = c.dead_band;
+  p.min_factor = c.min_factor;
+  p.max_factor = c.max_factor;
+  p.idle_load = c.idle_load;
+  p.response = c.response;
+  return p;
+}
+
+// The figure least-load balances, from a report; nullopt when the report lacks it.
+std::optional<double> metric_of(const LoadReport& report, LoadMetric metric) {
+  switch (metric) {
+    case LoadMetric::cpu:
+      return report.cpu_percent;
+    case LoadMetric::memory:
+      return report.memory_percent;
+    case LoadMetric::clients:
+      return static_cast<double>(report.active_clients);
+    case LoadMetric::response_time:
+      return report.mean_response_ms;
+  }
+  return std::nullopt;
+}
+
+const char* metric_name(LoadMetric metric) {
+  switch (metric) {
+    case LoadMetric::cpu:
+      return "cpu";
+    case LoadMetric::memory:
+      return "memory";
+    case LoadMetric::clients:
+      return "clients";
+    case LoadMetric::response_time:
+      return "response_time";
+  }
+  return "?";
+}
+
+nlohmann::json report_json(const LoadReport& r) {
+  nlohmann::json out = {{"agent", r.agent},
+                        {"address", r.address.to_string()},
+                        {"sequence", r.sequence},
+                        {"interval_ms", r.interval_ms},
+                        {"cpu_percent", r.cpu_percent},
+                        {"memory_percent", r.memory_percent},
+                        {"active_clients", r.active_clients}};
+  if (r.requests_per_second) out["requests_per_second"] = *r.requests_per_second;
+  if (r.mean_response_ms) out["mean_response_ms"] = *r.mean_response_ms;
+  return out;
+}
+
+}  // namespace
+
+ApiResult Daemon::agent_report(const std::string& body, const std::string& signature,
+                               const std::string& source) {
+  LoadCollector::Verdict verdict =
+      collector_.submit(body, signature, source, wall_clock_ms(), Clock::now());
+  if (!verdict.rejection) return {200, {{"accepted", true}}};
+  if (verdict.log) {
+    spdlog::warn("load report from {} refused ({}): {} (said once per source and reason)", source,
+                 rejection_name(*verdict.rejection), verdict.message);
+  }
+  return {verdict.status,
+          {{"error", verdict.message}, {"reason", rejection_name(*verdict.rejection)}}};
+}
+
+nlohmann::json Daemon::agents() const {
+  auto now = Clock::now();
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [address, agent] : collector_.agents()) {
+    double age = std::chrono::duration<double>(now - agent.received_at).count();
+    list.push_back({{"address", address.to_string()},
+                    {"source", agent.source},
+                    {"age_seconds", std::round(age * 1000) / 1000},
+                    {"stale", collector_.is_stale(agent, now)},
+                    {"accepted", agent.accepted},
+                    {"report", report_json(agent.report)}});
+  }
+  nlohmann::json rejected = nlohmann::json::object();
+  for (size_t i = 0; i < collector_.rejected().size(); ++i) {
+    rejected[rejection_name(static_cast<ReportRejection>(i))] = collector_.rejected()[i];
+  }
+  return {{"enabled", config_.load_feedback.enabled()},
+          {"report_interval_ms", config_.load_feedback.report_interval_ms},
+          {"stale_after_intervals", config_.load_feedback.stale_after},
+          {"accepted", collector_.accepted()},
+          {"rejected", rejected},
+          {"agents", list}};
+}
+
+// One round per report interval for every least-load service. A service that left least-load (or
+// went away) loses its distributor and its weights; the snapshot is republished only when a
+// weight changed beyond the dead band.
+void Daemon::run_distributor() {
+  auto now = Clock::now();
+  auto period = std::chrono::milliseconds(config_.load_feedback.report_interval_ms);
+  if (now - last_distribution_ < period) return;
+  last_distribution_ = now;
+  bool changed = false;
+  std::set<std::string> active;
+  for (const ServiceConfig& service : config_.services) {
+    if (service.scheduler != Scheduler::least_load) continue;
+    active.insert(service.name);
+    LeastLoadParams params = params_of(service.least_load);
+    auto it = distributors_.find(service.name);
+    if (it == distributors_.end() || !(it->second.config == service.least_load)) {
+      it = distributors_
+               .insert_or_assign(service.name, ServiceDistributor{service.least_load,
+                                                                  LeastLoadDistributor(params)})
+               .first;
+    }
+    std::vector<DistributorInput> inputs;
+    for (const BackendConfig& b : service.backends) {
+      BackendId id{service.name, backend_key(b.address, b.port)};
+      bool takes_flows = !b.drained && runtime_.down.count(id) == 0;
+      DistributorInput input{id.second, takes_flows ? b.weight : 0, std::nullopt, b.capacity};
+      if (const LoadReport* report = collector_.fresh(b.address, now)) {
+        input.load = metric_of(*report, service.least_load.metric);
+      }
+      inputs.push_back(std::move(input));
+    }
+    LeastLoadDistributor::Round round = it->second.distributor.round(inputs);
+    for (const DistributorOutput& out : round.backends) {
+      BackendId id{service.name, out.backend};
+      runtime_.effective_weights[id] = out.effective_weight;
+      distribution_[id] = out;
+    }
+    if (round.changed) {
+      changed = true;
+      std::string weights;
+      for (const DistributorOutput& out : round.backends) {
+        weights += fmt::format(" {}={:.2f}", out.backend, out.factor);
+      }
+      spdlog::info("least-load {} ({}): factors{}", service.name,
+                   metric_name(service.least_load.metric), weights);
+    }
+  }
+  std::erase_if(distributors_, [&](const auto& d) { return active.count(d.first) == 0; });
+  size_t before = runtime_.effective_weights.size();
+  std::erase_if(runtime_.effective_weights,
+                [&](const auto& w) { return active.count(w.first.first) == 0; });
+  std::erase_if(distribution_, [&](const auto& w) { return active.count(w.first.first) == 0; });
+  if (changed || before != runtime_.effective_weights.size()) publish("load feedback");
+}
+
+}  // namespace fairway

@@ -1,0 +1,131 @@
+"""Agents' load reports through the control API, and the least-load distributor they drive.
+
+Against a running fairwayd (net_pcap ports, apilib.py) with load_feedback configured and service
+`web` on `scheduler: least-load`. Reports are signed here with Python's hmac, as fairway-agent
+signs them. Run as root: /usr/bin/python3 -m pytest -q tests/api
+"""
+import hashlib
+import hmac
+import json
+import os
+import sys
+import time
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from apilib import FAIRWAYD, backends_of, get, get_json, running_daemon, wait_for  # noqa: E402
+
+if os.geteuid() != 0:
+    pytest.skip("fairwayd needs root (DPDK)", allow_module_level=True)
+if not os.access(FAIRWAYD, os.X_OK):
+    pytest.skip("%s not built" % FAIRWAYD, allow_module_level=True)
+
+KEY = b"test-key-0123456789abcdef-test-key"
+SEQUENCE = [int(time.time() * 1000)]
+
+
+def least_load(config):
+    config["load_feedback"] = {"key": KEY.decode(), "report_interval": "200ms", "stale_after": 3}
+    web = config["services"][0]
+    web["scheduler"] = "least-load"
+    web["least_load"] = {"metric": "cpu", "idle_load": 1}
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    with running_daemon(least_load) as d:
+        yield d
+
+
+def report(address, cpu, sequence=None, **extra):
+    if sequence is None:
+        SEQUENCE[0] += 1
+        sequence = SEQUENCE[0]
+    body = {"agent": "agent-" + address, "address": address, "timestamp_ms": int(time.time() * 1000),
+            "sequence": sequence, "interval_ms": 200, "cpu_percent": cpu, "memory_percent": 20.0,
+            "active_clients": 3}
+    body.update(extra)
+    return json.dumps(body, separators=(",", ":"))
+
+
+def post(listen, body, key=KEY, signature=None):
+    if signature is None:
+        signature = "sha256=" + hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+    req = urllib.request.Request("http://%s/api/v1/agents/report" % listen, data=body.encode(),
+                                 method="POST", headers={"X-Fairway-Signature": signature})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read().decode())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode())
+
+
+def test_a_signed_report_is_kept_and_shown(daemon):
+    code, answer = post(daemon.listen, report("198.18.1.11", 12.5, requests_per_second=40.0))
+    assert code == 200, answer
+    agents = get_json(daemon.listen, "/api/v1/agents")
+    assert agents["enabled"] is True
+    kept = {a["address"]: a for a in agents["agents"]}["198.18.1.11"]
+    assert kept["report"]["cpu_percent"] == 12.5 and kept["report"]["requests_per_second"] == 40.0
+    assert kept["stale"] is False and kept["age_seconds"] < 5
+    be1 = backends_of(daemon.listen, "web")["198.18.1.11:80"]
+    assert be1["report"]["cpu_percent"] == 12.5
+
+
+@pytest.mark.parametrize("make,status,reason", [
+    (lambda: (report("198.18.1.11", 10), b"wrong key, wrong key, wrong key!!", None), 401, "bad_signature"),
+    (lambda: (report("198.18.1.11", 10), KEY, "sha256=00"), 401, "bad_signature"),
+    (lambda: (report("198.18.1.11", 10), KEY, ""), 401, "bad_signature"),
+    (lambda: (report("198.18.1.11", 10, sequence=1), KEY, None), 409, "replayed"),
+    (lambda: (report("198.18.1.11", 101), KEY, None), 400, "out_of_range"),
+    (lambda: (report("198.18.1.11", 10, weight=5), KEY, None), 400, "malformed"),
+    (lambda: ("{not json", KEY, None), 400, "malformed"),
+    (lambda: (report("198.18.1.11", 10, timestamp_ms=int(time.time() * 1000) - 3600_000), KEY, None),
+     409, "clock_skew"),
+])
+def test_forged_replayed_and_malformed_reports_are_refused(daemon, make, status, reason):
+    before = get_json(daemon.listen, "/api/v1/agents")
+    body, key, signature = make()
+    code, answer = post(daemon.listen, body, key, signature)
+    assert code == status and answer["reason"] == reason, answer
+    after = get_json(daemon.listen, "/api/v1/agents")
+    assert after["rejected"][reason] == before["rejected"][reason] + 1
+    assert after["accepted"] == before["accepted"]
+
+
+def test_a_replayed_report_is_refused_even_when_signed(daemon):
+    body = report("198.18.1.12", 30)
+    assert post(daemon.listen, body)[0] == 200
+    code, answer = post(daemon.listen, body)  # captured and sent again
+    assert code == 409 and answer["reason"] == "replayed"
+
+
+def test_least_load_moves_weight_away_from_a_busy_backend_and_back(daemon):
+    def factors():
+        b = backends_of(daemon.listen, "web")
+        return b["198.18.1.11:80"], b["198.18.1.12:80"]
+
+    def feed(cpu11, cpu12, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            post(daemon.listen, report("198.18.1.11", cpu11))
+            post(daemon.listen, report("198.18.1.12", cpu12))
+            time.sleep(0.1)
+
+    feed(90, 10, 4)
+    busy, idle = factors()
+    assert busy["effective_weight"] < idle["effective_weight"], (busy, idle)
+    assert busy["load"]["factor"] < 1 < idle["load"]["factor"], (busy, idle)
+    assert "least-load" in busy["load"]["reason"]
+    text = get(daemon.listen, "/metrics")[2]
+    assert 'fairway_backend_load_factor{service="web",backend="198.18.1.11:80"}' in text
+    assert 'fairway_backend_cpu_utilization_ratio{service="web",backend="198.18.1.11:80"} 0.9' in text
+    assert 'fairway_agent_reports_total{result="bad_signature"} 3' in text
+
+    # Reports stop: after stale_after intervals both fall back to their admin weight.
+    wait_for(lambda: all(b["effective_weight"] == 100 for b in factors()), 10, "admin weights")
+    busy, _ = factors()
+    assert busy["report_stale"] is True
+    assert "no fresh report" in busy["load"]["reason"]
