@@ -10,10 +10,11 @@ Every command is bounded in count and in time (--deadline) and prints one JSON o
   client.py udp   HOST PORT [-n 30] [--same-socket] [--timeout 1] [--deadline 30]
       n datagrams, each from a new socket (new source port) unless --same-socket; the echo names
       the back-end; records the address the answer came from.
-  client.py churn HOST PORT [--seconds 30] [--long 4] [--stop-file F] [--timeout 2]
+  client.py churn HOST PORT [--seconds 30] [--long 4] [--stop-file F] [--timeout 2] [--short-rate R]
       connections opened and used without pause until --seconds pass or F exists: --long threads
       each keep a keep-alive connection for 20 requests (one every 50 ms) and then open the next,
-      one more thread opens one-request connections back to back. Result: connections, requests,
+      one more thread opens one-request connections back to back (at most R per second). Result:
+      connections, requests,
       failed connections by error, and connections whose answers came from more than one back-end.
   client.py refused HOST PORT [--timeout 1]
       one connect(): "refused" (TCP reset), "timeout" or "connected", with the elapsed time.
@@ -196,7 +197,17 @@ def cmd_churn(a):
             one_connection(20, 0.05)
 
     def short_loop():
+        # at most --short-rate connections per second (0: as fast as it goes), paced evenly
+        gap = 1.0 / a.short_rate if a.short_rate > 0 else 0.0
+        next_at = time.monotonic()
         while running():
+            if gap:
+                next_at += gap
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                else:
+                    next_at = time.monotonic()  # behind: do not burst to catch up
             one_connection(1, 0)
 
     threads = [threading.Thread(target=long_loop) for _ in range(a.long)]
@@ -254,6 +265,7 @@ def main(argv=None):
     c.add_argument("--long", type=int, default=4)
     c.add_argument("--stop-file")
     c.add_argument("--timeout", type=float, default=2.0)
+    c.add_argument("--short-rate", type=float, default=0.0)
     r.add_argument("host")
     r.add_argument("port", type=int)
     r.add_argument("--timeout", type=float, default=1.0)

@@ -14,7 +14,7 @@ few seconds (all ports together; the /fairway-stats requests themselves are not 
 
     {"requests_per_second": 85.0, "mean_response_ms": 3.2}
 
-Usage: http_server.py --name be2 --port 80 --port 8080 [--bind4 0.0.0.0] [--bind6 ::]
+Usage: http_server.py --name be2 --port 80 --port 8080 [--bind4 0.0.0.0] [--bind6 ::] [--work-ms 1.5]
 """
 import argparse
 import http.server
@@ -60,7 +60,15 @@ class RequestStats:
         return rps, (1000.0 * total / count if count else 0.0)
 
 
-def make_handler(name, stats=None):
+def burn_cpu(ms):
+    """Spends `ms` of this thread's CPU time: a request's work, so that a server's CPU use follows
+    the requests it serves (the least-load lab scenario balances on it)."""
+    end = time.thread_time() + ms / 1000.0
+    while time.thread_time() < end:
+        pass
+
+
+def make_handler(name, stats=None, work_ms=0.0):
     stats = stats if stats is not None else RequestStats()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -82,6 +90,8 @@ def make_handler(name, stats=None):
             if self.path == "/fairway-stats":
                 return self._stats()
             start = time.monotonic()
+            if work_ms > 0:
+                burn_cpu(work_ms)
             body = self._body()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -141,8 +151,12 @@ def main():
     ap.add_argument("--port", type=int, action="append", required=True)
     ap.add_argument("--bind4", default="0.0.0.0")
     ap.add_argument("--bind6", default="::")
+    ap.add_argument("--work-ms", type=float, default=0.0,
+                    help="CPU time each GET spends (default 0), so that CPU use follows requests")
     a = ap.parse_args()
-    handler = make_handler(a.name)
+    if not 0 <= a.work_ms <= 1000:
+        ap.error("--work-ms must be 0..1000")
+    handler = make_handler(a.name, work_ms=a.work_ms)
     servers = []
     for port in a.port:
         servers.append(Server((a.bind4, port), handler))

@@ -5,6 +5,7 @@
 //   fairwayctl -s [::1]:9180 metrics
 //   fairwayctl services
 //   fairwayctl flows --service web --backend 198.18.1.11:80 --limit 20
+//   fairwayctl agents
 //   fairwayctl -t TOKEN backend set web 198.18.1.11:80 --drain      (--undrain, --weight N)
 //   fairwayctl -t TOKEN backend add web 198.18.1.14 --weight 2
 //   fairwayctl -t TOKEN backend remove web 198.18.1.14:80
@@ -103,20 +104,49 @@ void print_status(const nlohmann::json& s) {
 }
 
 void print_services(const nlohmann::json& services) {
-  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %s\n", "SERVICE", "VIP", "MODE", "BACKEND",
-              "WEIGHT", "STATE", "HEALTH", "FLOWS_CREATED");
+  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %-14s %-10s %s\n", "SERVICE", "VIP", "MODE",
+              "BACKEND", "WEIGHT", "STATE", "HEALTH", "FLOWS_CREATED", "EFFECTIVE", "WHY");
   for (const auto& s : services) {
     std::string vip = s["vip"].get<std::string>() + ":" + std::to_string(s["port"].get<int>()) +
                       "/" + s["protocol"].get<std::string>();
     for (const auto& b : s["backends"]) {
-      std::printf("%-16s %-28s %-5s %-24s %-7u %-9s %-10s %llu\n",
+      // Effective weights are relative: admin weight x 100 under least-load, the admin weight
+      // otherwise; WHY says what the distributor did.
+      std::string why = b.contains("load") ? b["load"]["reason"].get<std::string>() : "";
+      std::printf("%-16s %-28s %-5s %-24s %-7u %-9s %-10s %-14llu %-10u %s\n",
                   s["name"].get<std::string>().c_str(), vip.c_str(),
                   s["mode"].get<std::string>().c_str(), b["backend"].get<std::string>().c_str(),
                   b["weight"].get<unsigned>(), b["state"].get<std::string>().c_str(),
                   b["health"]["state"].get<std::string>().c_str(),
-                  b["flows_created"].get<unsigned long long>());
+                  b["flows_created"].get<unsigned long long>(), b["effective_weight"].get<unsigned>(),
+                  why.c_str());
     }
   }
+}
+
+void print_agents(const nlohmann::json& a) {
+  std::printf("load feedback %s; reports accepted %llu\n",
+              a["enabled"].get<bool>() ? "on" : "off (no load_feedback key)",
+              a["accepted"].get<unsigned long long>());
+  std::printf("\n%-24s %-12s %-8s %-6s %-6s %-6s %-8s %-8s %s\n", "ADDRESS", "AGENT", "AGE", "STALE",
+              "CPU%", "MEM%", "CLIENTS", "REQ/S", "RESP_MS");
+  for (const auto& agent : a["agents"]) {
+    const auto& r = agent["report"];
+    auto optional = [&](const char* key) {
+      return r.contains(key) ? std::to_string(r[key].get<double>()).substr(0, 6) : std::string("-");
+    };
+    std::printf("%-24s %-12s %-8.1f %-6s %-6.1f %-6.1f %-8llu %-8s %s\n",
+                agent["address"].get<std::string>().c_str(), r["agent"].get<std::string>().c_str(),
+                agent["age_seconds"].get<double>(), agent["stale"].get<bool>() ? "yes" : "no",
+                r["cpu_percent"].get<double>(), r["memory_percent"].get<double>(),
+                r["active_clients"].get<unsigned long long>(), optional("requests_per_second").c_str(),
+                optional("mean_response_ms").c_str());
+  }
+  std::printf("\nrefused reports:");
+  for (const auto& [reason, count] : a["rejected"].items()) {
+    std::printf(" %s %llu", reason.c_str(), count.get<unsigned long long>());
+  }
+  std::printf("\n");
 }
 
 void print_flows(const nlohmann::json& f) {
@@ -179,6 +209,7 @@ int main(int argc, char** argv) {
   auto* metrics = app.add_subcommand("metrics", "the Prometheus exposition, as served");
   auto* services = app.add_subcommand("services", "services and their back-ends");
   auto* reload = app.add_subcommand("reload", "read the configuration file again");
+  auto* agents = app.add_subcommand("agents", "the agents' last load reports, and refused ones");
 
   auto* flows = app.add_subcommand("flows", "list flows (from every worker's table)");
   std::string flow_service, flow_backend, flow_client;
@@ -297,6 +328,7 @@ int main(int argc, char** argv) {
   }
   std::string path = status->parsed()     ? "/api/v1/status"
                      : services->parsed() ? "/api/v1/services"
+                     : agents->parsed()   ? "/api/v1/agents"
                                           : "/api/v1/stats";
   if (flows->parsed()) {
     httplib::Params params;
@@ -320,6 +352,8 @@ int main(int argc, char** argv) {
     print_services(json);
   } else if (flows->parsed()) {
     print_flows(json);
+  } else if (agents->parsed()) {
+    print_agents(json);
   } else if (stats->parsed()) {
     print_stats(json);
   }

@@ -15,7 +15,8 @@ import urllib.request
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apilib import FAIRWAYD, backends_of, get, get_json, running_daemon, wait_for  # noqa: E402
+from apilib import (FAIRWAYD, backends_of, ctl, get, get_json, running_daemon,  # noqa: E402
+                    wait_for)
 
 if os.geteuid() != 0:
     pytest.skip("fairwayd needs root (DPDK)", allow_module_level=True)
@@ -129,3 +130,16 @@ def test_least_load_moves_weight_away_from_a_busy_backend_and_back(daemon):
     busy, _ = factors()
     assert busy["report_stale"] is True
     assert "no fresh report" in busy["load"]["reason"]
+
+
+def test_fairwayctl_shows_agents_and_why(daemon):
+    post(daemon.listen, report("198.18.1.11", 55.5))
+    table = ctl(daemon.listen, "agents")
+    assert table.returncode == 0, table.stderr
+    row = [line for line in table.stdout.splitlines() if line.startswith("198.18.1.11 ")]
+    assert row and "55.5" in row[0], table.stdout
+    assert "bad_signature 3" in table.stdout
+    as_json = json.loads(ctl(daemon.listen, "-o", "json", "agents").stdout)
+    assert as_json["enabled"] is True
+    services = ctl(daemon.listen, "services")
+    assert services.returncode == 0 and "EFFECTIVE" in services.stdout, services.stderr

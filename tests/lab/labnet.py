@@ -229,16 +229,26 @@ class Lab:
         while self.server_pids(backend) and time.monotonic() < end:
             time.sleep(0.1)
 
-    def start_http_server(self, backend):
-        """Starts the back-end's HTTP server again (lab_start_servers' command); the lab's
-        teardown kills everything in its namespaces."""
+    def start_http_server(self, backend, *extra_args):
+        """Starts the back-end's HTTP server again (lab_start_servers' command, plus
+        `extra_args`); the lab's teardown kills everything in its namespaces."""
         log = open(os.path.join(self.logdir, "%s-http-restart.log" % backend), "ab")
         subprocess.Popen(["ip", "netns", "exec", self.ns(backend), PY,
                           os.path.join(LAB_DIR, "servers", "http_server.py"), "--name", backend,
-                          "--port", "80", "--port", "8080"],
+                          "--port", "80", "--port", "8080", *extra_args],
                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                          start_new_session=True)
         log.close()
+
+    def wait_http_server(self, backend, seconds=10):
+        """Until the back-end listens on 80 and 8080 again."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r = self.run(backend, "ss", "-Hltn", "( sport = :80 or sport = :8080 )", timeout=10)
+            if len(r.stdout.strip().splitlines()) >= 2:
+                return
+            time.sleep(0.1)
+        raise LabError("%s's HTTP server did not come back" % backend)
 
     def ns(self, name):
         return "%s-%s" % (self.prefix, name)

@@ -4,7 +4,10 @@ Three back-ends, each in a CPU cgroup limited to the same share of a CPU (like c
 CPU limit), each running fairway-agent, which reports its cgroup's CPU utilization to fairwayd
 through the data plane (control API on 198.18.1.1:9180 via the exception path). The nat service
 runs `scheduler: least-load` with equal admin weights. A client keeps opening and using
-connections without pause. Phases: baseline, then a CPU burner inside be2's cgroup, then none.
+connections without pause (a steady rate: the kernel's TIME_WAIT ports bound a faster client), and
+each request costs its server 1.5 ms of CPU, so that CPU use follows the requests a back-end gets
+(in a shared-kernel lab much of the network work is charged to whichever task runs). Phases:
+baseline, then a CPU burner inside be2's cgroup, then none.
 
     with Lab(config_edit=least_load_config) as lab:
         series = run(lab, agent_binary, phases=(("baseline", 15), ("burner", 30), ("after", 30)))
@@ -22,6 +25,8 @@ from labnet import CLIENT, PY, VIP4_NAT
 
 KEY = "lab-key-" + "5f3c1e0b9a7d4c2e8f6a1b3d5c7e9f0a"
 CPU_QUOTA = 0.3  # of one CPU, per back-end
+WORK_MS = 1.5    # CPU per request, so that a server's CPU follows the requests it serves
+SHORT_RATE = 150  # one-request connections per second (plus two keep-alive clients)
 BACKENDS = {"be1": "198.18.1.11", "be2": "198.18.1.12", "be3": "198.18.1.13"}
 CPU_V1, CPUACCT_V1 = "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuacct"
 
@@ -116,6 +121,10 @@ def run(lab, agent_binary, phases, log=print):
     try:
         for backend, address in BACKENDS.items():
             groups.create(backend)
+            # the HTTP server again, with per-request CPU work, inside the back-end's cgroup
+            lab.stop_http_server(backend)
+            lab.start_http_server(backend, "--work-ms", str(WORK_MS))
+            lab.wait_http_server(backend)
             for pid in lab.server_pids(backend):
                 groups.add(backend, pid)
             log_file = open(os.path.join(lab.logdir, "%s-agent.log" % backend), "wb")
@@ -132,6 +141,7 @@ def run(lab, agent_binary, phases, log=print):
         stop_file = os.path.join(lab.logdir, "stop-churn")
         churn = subprocess.Popen(["ip", "netns", "exec", lab.ns("cli"), PY, CLIENT, "churn", VIP4_NAT,
                                   "80", "--seconds", str(total + 30), "--long", "2",
+                                  "--short-rate", str(SHORT_RATE),
                                   "--stop-file", stop_file],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  stdin=subprocess.DEVNULL)
