@@ -5,6 +5,8 @@
 #include <charconv>
 #include <limits>
 
+#include "util/duration.h"
+
 namespace fairway::agent {
 namespace {
 
@@ -86,30 +88,10 @@ std::optional<uint64_t> parse_duration_ms(std::string_view text) {
     }
     return *seconds * 1000;
   }
-  uint64_t total = 0;
-  while (!text.empty()) {
-    size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    auto number = to_u64(text.substr(0, digits));
-    if (!number) return std::nullopt;
-    text.remove_prefix(digits);
-    uint64_t unit_ms = 0;
-    if (text.starts_with("ms")) {
-      unit_ms = 1, text.remove_prefix(2);
-    } else if (text.starts_with("s")) {
-      unit_ms = 1000, text.remove_prefix(1);
-    } else if (text.starts_with("m")) {
-      unit_ms = 60'000, text.remove_prefix(1);
-    } else if (text.starts_with("h")) {
-      unit_ms = 3'600'000, text.remove_prefix(1);
-    } else {
-      return std::nullopt;
-    }
-    if (*number > (std::numeric_limits<uint64_t>::max() - total) / unit_ms) return std::nullopt;
-    total += *number * unit_ms;
-  }
-  if (total == 0) return std::nullopt;
-  return total;
+  // A zero or saturated (overflowing) duration is no interval.
+  auto ms = parse_duration_units_ms(text);
+  if (!ms || *ms == 0 || *ms == std::numeric_limits<uint64_t>::max()) return std::nullopt;
+  return ms;
 }
 
 bool is_ip_address(const std::string& text) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "control/distributor.h"
 #include "lb/flow_table.h"
 #include "lb/service_mode.h"
 #include "packet/addresses.h"
@@ -24,14 +25,7 @@ enum class LoadMetric : uint8_t { cpu, memory, clients, response_time };
 
 struct LeastLoadConfig {
   LoadMetric metric = LoadMetric::cpu;
-  double smoothing = 0.5;   // EWMA weight of a new report
-  double gain = 0.5;        // share of the correction applied per round
-  double max_step = 0.25;   // a weight changes by at most this factor per round
-  double dead_band = 0.05;  // corrections smaller than this are not made
-  double min_factor = 0.05; // effective weight bounds, relative to the admin weight
-  double max_factor = 20;
-  double idle_load = 5;     // below this mean load, weights drift back to the admin weights
-  double response = 0.5;    // how fast a back-end's load follows a weight change (per round)
+  LeastLoadParams params;  // the distributor's (docs/DISTRIBUTION.md); YAML keys of the same names
   friend bool operator==(const LeastLoadConfig&, const LeastLoadConfig&) = default;
 };
 

@@ -105,14 +105,14 @@ LeastLoadConfig ConfigLoader::read_least_load(const Field& field) const {
   if (auto f = map.get("metric")) {
     c.metric = static_cast<LoadMetric>(f->choice({"cpu", "memory", "clients", "response_time"}));
   }
-  if (auto f = map.get("smoothing")) c.smoothing = f->number(0.01, 1);
-  if (auto f = map.get("gain")) c.gain = f->number(0.01, 1);
-  if (auto f = map.get("max_step")) c.max_step = f->number(0.01, 1);
-  if (auto f = map.get("dead_band")) c.dead_band = f->number(0.001, 0.5);
-  if (auto f = map.get("min_factor")) c.min_factor = f->number(0.001, 1);
-  if (auto f = map.get("max_factor")) c.max_factor = f->number(1, 100);
-  if (auto f = map.get("idle_load")) c.idle_load = f->number(0, 1e6);
-  if (auto f = map.get("response")) c.response = f->number(0.01, 1);
+  if (auto f = map.get("smoothing")) c.params.smoothing = f->number(0.01, 1);
+  if (auto f = map.get("gain")) c.params.gain = f->number(0.01, 1);
+  if (auto f = map.get("max_step")) c.params.max_step = f->number(0.01, 1);
+  if (auto f = map.get("dead_band")) c.params.dead_band = f->number(0.001, 0.5);
+  if (auto f = map.get("min_factor")) c.params.min_factor = f->number(0.001, 1);
+  if (auto f = map.get("max_factor")) c.params.max_factor = f->number(1, 100);
+  if (auto f = map.get("idle_load")) c.params.idle_load = f->number(0, 1e6);
+  if (auto f = map.get("response")) c.params.response = f->number(0.01, 1);
   return c;
 }
 

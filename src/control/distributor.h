@@ -41,6 +41,7 @@ struct LeastLoadParams {
   double idle_load = 5.0;    // >= 0, in load units: a mean below it means "all idle"
   double response = 0.5;     // (0, 1]: fraction of the way a back-end's load moves toward its new
                              // level in one round after its weight changed (1 = at once)
+  friend bool operator==(const LeastLoadParams&, const LeastLoadParams&) = default;
 };
 
 // Whether `params` is usable; when not, `error` names the field and the range, e.g.

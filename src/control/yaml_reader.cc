@@ -1,5 +1,7 @@
 #include "control/yaml_reader.h"
 
+#include "util/duration.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -88,34 +90,6 @@ std::optional<uint64_t> parse_decimal(std::string_view text) {
   return value;
 }
 
-// Parses "1h30m", "500ms", "15m": one or more <integer><unit> groups.
-std::optional<uint64_t> parse_duration_ms(std::string_view text) {
-  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-  if (text.empty()) return std::nullopt;
-  uint64_t total = 0;
-  while (!text.empty()) {
-    size_t digits = 0;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    auto number = parse_decimal(text.substr(0, digits));
-    if (!number) return std::nullopt;
-    text.remove_prefix(digits);
-    uint64_t unit_ms = 0;
-    if (text.starts_with("ms")) {
-      unit_ms = 1, text.remove_prefix(2);
-    } else if (text.starts_with("s")) {
-      unit_ms = 1000, text.remove_prefix(1);
-    } else if (text.starts_with("m")) {
-      unit_ms = 60'000, text.remove_prefix(1);
-    } else if (text.starts_with("h")) {
-      unit_ms = 3'600'000, text.remove_prefix(1);
-    } else {
-      return std::nullopt;
-    }
-    // Saturate rather than fail: a huge duration is out of range, not malformed.
-    total = *number > (kMax - total) / unit_ms ? kMax : total + *number * unit_ms;
-  }
-  return total;
-}
 
 std::string duration_text(uint64_t ms) {
   if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
@@ -242,7 +216,7 @@ uint64_t Field::duration_ms(uint64_t min_ms, uint64_t max_ms) const {
     auto seconds = parse_decimal(text);
     if (seconds) ms = *seconds > max_ms / 1000 ? max_ms + 1 : *seconds * 1000;
   }
-  if (!ms) ms = parse_duration_ms(text);
+  if (!ms) ms = parse_duration_units_ms(text);
   if (!ms) fail("expected " + std::string(kExpected) + ", got " + describe_typed(node_));
   if (*ms < min_ms || *ms > max_ms) {
     fail("duration " + text + " is out of range, expected " + duration_text(min_ms) + ".." +

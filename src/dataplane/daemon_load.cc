@@ -15,19 +15,6 @@ uint64_t wall_clock_ms() {
                                    .count());
 }
 
-LeastLoadParams params_of(const LeastLoadConfig& c) {
-  LeastLoadParams p;
-  p.smoothing = c.smoothing;
-  p.gain = c.gain;
-  p.max_step = c.max_step;
-  p.dead_band = c.dead_band;
-  p.min_factor = c.min_factor;
-  p.max_factor = c.max_factor;
-  p.idle_load = c.idle_load;
-  p.response = c.response;
-  return p;
-}
-
 // The figure least-load balances, from a report; nullopt when the report lacks it.
 std::optional<double> metric_of(const LoadReport& report, LoadMetric metric) {
   switch (metric) {
@@ -122,12 +109,11 @@ void Daemon::run_distributor() {
   for (const ServiceConfig& service : config_.services) {
     if (service.scheduler != Scheduler::least_load) continue;
     active.insert(service.name);
-    LeastLoadParams params = params_of(service.least_load);
     auto it = distributors_.find(service.name);
     if (it == distributors_.end() || !(it->second.config == service.least_load)) {
       it = distributors_
                .insert_or_assign(service.name, ServiceDistributor{service.least_load,
-                                                                  LeastLoadDistributor(params)})
+                                                                  LeastLoadDistributor(service.least_load.params)})
                .first;
     }
     std::vector<DistributorInput> inputs;
