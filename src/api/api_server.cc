@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "api/dashboard.h"
 #include "api/metrics.h"
 
 namespace fairway {
@@ -171,6 +172,8 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   });
   server_->Get("/api/v1/agents",
                [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
+  server_->Get("/",
+               [](Req, Res res) { res.set_content(dashboard_html(), "text/html; charset=utf-8"); });
   server_->Get("/metrics", [this](Req, Res res) {
     res.set_content(render_metrics(handlers_.stats()), "text/plain; version=0.0.4");
   });

@@ -54,6 +54,15 @@ def test_metrics_are_prometheus_text(daemon):
     assert "# TYPE fairway_drops_total counter" in text
 
 
+def test_dashboard_page(daemon):
+    status, ctype, text = get(daemon, "/")
+    assert status == 200 and ctype.startswith("text/html")
+    # it draws from the JSON resources, which exist
+    for resource in ("/api/v1/status", "/api/v1/services", "/api/v1/agents"):
+        assert resource in text
+        get_json(daemon, resource)
+
+
 def test_unknown_resource_is_a_json_404(daemon):
     with pytest.raises(urllib.error.HTTPError) as err:
         get(daemon, "/api/v1/nothing-here")
