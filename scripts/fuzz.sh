@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${FUZZ_SECONDS:-20}"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(parse_fuzz pipeline_fuzz config_fuzz)
+[[ ${#targets[@]} -gt 0 ]] || targets=(parse_fuzz pipeline_fuzz config_fuzz report_fuzz)
 
 cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
