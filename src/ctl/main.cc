@@ -94,11 +94,15 @@ void print_status(const nlohmann::json& s) {
                 w["snapshot_version"].get<unsigned long long>(),
                 w["flows"].get<unsigned long long>(), w["load_percent"].get<double>());
   }
-  std::printf("\n%-12s %-18s %-6s %-8s %s\n", "PORT", "MAC", "LINK", "DEVICES", "TAP");
+  std::printf("\n%-12s %-18s %-6s %-8s %-12s %-12s %-10s %s\n", "PORT", "MAC", "LINK", "DEVICES",
+              "RX_PACKETS", "TX_PACKETS", "RX_MISSED", "TAP");
   for (const auto& p : s["ports"]) {
-    std::printf("%-12s %-18s %-6s %-8d %s\n", p["name"].get<std::string>().c_str(),
-                p["mac"].get<std::string>().c_str(), p["link"].get<std::string>().c_str(),
-                p["devices"].get<int>(),
+    const auto& c = p["counters"];
+    std::printf("%-12s %-18s %-6s %-8d %-12llu %-12llu %-10llu %s\n",
+                p["name"].get<std::string>().c_str(), p["mac"].get<std::string>().c_str(),
+                p["link"].get<std::string>().c_str(), p["devices"].get<int>(),
+                c["rx_packets"].get<unsigned long long>(), c["tx_packets"].get<unsigned long long>(),
+                c["rx_missed"].get<unsigned long long>(),
                 p["tap"].is_null() ? "-" : p["tap"].get<std::string>().c_str());
   }
 }

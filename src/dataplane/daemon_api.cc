@@ -155,6 +155,7 @@ nlohmann::json Daemon::status() const {
                      {"mac", p.mac.to_string()},
                      {"devices", p.data_port_ids.size()},
                      {"link", up ? "up" : "down"},
+                     {"counters", device_json(p.data_port_ids)},
                      {"tap", p.exception_path ? nlohmann::json(p.tap_name) : nlohmann::json()}});
   }
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_at_);

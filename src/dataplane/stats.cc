@@ -18,6 +18,8 @@ nlohmann::json counters_json(const WorkerCounters& c) {
   return out;
 }
 
+}  // namespace
+
 nlohmann::json device_json(const std::vector<uint16_t>& port_ids) {
   rte_eth_stats s{};
   for (uint16_t id : port_ids) {
@@ -36,8 +38,6 @@ nlohmann::json device_json(const std::vector<uint16_t>& port_ids) {
           {"tx_bytes", s.obytes},     {"rx_missed", s.imissed},   {"rx_errors", s.ierrors},
           {"tx_errors", s.oerrors},   {"rx_no_mbuf", s.rx_nombuf}};
 }
-
-}  // namespace
 
 nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
                              const std::vector<PortRuntime>& ports_runtime, uint64_t version) {

@@ -36,6 +36,7 @@ def test_status(daemon):
     assert [w["snapshot_version"] for w in s["workers"]] == [s["snapshot_version"]]
     assert 0 <= s["workers"][0]["load_percent"] <= 100
     assert [p["link"] for p in s["ports"]] == ["up", "up"]
+    assert s["ports"][0]["counters"]["rx_packets"] == FRAMES
     assert [p["name"] for p in s["ports"]] == ["client", "server"]
 
 
