@@ -8,8 +8,6 @@
 namespace fairway {
 namespace {
 
-constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -39,21 +37,10 @@ std::string MacAddress::to_string() const {
   return out;
 }
 
-IpAddress IpAddress::from_v4(const uint8_t* four_bytes) {
-  IpAddress a;
-  std::memcpy(a.bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size());
-  std::memcpy(a.bytes.data() + 12, four_bytes, 4);
-  return a;
-}
-
 IpAddress IpAddress::from_v6(const uint8_t* sixteen_bytes) {
   IpAddress a;
   std::memcpy(a.bytes.data(), sixteen_bytes, 16);
   return a;
-}
-
-bool IpAddress::is_v4() const {
-  return std::memcmp(bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0;
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {

@@ -19,13 +19,23 @@ struct MacAddress {
   friend bool operator==(const MacAddress&, const MacAddress&) = default;
 };
 
+// The first 12 bytes of an IPv4-mapped IPv6 address.
+inline constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 struct IpAddress {
   std::array<uint8_t, 16> bytes{};  // network byte order; IPv4 as ::ffff:a.b.c.d
 
-  static IpAddress from_v4(const uint8_t* four_bytes);
+  // Inline: the parser builds two per packet.
+  static IpAddress from_v4(const uint8_t* four_bytes) {
+    IpAddress a;
+    a.bytes[10] = 0xff;
+    a.bytes[11] = 0xff;
+    std::memcpy(a.bytes.data() + 12, four_bytes, 4);
+    return a;
+  }
   static IpAddress from_v6(const uint8_t* sixteen_bytes);
   static std::optional<IpAddress> parse(std::string_view text);  // "198.18.0.1" or "2001:2::1"
-  bool is_v4() const;
+  bool is_v4() const { return std::memcmp(bytes.data(), kV4MappedPrefix, 12) == 0; }
   const uint8_t* v4_bytes() const { return bytes.data() + 12; }
   std::string to_string() const;
   // Two 64-bit compares: on the per-packet path, where a memcmp call would cost more.

@@ -3,6 +3,7 @@
 // All 16-bit values here are in network byte order as they sit in the packet, unless noted.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "packet/addresses.h"
@@ -12,6 +13,24 @@ namespace fairway {
 // One's-complement sum of the bytes, folded to 16 bits, not complemented. `initial` lets sums chain.
 uint32_t checksum_partial(std::span<const uint8_t> bytes, uint32_t initial = 0);
 uint16_t checksum_fold(uint32_t sum);  // fold and complement: the value to store
+
+// Whether a 20-byte IPv4 header (no options) with its checksum in place sums to 0xffff, i.e. its
+// checksum is right: the same answer as checksum_fold(checksum_partial(header, 20)) == 0, inline
+// and without a loop for the parser's common case. `header` must hold 20 readable bytes.
+inline bool ipv4_header_checksum_ok(const uint8_t* header) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < 20; i += 4) {  // unrolled by the compiler: five 32-bit loads
+    uint32_t word;
+    std::memcpy(&word, header + i, 4);
+    sum += word;
+  }
+  // End-around carries: 2^32 = 2^16 = 1 modulo 2^16 - 1, so every fold keeps the sum's value.
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return sum == 0xffff;
+}
 
 // Full checksum of an IPv4 header (the checksum field is treated as zero).
 uint16_t ipv4_header_checksum(std::span<const uint8_t> header);

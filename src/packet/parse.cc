@@ -213,9 +213,71 @@ DropReason parse_quoted_ipv6(std::span<const uint8_t> frame, QuotedPacket& out) 
   return DropReason::none;
 }
 
+// The frames a load balancer mostly sees: Ethernet, IPv4 without options and not a fragment,
+// then TCP or UDP, all well formed. Checked with fewer branches than the general parser and the
+// header checksum summed as five fixed words. Anything else (other protocols, options,
+// fragments and every malformed frame) returns false and goes through the general parser, which
+// names the drop reason; for the frames accepted here both give the same ParsedPacket (the parse
+// fuzzer compares them).
+bool parse_common_ipv4(std::span<const uint8_t> frame, ParsedPacket& out) {
+  constexpr size_t kL3 = eth::kSize;
+  constexpr size_t kL4 = kL3 + ipv4::kMinSize;
+  if (frame.size() < kL4 || load_be16(frame.data() + eth::kEtherType) != kEtherTypeIpv4) {
+    return false;
+  }
+  const uint8_t* h = frame.data() + kL3;
+  constexpr uint8_t kVersion4NoOptions = 0x45;
+  if (h[ipv4::kVersionIhl] != kVersion4NoOptions) return false;
+  const size_t total_length = load_be16(h + ipv4::kTotalLength);
+  if (total_length < ipv4::kMinSize || total_length > frame.size() - kL3) return false;
+  if ((load_be16(h + ipv4::kFlagsFragment) & (ipv4::kMoreFragments | ipv4::kOffsetMask)) != 0) {
+    return false;
+  }
+  const uint8_t protocol = h[ipv4::kProtocol];
+  const uint8_t* l4 = h + ipv4::kMinSize;
+  const size_t l4_size = total_length - ipv4::kMinSize;
+  size_t l4_header = 0;
+  if (protocol == kProtoTcp) {
+    if (l4_size < tcp::kMinSize) return false;
+    l4_header = size_t{static_cast<uint8_t>(l4[tcp::kDataOffset] >> 4)} * 4;
+    if (l4_header < tcp::kMinSize || l4_header > l4_size) return false;
+  } else if (protocol == kProtoUdp) {
+    if (l4_size < udp::kSize || load_be16(l4 + udp::kLength) != l4_size) return false;
+    l4_header = udp::kSize;
+  } else {
+    return false;
+  }
+  if (!ipv4_header_checksum_ok(h)) return false;
+  const bool is_tcp = protocol == kProtoTcp;
+  out = ParsedPacket{
+      .l3 = L3Kind::ipv4,
+      .ethertype = kEtherTypeIpv4,
+      .l3_offset = kL3,
+      .l4_offset = kL4,
+      .ip_end = static_cast<uint16_t>(kL3 + total_length),
+      .l4_protocol = protocol,
+      .hop_limit = h[ipv4::kTtl],
+      .src = IpAddress::from_v4(h + ipv4::kSrc),
+      .dst = IpAddress::from_v4(h + ipv4::kDst),
+      .src_port = load_be16(l4 + tcp::kSrcPort),  // UDP's ports sit at the same offsets
+      .dst_port = load_be16(l4 + tcp::kDstPort),
+      .tcp_flags = is_tcp ? l4[tcp::kFlags] : uint8_t{0},
+      .tcp_seq = is_tcp ? load_be32(l4 + tcp::kSeq) : 0,
+      .tcp_ack = is_tcp ? load_be32(l4 + tcp::kAck) : 0,
+      .l4_payload_length = static_cast<uint16_t>(l4_size - l4_header),
+  };
+  return true;
+}
+
 }  // namespace
 
 DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out) {
+  if (frame.size() > kMaxFrame) frame = frame.first(kMaxFrame);
+  if (parse_common_ipv4(frame, out)) return DropReason::none;
+  return parse_frame_general(frame, out);
+}
+
+DropReason parse_frame_general(std::span<const uint8_t> frame, ParsedPacket& out) {
   out = ParsedPacket{};
   if (frame.size() > kMaxFrame) frame = frame.first(kMaxFrame);
   if (frame.size() < eth::kSize) return DropReason::truncated_ethernet;

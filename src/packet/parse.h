@@ -49,6 +49,7 @@ struct ParsedPacket {
   // Valid when l4_protocol is ICMP or ICMPv6.
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
+  friend bool operator==(const ParsedPacket&, const ParsedPacket&) = default;
 };
 
 // Parses Ethernet (no VLAN), ARP (recognised only), IPv4 with options, IPv6 with extension
@@ -56,6 +57,11 @@ struct ParsedPacket {
 // IPv4 header checksums are verified. Returns DropReason::none on success.
 // Unknown ethertypes return none with l3 = L3Kind::other (the pipeline hands them to the kernel).
 DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out);
+
+// parse_frame without its fast path for the common frame (Ethernet, IPv4 without options, not a
+// fragment, TCP or UDP): the general parser alone. Same result for every frame; the tests and the
+// parse fuzzer compare the two.
+DropReason parse_frame_general(std::span<const uint8_t> frame, ParsedPacket& out);
 
 // The header quoted inside an ICMP / ICMPv6 error (destination unreachable, time exceeded,
 // packet too big, parameter problem): its addresses and ports as sent by the original sender.

@@ -87,6 +87,27 @@ void replace_port(std::span<uint8_t> frame, const ParsedPacket& p, size_t port_o
   std::memcpy(field, new_bytes, 2);
 }
 
+// IPv4 TCP or UDP, both NAT directions' common case: address and port change together, so the
+// header checksum takes the address's change and the L4 checksum both changes as one 6-byte
+// update (two checksum updates instead of three; one's-complement sums are associative, so the
+// result is the one replace_address then replace_port give).
+void replace_ipv4_endpoint(std::span<uint8_t> frame, const ParsedPacket& p, size_t address_offset,
+                           size_t port_offset, const IpAddress& address, uint16_t port_host) {
+  uint8_t* address_field = frame.data() + address_offset;
+  uint8_t* port_field = frame.data() + p.l4_offset + port_offset;
+  uint8_t old_bytes[6];
+  uint8_t new_bytes[6];
+  std::memcpy(old_bytes, address_field, 4);
+  std::memcpy(old_bytes + 4, port_field, 2);
+  std::memcpy(new_bytes, address.v4_bytes(), 4);
+  store_be16(new_bytes + 4, port_host);
+  update_checksum_at(frame.data() + p.l3_offset + ipv4::kChecksum, old_bytes, new_bytes, 4);
+  const L4Checksum c = l4_checksum_of(p);
+  if (c.present) update_l4_checksum(frame, p, c, old_bytes, new_bytes, 6);
+  std::memcpy(address_field, new_bytes, 4);
+  std::memcpy(port_field, new_bytes + 4, 2);
+}
+
 size_t src_address_offset(const ParsedPacket& p) {
   return p.l3_offset + (p.l3 == L3Kind::ipv4 ? ipv4::kSrc : ipv6::kSrc);
 }
@@ -128,12 +149,22 @@ void rewrite_macs(std::span<uint8_t> frame, const MacAddress& src, const MacAddr
 
 void nat_rewrite_destination(std::span<uint8_t> frame, const ParsedPacket& p,
                              const IpAddress& new_dst, uint16_t new_dst_port_host) {
+  if (p.l3 == L3Kind::ipv4 && has_ports(p)) {
+    replace_ipv4_endpoint(frame, p, dst_address_offset(p), tcp::kDstPort, new_dst,
+                          new_dst_port_host);
+    return;
+  }
   replace_address(frame, p, dst_address_offset(p), new_dst);
   replace_port(frame, p, tcp::kDstPort, new_dst_port_host);
 }
 
 void nat_rewrite_source(std::span<uint8_t> frame, const ParsedPacket& p, const IpAddress& new_src,
                         uint16_t new_src_port_host) {
+  if (p.l3 == L3Kind::ipv4 && has_ports(p)) {
+    replace_ipv4_endpoint(frame, p, src_address_offset(p), tcp::kSrcPort, new_src,
+                          new_src_port_host);
+    return;
+  }
   replace_address(frame, p, src_address_offset(p), new_src);
   replace_port(frame, p, tcp::kSrcPort, new_src_port_host);
 }

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "lb/flow_key.h"
 #include "packet/parse.h"
@@ -74,7 +75,7 @@ bool is_broadcast_or_multicast_mac(std::span<const uint8_t> frame) { return fram
 bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
   if (pkt.in_port >= snap.ports.size()) return false;
   const MacAddress& mine = snap.ports[pkt.in_port].mac;
-  return std::equal(mine.bytes.begin(), mine.bytes.end(), pkt.buffer.begin());
+  return std::memcmp(mine.bytes.data(), pkt.buffer.data(), mine.bytes.size()) == 0;  // inlined
 }
 
 // Sends a service packet to its back-end: dsr rewrites MACs only, nat the destination too.
@@ -85,10 +86,9 @@ Decision forward_to_backend(const Snapshot& snap, PipelineContext& ctx, Packet& 
     nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
   }
   uint16_t egress = kNoPort;
-  auto next_hop = snap.backend_next_hops.find(backend);
-  if (next_hop != snap.backend_next_hops.end()) {
-    egress = next_hop->second.port;
-    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->second.mac);
+  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
+    egress = next_hop->port;
+    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
   } else if (DropReason reason = set_next_hop(snap, pkt, backend, egress);
              reason != DropReason::none) {
     return drop(ctx, reason);  // a back-end no longer in the snapshot, or unresolved
@@ -246,8 +246,9 @@ Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
 const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p) {
   if (snap.nat_service_by_backend.empty() || p.is_later_fragment) return nullptr;
   if (p.l4_protocol != kProtoTcp && p.l4_protocol != kProtoUdp) return nullptr;
-  auto it = snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
-  return it == snap.nat_service_by_backend.end() ? nullptr : &snap.services[it->second];
+  const uint32_t* id =
+      snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
+  return id == nullptr ? nullptr : &snap.services[*id];
 }
 
 // Stage one: parse, classify the destination and start the flow-table lookup, so that a burst's

@@ -3,8 +3,8 @@
 // published (the patent's configuration table, buffers A/B). The control core builds a new one
 // beside the live one and swaps a pointer; workers never see a half-built table.
 #include <cstdint>
+#include <cstring>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "lb/flow_table.h"
@@ -12,13 +12,22 @@
 #include "lb/service_mode.h"
 #include "packet/addresses.h"
 #include "pipeline/counters.h"
+#include "pipeline/flat_map.h"
 
 namespace fairway {
 
 inline constexpr uint16_t kNoPort = 0xFFFF;
 
+// Multiply-shift hashes for FlatMap (its index is the top bits): one multiply per word. IPv4
+// addresses (::ffff:a.b.c.d) differ in the low word only, whose every bit reaches the top bits.
+inline uint64_t hash_address_words(const IpAddress& a, uint64_t extra) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, a.bytes.data(), 8);
+  std::memcpy(&lo, a.bytes.data() + 8, 8);
+  return ((hi * 0x9e3779b97f4a7c15ULL) ^ lo ^ extra) * 0xc2b2ae3d27d4eb4fULL;
+}
 struct IpAddressHash {
-  size_t operator()(const IpAddress& a) const;
+  uint64_t operator()(const IpAddress& a) const { return hash_address_words(a, 0); }
 };
 
 struct Backend {
@@ -76,7 +85,9 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 struct EndpointHash {
-  size_t operator()(const Endpoint& e) const;
+  uint64_t operator()(const Endpoint& e) const {
+    return hash_address_words(e.address, uint64_t{e.port} << 32 | uint64_t{e.protocol} << 48);
+  }
 };
 
 struct Route {
@@ -113,22 +124,29 @@ struct Snapshot {
   uint64_t version = 0;
   std::vector<PortInfo> ports;
   std::vector<Service> services;
-  std::unordered_map<Endpoint, uint32_t, EndpointHash> service_by_endpoint;  // VIP:port/proto
+  FlatMap<Endpoint, uint32_t, EndpointHash> service_by_endpoint;  // VIP:port/proto
   // nat back-end endpoint -> the service whose replies it sends (for reverse NAT)
-  std::unordered_map<Endpoint, uint32_t, EndpointHash> nat_service_by_backend;
-  std::unordered_map<IpAddress, AddressRole, IpAddressHash> address_roles;
+  FlatMap<Endpoint, uint32_t, EndpointHash> nat_service_by_backend;
+  FlatMap<IpAddress, AddressRole, IpAddressHash> address_roles;
   std::vector<Route> routes;  // longest prefix first
-  std::unordered_map<IpAddress, Neighbor, IpAddressHash> neighbors;
+  FlatMap<IpAddress, Neighbor, IpAddressHash> neighbors;
   // Every back-end whose route and neighbor resolve: the per-packet path needs one lookup.
-  std::unordered_map<IpAddress, NextHop, IpAddressHash> backend_next_hops;
+  FlatMap<IpAddress, NextHop, IpAddressHash> backend_next_hops;
   FlowTimeouts timeouts;
   bool answer_echo = true;
   bool udp_port_unreachable = false;
 
-  const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const;
+  // Inline: find_service and role_of run for every packet.
+  const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const {
+    const uint32_t* id = service_by_endpoint.find(Endpoint{vip, port, protocol});
+    return id == nullptr ? nullptr : &services[*id];
+  }
   const Route* find_route(const IpAddress& dst) const;
-  const Neighbor* find_neighbor(const IpAddress& address) const;
-  AddressRole role_of(const IpAddress& address) const;
+  const Neighbor* find_neighbor(const IpAddress& address) const { return neighbors.find(address); }
+  AddressRole role_of(const IpAddress& address) const {
+    const AddressRole* role = address_roles.find(address);
+    return role == nullptr ? AddressRole{} : *role;
+  }
   bool is_vip(const IpAddress& address) const { return role_of(address).vip; }
 };
 

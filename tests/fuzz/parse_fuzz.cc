@@ -86,6 +86,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ParsedPacket again;
   std::memset(static_cast<void*>(&again), 0xa5, sizeof again);
   FUZZ_CHECK(parse_frame(frame, again) == r);
+  // parse_frame's fast path for the common frame decides exactly as the general parser.
+  ParsedPacket general;
+  FUZZ_CHECK(parse_frame_general(frame, general) == r);
+  FUZZ_CHECK(general == p);
   if (r != DropReason::none) return 0;
   FUZZ_CHECK(again.l3 == p.l3 && again.l4_offset == p.l4_offset && again.ip_end == p.ip_end &&
              again.l4_protocol == p.l4_protocol && again.src == p.src && again.dst == p.dst &&

@@ -554,6 +554,37 @@ TEST(ParseFrame, HostileBytesNeverCrashAndSuccessKeepsOffsetsInside) {
   }
 }
 
+// parse_frame's fast path (IPv4 without options, TCP/UDP) must answer exactly as the general
+// parser: valid frames of every kind, every truncation, malformed frames, mutated bytes.
+TEST(ParseFrame, FastPathAgreesWithTheGeneralParser) {
+  std::vector<Bytes> frames;
+  for (const ValidCase& c : valid_cases()) {
+    Bytes frame = test::build_frame(c.spec);
+    for (size_t length = 0; length <= frame.size(); ++length) {
+      frames.push_back(exact_copy(frame, length));
+    }
+  }
+  for (const MalformedCase& c : malformed_cases()) frames.push_back(c.frame);
+  std::mt19937 rng(54321);
+  const size_t seeds = frames.size();
+  for (int i = 0; i < 50000; ++i) {
+    Bytes f = frames[rng() % seeds];
+    if (f.empty()) continue;
+    f[rng() % f.size()] = static_cast<uint8_t>(rng());
+    frames.push_back(std::move(f));
+  }
+  size_t accepted = 0;
+  for (const Bytes& f : frames) {
+    ParsedPacket fast;
+    ParsedPacket general;
+    DropReason r = parse_frame(f, fast);
+    ASSERT_EQ(r, parse_frame_general(f, general));
+    ASSERT_TRUE(fast == general);
+    accepted += r == DropReason::none;
+  }
+  EXPECT_GT(accepted, seeds / 4);
+}
+
 TEST(ParseFrame, OversizedFrameIsHandled) {
   FrameSpec s;
   s.payload = test::pattern(1000);
