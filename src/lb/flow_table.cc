@@ -20,12 +20,6 @@ namespace {
 constexpr size_t kLoadNumerator = 5;
 constexpr size_t kLoadDenominator = 4;
 
-// Maps 32 hash bits onto [0, n) with a multiply instead of a modulo, so the bucket count need
-// not be a power of two and the head-room is not doubled by rounding up.
-inline uint32_t fast_range(uint32_t bits, uint32_t n) {
-  return static_cast<uint32_t>((uint64_t{bits} * n) >> 32);
-}
-
 uint64_t tcp_timeout(TcpFlowState state, const FlowTimeouts& t) {
   switch (state) {
     case TcpFlowState::established:
@@ -121,19 +115,7 @@ FlowTable::FlowTable(size_t capacity) {
 
 FlowTable::~FlowTable() = default;
 
-FlowTable::Place FlowTable::place(uint64_t hash) const {
-  Place p;
-  p.left = fast_range(static_cast<uint32_t>(hash >> 32), left_count_);
-  p.right = left_count_ + fast_range(static_cast<uint32_t>(hash), bucket_count_ - left_count_);
-  // The buckets consume the high bits of each half; a multiply folds all bits into the tag so
-  // flows sharing a bucket still tend to differ in tag.
-  p.tag = static_cast<uint16_t>((hash * 0x9e3779b97f4a7c15ULL) >> 48);
-  if (p.tag == 0) p.tag = 1;
-  return p;
-}
-
-FlowValue* FlowTable::lookup(const FlowKey& key, uint64_t hash, uint64_t now_ms) {
-  const Place p = place(hash);
+FlowValue* FlowTable::lookup(const FlowKey& key, const Place& p, uint64_t now_ms) {
   for (uint32_t b : {p.left, p.right}) {
     Bucket& bucket = buckets_[b];
     for (uint32_t mask = matching_tags(bucket.tags, p.tag); mask != 0; mask &= mask - 1) {
@@ -214,9 +196,8 @@ FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
   return {};
 }
 
-FlowValue* FlowTable::insert(const FlowKey& key, uint64_t hash, const FlowValue& value,
+FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue& value,
                              uint64_t now_ms) {
-  const Place p = place(hash);
   Slot slot = expired_copy(key, p);
   if (slot.bucket == nullptr) slot = pick_slot(p, now_ms);
   if (slot.bucket == nullptr) return nullptr;
@@ -241,15 +222,7 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
   }
 }
 
-void FlowTable::prefetch(uint64_t hash) const {
-  const Place p = place(hash);
-  // The tag lines only: an entry is read on a tag match, and which one is not yet known.
-  __builtin_prefetch(buckets_[p.left].tags);
-  __builtin_prefetch(buckets_[p.right].tags);
-}
-
-void FlowTable::prefetch_entry(uint64_t hash) const {
-  const Place p = place(hash);
+void FlowTable::prefetch_entry(const Place& p) const {
   for (uint32_t b : {p.left, p.right}) {
     const uint32_t mask = matching_tags(buckets_[b].tags, p.tag);
     if (mask != 0) {

@@ -50,4 +50,40 @@ uint16_t checksum_update32(uint16_t old_checksum, uint32_t old_value, uint32_t n
 uint16_t checksum_update_bytes(uint16_t old_checksum, const uint8_t* old_bytes,
                                const uint8_t* new_bytes, size_t length);
 
+// checksum_update_bytes in two halves, for a change that more than one checksum covers (a NAT
+// address: the IPv4 header's and the TCP/UDP one): the change is summed once and applied to each.
+// Inline, so that a fixed length unrolls and the NAT fast path makes no call.
+// RFC 1624's ~m + m' for replacing `length` bytes (even), 32 bits at a time with the carries
+// deferred (~ of a 32-bit word is ~ of each of its 16-bit halves). Differences add up.
+inline uint64_t checksum_difference(const uint8_t* old_bytes, const uint8_t* new_bytes,
+                                    size_t length) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  for (; i + 4 <= length; i += 4) {
+    uint32_t old_word, new_word;
+    std::memcpy(&old_word, old_bytes + i, 4);
+    std::memcpy(&new_word, new_bytes + i, 4);
+    sum += uint32_t{~old_word};
+    sum += new_word;
+  }
+  if (i + 2 <= length) {
+    uint16_t old_half, new_half;
+    std::memcpy(&old_half, old_bytes + i, 2);
+    std::memcpy(&new_half, new_bytes + i, 2);
+    sum += uint16_t(~old_half);
+    sum += new_half;
+  }
+  return sum;
+}
+// HC' = ~(~HC + difference), folded to 16 bits.
+inline uint16_t checksum_apply(uint16_t old_checksum, uint64_t difference) {
+  uint64_t sum = uint16_t(~old_checksum) + difference;
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  sum = (sum & 0xffffffffu) + (sum >> 32);
+  uint32_t folded = static_cast<uint32_t>(sum);
+  folded = (folded & 0xffff) + (folded >> 16);  // at most 0x1fffe
+  folded = (folded & 0xffff) + (folded >> 16);  // at most 0xffff
+  return static_cast<uint16_t>(~folded);
+}
+
 }  // namespace fairway

@@ -47,15 +47,21 @@ void update_checksum_at(uint8_t* at, const uint8_t* old_bytes, const uint8_t* ne
   store_raw16(at, checksum_update_bytes(load_raw16(at), old_bytes, new_bytes, length));
 }
 
+// Applies a checksum_difference to the L4 checksum.
 void update_l4_checksum(std::span<uint8_t> frame, const ParsedPacket& p, const L4Checksum& c,
-                        const uint8_t* old_bytes, const uint8_t* new_bytes, size_t length) {
+                        uint64_t difference) {
   uint8_t* at = frame.data() + c.offset;
   uint16_t old_checksum = load_raw16(at);
   // RFC 768: zero means the IPv4 sender computed none; inventing one would be wrong.
   if (c.is_udp && p.l3 == L3Kind::ipv4 && old_checksum == 0) return;
-  uint16_t updated = checksum_update_bytes(old_checksum, old_bytes, new_bytes, length);
+  uint16_t updated = checksum_apply(old_checksum, difference);
   if (c.is_udp && updated == 0) updated = 0xffff;
   store_raw16(at, updated);
+}
+
+void update_l4_checksum(std::span<uint8_t> frame, const ParsedPacket& p, const L4Checksum& c,
+                        const uint8_t* old_bytes, const uint8_t* new_bytes, size_t length) {
+  update_l4_checksum(frame, p, c, checksum_difference(old_bytes, new_bytes, length));
 }
 
 const uint8_t* address_bytes(const IpAddress& a, bool v4) {
@@ -87,25 +93,26 @@ void replace_port(std::span<uint8_t> frame, const ParsedPacket& p, size_t port_o
   std::memcpy(field, new_bytes, 2);
 }
 
-// IPv4 TCP or UDP, both NAT directions' common case: address and port change together, so the
-// header checksum takes the address's change and the L4 checksum both changes as one 6-byte
-// update (two checksum updates instead of three; one's-complement sums are associative, so the
-// result is the one replace_address then replace_port give).
+// IPv4 TCP or UDP, both NAT directions' common case: address and port change together. The
+// address's checksum difference is summed once (inline, no call) and applied to the header
+// checksum, then, with the port's added, to the L4 checksum; one's-complement sums are
+// associative, so the result is the one replace_address then replace_port give.
 void replace_ipv4_endpoint(std::span<uint8_t> frame, const ParsedPacket& p, size_t address_offset,
                            size_t port_offset, const IpAddress& address, uint16_t port_host) {
   uint8_t* address_field = frame.data() + address_offset;
   uint8_t* port_field = frame.data() + p.l4_offset + port_offset;
-  uint8_t old_bytes[6];
-  uint8_t new_bytes[6];
-  std::memcpy(old_bytes, address_field, 4);
-  std::memcpy(old_bytes + 4, port_field, 2);
-  std::memcpy(new_bytes, address.v4_bytes(), 4);
-  store_be16(new_bytes + 4, port_host);
-  update_checksum_at(frame.data() + p.l3_offset + ipv4::kChecksum, old_bytes, new_bytes, 4);
+  uint8_t new_port[2];
+  store_be16(new_port, port_host);
+  const uint64_t address_difference = checksum_difference(address_field, address.v4_bytes(), 4);
+  uint8_t* header_checksum = frame.data() + p.l3_offset + ipv4::kChecksum;
+  store_raw16(header_checksum, checksum_apply(load_raw16(header_checksum), address_difference));
   const L4Checksum c = l4_checksum_of(p);
-  if (c.present) update_l4_checksum(frame, p, c, old_bytes, new_bytes, 6);
-  std::memcpy(address_field, new_bytes, 4);
-  std::memcpy(port_field, new_bytes + 4, 2);
+  if (c.present) {
+    update_l4_checksum(frame, p, c,
+                       address_difference + checksum_difference(port_field, new_port, 2));
+  }
+  std::memcpy(address_field, address.v4_bytes(), 4);
+  std::memcpy(port_field, new_port, 2);
 }
 
 size_t src_address_offset(const ParsedPacket& p) {

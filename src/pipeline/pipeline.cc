@@ -19,11 +19,12 @@ struct Packet {
   DropReason parse_result = DropReason::none;
   AddressRole dst_role;
   ParsedPacket parsed;
-  // Set by prepare() for TCP/UDP to a served (VIP, port, protocol); key and hash only when the
-  // packet is not a fragment (a fragment to a service is dropped).
+  // Set by prepare() for TCP/UDP to a served (VIP, port, protocol); key, hash and place only
+  // when the packet is not a fragment (a fragment to a service is dropped).
   const Service* service = nullptr;
   FlowKey key;
   uint64_t hash = 0;
+  FlowTable::Place place{};  // ctx.flows.place(hash), computed once for prefetch, lookup and insert
   std::span<uint8_t> frame() const { return buffer.first(length); }
 };
 
@@ -137,7 +138,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
   if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
   const FlowKey& key = pkt.key;
   const uint64_t hash = pkt.hash;
-  FlowValue* flow = ctx.flows.lookup(key, hash, ctx.now_ms);
+  FlowValue* flow = ctx.flows.lookup(key, pkt.place, ctx.now_ms);
   // Only while the service resets flows and some back-end is down: its flows end here, TCP with
   // a reset to the client, UDP (and a TCP SYN reusing the 5-tuple) by going to a back-end that
   // is up like a new flow.
@@ -159,7 +160,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     const Backend* backend = schedule(service, hash, key.src);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
     FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
-    flow = ctx.flows.insert(key, hash, value, ctx.now_ms);
+    flow = ctx.flows.insert(key, pkt.place, value, ctx.now_ms);
     if (flow == nullptr) return drop(ctx, DropReason::flow_table_full);
     ++ctx.counters.flows_created;
     if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
@@ -266,7 +267,8 @@ void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   if (pkt.service == nullptr || p.is_fragment) return;
   pkt.key = FlowKey{p.src, p.dst, p.src_port, p.dst_port, p.l4_protocol};
   pkt.hash = flow_hash(pkt.key);
-  ctx.flows.prefetch(pkt.hash);
+  pkt.place = ctx.flows.place(pkt.hash);
+  ctx.flows.prefetch(pkt.place);
 }
 
 // Stage two: the decision.
@@ -323,7 +325,7 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
     prepare(snap, ctx, packets[i]);
   }
   for (size_t i = 0; i < count; ++i) {
-    if (packets[i].hash != 0) ctx.flows.prefetch_entry(packets[i].hash);
+    if (packets[i].hash != 0) ctx.flows.prefetch_entry(packets[i].place);
   }
   for (size_t i = 0; i < count; ++i) decisions[i] = decide(snap, ctx, packets[i]);
 }
