@@ -68,12 +68,7 @@ EOF
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
-  [ $# -ge 1 ] || { echo "usage: $0 LAB_PREFIX [CPU [NICE]]   (the lab must be up: lab/labctl.sh up)" >&2; exit 2; }
-  LAB_P=$1
   # shellcheck source=lab/lib.sh
   source "$(dirname "$0")/lib.sh"
-  LAB_LOGDIR=${LAB_LOGDIR:-/tmp/$LAB_P}
-  mkdir -p "$LAB_LOGDIR"
-  LAB_PIDS=()
-  lab_baseline_haproxy "${2:-}" "${3:-}"
+  lab_run_proxy_baseline lab_baseline_haproxy "$@"
 fi

@@ -202,6 +202,19 @@ lab_gen_config() {
 
 # lab_wait_proxy_listening PID NAME LOG [CPU]: bounded wait (5 s) until a proxy baseline listens on
 # the nat VIP's port 80 in the lb namespace; dies if it exits or never listens.
+# lab_run_proxy_baseline FUNCTION LAB_PREFIX [CPU [NICE]]: what lab/baseline-haproxy.sh and
+# lab/baseline-nginx.sh do when run on their own rather than sourced (the lab must be up).
+lab_run_proxy_baseline() {
+  local start=$1
+  shift
+  [ $# -ge 1 ] || { echo "usage: $0 LAB_PREFIX [CPU [NICE]]   (the lab must be up: lab/labctl.sh up)" >&2; exit 2; }
+  LAB_P=$1
+  LAB_LOGDIR=${LAB_LOGDIR:-/tmp/$LAB_P}
+  mkdir -p "$LAB_LOGDIR"
+  LAB_PIDS=()
+  "$start" "${2:-}" "${3:-}"
+}
+
 lab_wait_proxy_listening() {
   local pid=$1 name=$2 log=$3 cpu=${4:-} L _
   L=$(lab_ns lb)

@@ -58,31 +58,14 @@ std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, s
     if (key == "service") {
       request.service = value;
     } else if (key == "backend") {
-      // ADDRESS, ADDRESS:PORT or [IPv6]:PORT
-      std::string address = value;
-      std::optional<uint16_t> port;
-      size_t colon = value.rfind(':');
-      bool bracketed = !value.empty() && value.front() == '[';
-      if (colon != std::string::npos && (bracketed || value.find(':') == colon)) {
-        address = value.substr(0, colon);
-        if (bracketed && address.size() >= 2 && address.back() == ']') {
-          address = address.substr(1, address.size() - 2);
-        }
-        std::string port_text = value.substr(colon + 1);
-        if (port_text.empty() || port_text.size() > 5 ||
-            port_text.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoul(port_text) == 0 || std::stoul(port_text) > 65535) {
-          error = "backend: '" + value + "' has no valid port, expected ADDRESS or ADDRESS:PORT";
-          return std::nullopt;
-        }
-        port = static_cast<uint16_t>(std::stoul(port_text));
-      }
-      request.backend = IpAddress::parse(address);
-      if (!request.backend) {
-        error = "backend: '" + value + "' is not an address, expected ADDRESS or ADDRESS:PORT";
+      const char* problem = "";
+      auto endpoint = parse_endpoint_text(value, &problem);
+      if (!endpoint) {
+        error = "backend: '" + value + "' " + problem + ", expected ADDRESS or ADDRESS:PORT";
         return std::nullopt;
       }
-      request.backend_port = port;
+      request.backend = endpoint->address;
+      request.backend_port = endpoint->port;
     } else if (key == "client") {
       request.client = IpAddress::parse(value);
       if (!request.client) {

@@ -14,6 +14,7 @@ namespace {
 using config_detail::ConfigLoader;
 using config_detail::Field;
 using config_detail::LoadError;
+using config_detail::service_text;
 
 const std::string kBodySource = "request body";
 
@@ -28,10 +29,6 @@ ChangeResult done(Config config, std::string summary) {
   result.config = std::move(config);
   result.summary = std::move(summary);
   return result;
-}
-
-std::string service_text(const IpAddress& vip, uint16_t port, uint8_t protocol) {
-  return config_detail::endpoint_text(vip, port) + (protocol == kProtoTcp ? "/tcp" : "/udp");
 }
 
 // JSON is YAML: the body goes through the file's reader, so its rules and messages are the same.

@@ -7,11 +7,17 @@
 
 #include "control/config.h"
 #include "control/yaml_reader.h"
+#include "packet/parse.h"
 
 namespace fairway::config_detail {
 
 inline std::string family(const IpAddress& address) {
   return address.is_v4() ? "IPv4" : "IPv6";
+}
+
+// "198.18.100.1:80/tcp": a service (or a back-end endpoint of one) in messages and default names.
+inline std::string service_text(const IpAddress& address, uint16_t port, uint8_t protocol) {
+  return endpoint_text(address, port) + (protocol == kProtoTcp ? "/tcp" : "/udp");
 }
 
 // Where something was first defined, so a duplicate can point back to it.

@@ -15,14 +15,6 @@ constexpr uint64_t kMinTableSize = 7;
 // a second and a table per service within a few megabytes.
 constexpr uint64_t kMaxTableSize = 1'000'003;
 
-const char* protocol_name(uint8_t protocol) {
-  return protocol == kProtoTcp ? "tcp" : "udp";
-}
-
-std::string service_text(const IpAddress& vip, uint16_t port, uint8_t protocol) {
-  return endpoint_text(vip, port) + "/" + protocol_name(protocol);
-}
-
 // Health checks: a check every 100 ms per back-end is already a lot of traffic for a server; one
 // an hour is as slow as a check can usefully be. A timeout under 10 ms fails on any real network.
 constexpr uint64_t kMinCheckIntervalMs = 100;

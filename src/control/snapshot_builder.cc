@@ -187,10 +187,7 @@ void add_backend_next_hops(Snapshot& snap) {
 }  // namespace
 
 std::string backend_key(const IpAddress& address, uint16_t port) {
-  std::string key = address.is_v4() ? address.to_string() : '[' + address.to_string() + ']';
-  key += ':';
-  key += std::to_string(port);
-  return key;
+  return endpoint_text(address, port);
 }
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,

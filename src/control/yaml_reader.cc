@@ -109,11 +109,6 @@ std::string format_error(const std::string& source, const YAML::Mark& mark, std:
          std::string(field.empty() ? "top level" : field) + ": " + std::string(message);
 }
 
-std::string endpoint_text(const IpAddress& address, uint16_t port) {
-  std::string host = address.is_v4() ? address.to_string() : "[" + address.to_string() + "]";
-  return host + ":" + std::to_string(port);
-}
-
 Field::Field(YAML::Node node, const YAML::Mark& key_mark, std::string path,
              const std::string* source)
     : node_(std::move(node)),

@@ -32,8 +32,6 @@ class LoadError : public std::exception {
 std::string format_error(const std::string& source, const YAML::Mark& mark, std::string_view field,
                          std::string_view message);
 
-// "[2001:2::1]:80" or "198.18.0.1:80": brackets keep an IPv6 address readable next to a port.
-std::string endpoint_text(const IpAddress& address, uint16_t port);
 
 class MapReader;
 

@@ -23,6 +23,8 @@
 #include <sstream>
 #include <string>
 
+#include "packet/addresses.h"
+
 namespace {
 
 // Percent-encodes what a path segment cannot carry as is ("[2001:2::11]:80").
@@ -101,8 +103,8 @@ void print_status(const nlohmann::json& s) {
     std::printf("%-12s %-18s %-6s %-8d %-12llu %-12llu %-10llu %s\n",
                 p["name"].get<std::string>().c_str(), p["mac"].get<std::string>().c_str(),
                 p["link"].get<std::string>().c_str(), p["devices"].get<int>(),
-                c["rx_packets"].get<unsigned long long>(), c["tx_packets"].get<unsigned long long>(),
-                c["rx_missed"].get<unsigned long long>(),
+                c["rx_packets"].get<unsigned long long>(),
+                c["tx_packets"].get<unsigned long long>(), c["rx_missed"].get<unsigned long long>(),
                 p["tap"].is_null() ? "-" : p["tap"].get<std::string>().c_str());
   }
 }
@@ -122,8 +124,8 @@ void print_services(const nlohmann::json& services) {
                   s["mode"].get<std::string>().c_str(), b["backend"].get<std::string>().c_str(),
                   b["weight"].get<unsigned>(), b["state"].get<std::string>().c_str(),
                   b["health"]["state"].get<std::string>().c_str(),
-                  b["flows_created"].get<unsigned long long>(), b["effective_weight"].get<unsigned>(),
-                  why.c_str());
+                  b["flows_created"].get<unsigned long long>(),
+                  b["effective_weight"].get<unsigned>(), why.c_str());
     }
   }
 }
@@ -132,8 +134,8 @@ void print_agents(const nlohmann::json& a) {
   std::printf("load feedback %s; reports accepted %llu\n",
               a["enabled"].get<bool>() ? "on" : "off (no load_feedback key)",
               a["accepted"].get<unsigned long long>());
-  std::printf("\n%-24s %-12s %-8s %-6s %-6s %-6s %-8s %-8s %s\n", "ADDRESS", "AGENT", "AGE", "STALE",
-              "CPU%", "MEM%", "CLIENTS", "REQ/S", "RESP_MS");
+  std::printf("\n%-24s %-12s %-8s %-6s %-6s %-6s %-8s %-8s %s\n", "ADDRESS", "AGENT", "AGE",
+              "STALE", "CPU%", "MEM%", "CLIENTS", "REQ/S", "RESP_MS");
   for (const auto& agent : a["agents"]) {
     const auto& r = agent["report"];
     auto optional = [&](const char* key) {
@@ -143,8 +145,8 @@ void print_agents(const nlohmann::json& a) {
                 agent["address"].get<std::string>().c_str(), r["agent"].get<std::string>().c_str(),
                 agent["age_seconds"].get<double>(), agent["stale"].get<bool>() ? "yes" : "no",
                 r["cpu_percent"].get<double>(), r["memory_percent"].get<double>(),
-                r["active_clients"].get<unsigned long long>(), optional("requests_per_second").c_str(),
-                optional("mean_response_ms").c_str());
+                r["active_clients"].get<unsigned long long>(),
+                optional("requests_per_second").c_str(), optional("mean_response_ms").c_str());
   }
   std::printf("\nrefused reports:");
   for (const auto& [reason, count] : a["rejected"].items()) {
@@ -278,22 +280,14 @@ int main(int argc, char** argv) {
                change.dump()};
   } else if (backend_add->parsed()) {
     // ADDRESS, ADDRESS:PORT or [IPv6]:PORT into {"address", "port"}
-    nlohmann::json added = nlohmann::json::object();
-    std::string address = backend_name;
-    size_t colon = backend_name.rfind(':');
-    bool bracketed = !backend_name.empty() && backend_name.front() == '[';
-    if (colon != std::string::npos && (bracketed || backend_name.find(':') == colon)) {
-      address = backend_name.substr(0, colon);
-      if (bracketed) address = address.substr(1, address.size() - 2);
-      const std::string port = backend_name.substr(colon + 1);
-      if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
-        std::fprintf(stderr, "fairwayctl: backend add: '%s' has no valid port\n",
-                     backend_name.c_str());
-        return 2;
-      }
-      added["port"] = std::stoul(port);
+    const char* problem = "";
+    auto endpoint = fairway::parse_endpoint_text(backend_name, &problem);
+    if (!endpoint) {
+      std::fprintf(stderr, "fairwayctl: backend add: '%s' %s\n", backend_name.c_str(), problem);
+      return 2;
     }
-    added["address"] = address;
+    nlohmann::json added = {{"address", endpoint->address.to_string()}};
+    if (endpoint->port) added["port"] = *endpoint->port;
     if (weight >= 0) added["weight"] = weight;
     if (drain) added["drain"] = true;
     request = {"POST", "/api/v1/services/" + path_segment(backend_service) + "/backends",

@@ -14,18 +14,6 @@ namespace {
 
 constexpr auto kFlowQueryTimeout = std::chrono::milliseconds(2000);
 
-const char* health_name(HealthState state) {
-  switch (state) {
-    case HealthState::up:
-      return "up";
-    case HealthState::down:
-      return "down";
-    case HealthState::unknown:
-      break;
-  }
-  return "unknown";
-}
-
 nlohmann::json flow_json(const FlowRecord& record) {
   const FlowKey& key = record.key;
   const FlowValue& value = record.value;
@@ -77,7 +65,7 @@ nlohmann::json Daemon::backend_json(const Service& service, const Backend& backe
                                             : "up";
   out["state"] = state;
   if (const HealthStatus* health = health_.status(service.name, key)) {
-    out["health"] = {{"state", health_name(health->state)},
+    out["health"] = {{"state", health_state_name(health->state)},
                      {"checks", health->checks},
                      {"failures", health->failures},
                      {"last_error", health->last_error}};

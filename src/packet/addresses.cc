@@ -99,4 +99,46 @@ std::string IpPrefix::to_string() const {
   return address.to_string() + "/" + std::to_string(length);
 }
 
+std::string endpoint_text(const IpAddress& address, uint16_t port) {
+  std::string text;
+  if (!address.is_v4()) text.push_back('[');
+  text.append(address.to_string());
+  if (!address.is_v4()) text.push_back(']');
+  text.push_back(':');
+  text.append(std::to_string(port));
+  return text;
+}
+
+std::optional<EndpointText> parse_endpoint_text(std::string_view text, const char** problem) {
+  auto fail = [&](const char* what) -> std::optional<EndpointText> {
+    if (problem != nullptr) *problem = what;
+    return std::nullopt;
+  };
+  std::string_view address = text;
+  std::optional<uint16_t> port;
+  const size_t colon = text.rfind(':');
+  const bool bracketed = text.starts_with('[');
+  // A port follows the last ':' of "[v6]:port" or of "v4:port"; a bare IPv6 address has several.
+  if (colon != std::string_view::npos && (bracketed || text.find(':') == colon)) {
+    address = text.substr(0, colon);
+    if (bracketed) {
+      if (address.size() < 2 || address.back() != ']') return fail("is not an address");
+      address = address.substr(1, address.size() - 2);
+    }
+    std::string_view digits = text.substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || value == 0 ||
+        value > 65535) {
+      return fail("has no valid port");
+    }
+    port = static_cast<uint16_t>(value);
+  } else if (bracketed) {
+    return fail("is not an address");
+  }
+  auto parsed = IpAddress::parse(address);
+  if (!parsed) return fail("is not an address");
+  return EndpointText{*parsed, port};
+}
+
 }  // namespace fairway

@@ -48,6 +48,20 @@ struct IpAddress {
   friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
 };
 
+// "198.18.0.1:80" or "[2001:2::1]:80": brackets keep an IPv6 address readable next to a port.
+// Also the stable key a back-end goes by (Maglev, API paths, counters).
+std::string endpoint_text(const IpAddress& address, uint16_t port);
+
+// An address with an optional port, as operators write it: "198.18.1.11", "198.18.1.11:80",
+// "2001:2::11" or "[2001:2::11]:80". nullopt when the address or a given port (1..65535) is bad;
+// then `problem` (if given) says which: "has no valid port" or "is not an address".
+struct EndpointText {
+  IpAddress address;
+  std::optional<uint16_t> port;
+};
+std::optional<EndpointText> parse_endpoint_text(std::string_view text,
+                                                const char** problem = nullptr);
+
 // An address with a prefix length, e.g. 198.18.0.1/24. For IPv4 the length is 0..32 as written;
 // in IPv4-mapped terms it covers bits 96 + length.
 struct IpPrefix {

@@ -133,5 +133,34 @@ TEST(IpPrefix, RejectsMalformedText) {
   }
 }
 
+TEST(EndpointText, BothWays) {
+  EXPECT_EQ(endpoint_text(*IpAddress::parse("198.18.1.11"), 80), "198.18.1.11:80");
+  EXPECT_EQ(endpoint_text(*IpAddress::parse("2001:2::11"), 8080), "[2001:2::11]:8080");
+  auto v4 = parse_endpoint_text("198.18.1.11:80");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->address, *IpAddress::parse("198.18.1.11"));
+  EXPECT_EQ(v4->port, 80);
+  auto v6 = parse_endpoint_text("[2001:2::11]:8080");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address, *IpAddress::parse("2001:2::11"));
+  EXPECT_EQ(v6->port, 8080);
+  auto bare6 = parse_endpoint_text("2001:2::11");
+  ASSERT_TRUE(bare6);
+  EXPECT_FALSE(bare6->port);
+  EXPECT_FALSE(parse_endpoint_text("198.18.1.11")->port);
+  const char* problem = "";
+  EXPECT_FALSE(parse_endpoint_text("198.18.1.11:99999", &problem));
+  EXPECT_STREQ(problem, "has no valid port");
+  for (const char* bad : {"198.18.1.11:", "198.18.1.11:0", "198.18.1.11:x", "[2001:2::11]:"}) {
+    EXPECT_FALSE(parse_endpoint_text(bad, &problem)) << bad;
+    EXPECT_STREQ(problem, "has no valid port") << bad;
+  }
+  for (const char* bad : {"", "be1", "be1:80", "[2001:2::11]", "[198.18.1.11:80", "1.2.3:80"}) {
+    EXPECT_FALSE(parse_endpoint_text(bad, &problem)) << bad;
+    EXPECT_STREQ(problem, "is not an address") << bad;
+  }
+}
+
 }  // namespace
 }  // namespace fairway
+
