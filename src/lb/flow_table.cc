@@ -66,18 +66,19 @@ constexpr size_t kHugePage = size_t{2} << 20;
 }  // namespace
 
 // A million-flow table spans ~100 MB: on 4 KiB pages nearly every lookup also misses the TLB.
-// Aligned to 2 MiB and marked for transparent huge pages, it needs a few hundred TLB entries.
-FlowTable::Bucket* FlowTable::allocate_buckets(size_t count) {
-  const size_t bytes = (count * sizeof(Bucket) + kHugePage - 1) / kHugePage * kHugePage;
+// Aligned to 2 MiB and marked for transparent huge pages, it needs a few dozen TLB entries.
+template <typename T>
+T* FlowTable::allocate_huge(size_t count) {
+  const size_t bytes = (count * sizeof(T) + kHugePage - 1) / kHugePage * kHugePage;
   void* memory = std::aligned_alloc(kHugePage, bytes);
   if (memory == nullptr) throw std::bad_alloc();
   madvise(memory, bytes, MADV_HUGEPAGE);  // advice only: without THP the table still works
-  auto* buckets = static_cast<Bucket*>(memory);
-  for (size_t i = 0; i < count; ++i) new (&buckets[i]) Bucket();
-  return buckets;
+  auto* items = static_cast<T*>(memory);
+  for (size_t i = 0; i < count; ++i) new (&items[i]) T();
+  return items;
 }
 
-void FlowTable::FreeBuckets::operator()(Bucket* b) const { std::free(b); }
+void FlowTable::Free::operator()(void* memory) const { std::free(memory); }
 
 const char* tcp_state_name(TcpFlowState state) {
   switch (state) {
@@ -110,19 +111,20 @@ FlowTable::FlowTable(size_t capacity) {
   // Two buckets at least, one per half.
   bucket_count_ = static_cast<uint32_t>(std::max<size_t>(wanted, 2));
   left_count_ = bucket_count_ / 2;
-  buckets_.reset(allocate_buckets(bucket_count_));
+  headers_.reset(allocate_huge<BucketHeader>(bucket_count_));
+  entries_.reset(allocate_huge<Entry>(size_t{bucket_count_} * kSlots));
 }
 
 FlowTable::~FlowTable() = default;
 
 FlowValue* FlowTable::lookup(const FlowKey& key, const Place& p, uint64_t now_ms) {
   for (uint32_t b : {p.left, p.right}) {
-    Bucket& bucket = buckets_[b];
-    for (uint32_t mask = matching_tags(bucket.tags, p.tag); mask != 0; mask &= mask - 1) {
+    Entry* entries = bucket_entries(b);
+    for (uint32_t mask = matching_tags(headers_[b].tags, p.tag); mask != 0; mask &= mask - 1) {
       const size_t i = static_cast<size_t>(__builtin_ctz(mask));
       // An expired copy of the key may linger next to the live one until swept, so keep looking.
-      if (bucket.entries[i].key == key && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
-        return &bucket.entries[i].value;
+      if (entries[i].key == key && flow_alive(entries[i].value.expires_at_ms, now_ms)) {
+        return &entries[i].value;
       }
     }
   }
@@ -130,27 +132,26 @@ FlowValue* FlowTable::lookup(const FlowKey& key, const Place& p, uint64_t now_ms
 }
 
 FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
-  Bucket* left = &buckets_[p.left];
-  Bucket* right = &buckets_[p.right];
-  auto occupied = [](const Bucket& b) {
-    return static_cast<size_t>(
-        std::count_if(b.tags, b.tags + kSlots, [](uint16_t t) { return t; }));
+  auto occupied = [this](uint32_t b) {
+    const uint16_t* tags = headers_[b].tags;
+    return static_cast<size_t>(std::count_if(tags, tags + kSlots, [](uint16_t t) { return t; }));
   };
   // The common case reads only the tags: the sweep keeps expired entries few, so occupancy stands
   // in for the live count.
-  Bucket* emptier = occupied(*right) < occupied(*left) ? right : left;
+  const uint32_t emptier = occupied(p.right) < occupied(p.left) ? p.right : p.left;
   for (size_t i = 0; i < kSlots; ++i) {
-    if (emptier->tags[i] == 0) return {emptier, i, false};
+    if (headers_[emptier].tags[i] == 0) return {true, emptier, i, false};
   }
   return pick_expired_slot(p, now_ms);
 }
 
-bool FlowTable::reusable(Bucket& bucket, size_t i, uint64_t now_ms) const {
-  if (bucket.tags[i] == 0) return true;
-  if (hint_alive(bucket.expiry_hints[i], now_ms)) return false;
-  const uint32_t expires = bucket.entries[i].value.expires_at_ms;
+bool FlowTable::reusable(uint32_t bucket, size_t i, uint64_t now_ms) const {
+  BucketHeader& header = headers_[bucket];
+  if (header.tags[i] == 0) return true;
+  if (hint_alive(header.expiry_hints[i], now_ms)) return false;
+  const uint32_t expires = bucket_entries(bucket)[i].value.expires_at_ms;
   if (!flow_alive(expires, now_ms)) return true;
-  bucket.expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
+  header.expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
   return false;
 }
 
@@ -159,24 +160,22 @@ bool FlowTable::reusable(Bucket& bucket, size_t i, uint64_t now_ms) const {
 // does. The bucket with fewer live entries by its hints goes first, keeping the two-choice balance
 // when the sweep lags behind a mass expiry.
 FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
-  auto live_by_hint = [now_ms](const Bucket& b) {
+  auto live_by_hint = [this, now_ms](uint32_t b) {
     size_t live = 0;
-    for (size_t i = 0; i < kSlots; ++i) live += hint_alive(b.expiry_hints[i], now_ms);
+    for (size_t i = 0; i < kSlots; ++i) live += hint_alive(headers_[b].expiry_hints[i], now_ms);
     return live;
   };
   uint32_t order[2] = {p.left, p.right};
-  if (live_by_hint(buckets_[p.right]) < live_by_hint(buckets_[p.left])) std::swap(order[0], order[1]);
+  if (live_by_hint(p.right) < live_by_hint(p.left)) std::swap(order[0], order[1]);
   for (uint32_t b : order) {
     for (size_t i = 0; i < kSlots; ++i) {
-      if (reusable(buckets_[b], i, now_ms)) return {&buckets_[b], i, true};
+      if (reusable(b, i, now_ms)) return {true, b, i, true};
     }
   }
   // Overload: every slot holds a live flow. Only now read the entries' states.
   for (uint32_t b : order) {
     for (size_t i = 0; i < kSlots; ++i) {
-      if (buckets_[b].entries[i].value.tcp_state == TcpFlowState::closing) {
-        return {&buckets_[b], i, true};
-      }
+      if (bucket_entries(b)[i].value.tcp_state == TcpFlowState::closing) return {true, b, i, true};
     }
   }
   return {};
@@ -187,10 +186,9 @@ FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
 // nothing and leaves no stale copy behind. The caller guarantees the key has no live entry.
 FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
   for (uint32_t b : {p.left, p.right}) {
-    Bucket& bucket = buckets_[b];
-    for (uint32_t mask = matching_tags(bucket.tags, p.tag); mask != 0; mask &= mask - 1) {
+    for (uint32_t mask = matching_tags(headers_[b].tags, p.tag); mask != 0; mask &= mask - 1) {
       const size_t i = static_cast<size_t>(__builtin_ctz(mask));
-      if (bucket.entries[i].key == key) return {&bucket, i, true};
+      if (bucket_entries(b)[i].key == key) return {true, b, i, true};
     }
   }
   return {};
@@ -199,23 +197,25 @@ FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
 FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue& value,
                              uint64_t now_ms) {
   Slot slot = expired_copy(key, p);
-  if (slot.bucket == nullptr) slot = pick_slot(p, now_ms);
-  if (slot.bucket == nullptr) return nullptr;
-  slot.bucket->tags[slot.index] = p.tag;
-  slot.bucket->entries[slot.index] = Entry{key, value};
-  slot.bucket->expiry_hints[slot.index] = hint_of(value.expires_at_ms);
+  if (!slot.found) slot = pick_slot(p, now_ms);
+  if (!slot.found) return nullptr;
+  BucketHeader& header = headers_[slot.bucket];
+  header.tags[slot.index] = p.tag;
+  header.expiry_hints[slot.index] = hint_of(value.expires_at_ms);
+  Entry& entry = bucket_entries(slot.bucket)[slot.index];
+  entry = Entry{key, value};
   if (!slot.was_expired) ++size_;
-  return &slot.bucket->entries[slot.index].value;
+  return &entry.value;
 }
 
 void FlowTable::erase(const FlowKey& key, uint64_t hash) {
   const Place p = place(hash);
   // Clears every copy, live or expired, so no stale entry of the key outlives the erase.
   for (uint32_t b : {p.left, p.right}) {
-    Bucket& bucket = buckets_[b];
+    BucketHeader& header = headers_[b];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] == p.tag && bucket.entries[i].key == key) {
-        bucket.tags[i] = 0;
+      if (header.tags[i] == p.tag && bucket_entries(b)[i].key == key) {
+        header.tags[i] = 0;
         --size_;
       }
     }
@@ -224,9 +224,9 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
 
 void FlowTable::prefetch_entry(const Place& p) const {
   for (uint32_t b : {p.left, p.right}) {
-    const uint32_t mask = matching_tags(buckets_[b].tags, p.tag);
+    const uint32_t mask = matching_tags(headers_[b].tags, p.tag);
     if (mask != 0) {
-      __builtin_prefetch(&buckets_[b].entries[__builtin_ctz(mask)]);
+      __builtin_prefetch(&bucket_entries(b)[__builtin_ctz(mask)]);
       return;
     }
   }
@@ -246,10 +246,10 @@ size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
   size_t freed = 0;
   const size_t visits = std::min<size_t>(max_buckets, bucket_count_);
   for (size_t n = 0; n < visits; ++n) {
-    Bucket& bucket = buckets_[sweep_cursor_];
+    BucketHeader& header = headers_[sweep_cursor_];
     for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket.tags[i] != 0 && reusable(bucket, i, now_ms)) {
-        bucket.tags[i] = 0;
+      if (header.tags[i] != 0 && reusable(sweep_cursor_, i, now_ms)) {
+        header.tags[i] = 0;
         ++freed;
       }
     }
@@ -268,7 +268,7 @@ size_t FlowTable::capacity() const {
 }
 
 size_t FlowTable::memory_bytes() const {
-  return size_t{bucket_count_} * sizeof(Bucket);
+  return size_t{bucket_count_} * (sizeof(BucketHeader) + kSlots * sizeof(Entry));
 }
 
 void FlowTable::for_each(uint64_t now_ms,

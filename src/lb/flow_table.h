@@ -95,8 +95,8 @@ class FlowTable {
   void prefetch(uint64_t hash) const { prefetch(place(hash)); }
   void prefetch(const Place& p) const {
     // The tag lines only: an entry is read on a tag match, and which one is not yet known.
-    __builtin_prefetch(buckets_[p.left].tags);
-    __builtin_prefetch(buckets_[p.right].tags);
+    __builtin_prefetch(headers_[p.left].tags);
+    __builtin_prefetch(headers_[p.right].tags);
   }
   // Once prefetch()'s lines have arrived: brings in the entry whose tag matches, the one line a
   // hit still misses on. A burst calls prefetch() for every packet, then this, then lookup().
@@ -133,10 +133,11 @@ class FlowTable {
                            ? bucket_count_
                            : from_bucket + max_buckets;
     for (size_t b = from_bucket; b < end; ++b) {
-      const Bucket& bucket = buckets_[b];
+      const BucketHeader& header = headers_[b];
+      const Entry* entries = bucket_entries(b);
       for (size_t i = 0; i < kSlots; ++i) {
-        if (bucket.tags[i] != 0 && flow_alive(bucket.entries[i].value.expires_at_ms, now_ms)) {
-          visit(bucket.entries[i].key, bucket.entries[i].value);
+        if (header.tags[i] != 0 && flow_alive(entries[i].value.expires_at_ms, now_ms)) {
+          visit(entries[i].key, entries[i].value);
         }
       }
     }
@@ -145,32 +146,35 @@ class FlowTable {
   size_t bucket_count() const { return bucket_count_; }
 
  private:
-  // Sixteen slots share one 32-byte tag array, so a probe compares tags within one cache line and
-  // reads keys only on a tag match; tag 0 marks an empty slot. Sixteen rather than eight because
-  // two choices without displacement overflow an 8-slot bucket from ~70% load, a 16-slot one only
-  // from ~85% (simulated up to 10M flows), so 1.25x head-room suffices. 32-byte alignment keeps
-  // the tags within one line without padding the bucket to a multiple of 64.
-  // A key and its value share one cache line: a hit costs the tag line and that one line.
+  // A bucket is sixteen slots: a 64-byte header line with their tags (tag 0 marks an empty slot)
+  // and, apart from it, sixteen 64-byte entries, each a key and its value in one line. A probe
+  // compares the sixteen tags within one line and reads an entry only on a tag match. Sixteen
+  // rather than eight because two choices without displacement overflow an 8-slot bucket from ~70%
+  // load, a 16-slot one only from ~85% (simulated up to 10M flows), so 1.25x head-room suffices.
+  // The headers live in their own array rather than beside their entries: at 4 bytes a slot they
+  // are a sixteenth of the table (10 MB for 2M flows), dense enough to stay in the last-level
+  // cache and within a few huge pages, so a hit pays one memory access (its entry) instead of
+  // three (two candidate header lines and the entry), and probing the second candidate is cheap.
   static constexpr size_t kSlots = 16;
   struct alignas(64) Entry {
     FlowKey key;
     FlowValue value;
   };
-  // The header line holds the tags and, per slot, a coarse copy of the expiry written at insert:
-  // a lower bound (flows only ever extend it), so "alive by the hint" needs no further look and
-  // only "expired by the hint" is checked against the entry. Finding a slot to reuse and sweeping
-  // then read one line per bucket instead of sixteen.
-  struct alignas(64) Bucket {
+  // Besides the tags, the header holds per slot a coarse copy of the expiry written at insert: a
+  // lower bound (flows only ever extend it), so "alive by the hint" needs no further look and only
+  // "expired by the hint" is checked against the entry. Finding a slot to reuse and sweeping then
+  // read one line per bucket instead of sixteen.
+  struct alignas(64) BucketHeader {
     uint16_t tags[kSlots] = {};
     uint16_t expiry_hints[kSlots] = {};  // expires_at_ms >> kHintShift, modulo 2^16
-    Entry entries[kSlots];
   };
   static_assert(sizeof(Entry) == 64);
-  static_assert(sizeof(Bucket) == 64 + kSlots * sizeof(Entry));
+  static_assert(sizeof(BucketHeader) == 64);
 
-  // Where a new flow goes; bucket is null when both candidates are full of live entries.
+  // Where a new flow goes; found is false when both candidates are full of live entries.
   struct Slot {
-    Bucket* bucket = nullptr;
+    bool found = false;
+    uint32_t bucket = 0;
     size_t index = 0;
     bool was_expired = false;  // the slot held an expired entry, so size() does not grow
   };
@@ -183,22 +187,25 @@ class FlowTable {
     return static_cast<int16_t>(hint - static_cast<uint16_t>(now_ms >> kHintShift)) > 0;
   }
   // Whether slot i is free or expired; reads the entry only when its hint says expired.
-  bool reusable(Bucket& bucket, size_t i, uint64_t now_ms) const;
+  bool reusable(uint32_t bucket, size_t i, uint64_t now_ms) const;
+  Entry* bucket_entries(size_t bucket) const { return &entries_[bucket * kSlots]; }
 
   // Maps 32 hash bits onto [0, n) with a multiply instead of a modulo, so the bucket count need
   // not be a power of two and the head-room is not doubled by rounding up.
   static uint32_t fast_range(uint32_t bits, uint32_t n) {
     return static_cast<uint32_t>((uint64_t{bits} * n) >> 32);
   }
-  static Bucket* allocate_buckets(size_t count);
+  template <typename T>
+  static T* allocate_huge(size_t count);
   Slot expired_copy(const FlowKey& key, const Place& p);
   Slot pick_slot(const Place& p, uint64_t now_ms);
   Slot pick_expired_slot(const Place& p, uint64_t now_ms);
 
-  struct FreeBuckets {
-    void operator()(Bucket* b) const;
+  struct Free {
+    void operator()(void* memory) const;
   };
-  std::unique_ptr<Bucket[], FreeBuckets> buckets_;
+  std::unique_ptr<BucketHeader[], Free> headers_;
+  std::unique_ptr<Entry[], Free> entries_;  // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
   uint64_t last_sweep_ms_ = 0;
   uint64_t sweep_credit_ = 0;  // bucket-milliseconds owed, divided by kSweepPeriodMs when paid
   uint32_t bucket_count_ = 0;
