@@ -18,7 +18,9 @@ enum class Verdict : uint8_t {
   to_kernel,  // hand the frame to the exception path of `port` (as received, or reverse-NATed)
 };
 
-struct Decision {
+// Eight bytes: a burst's decisions are stored whole; at six, the caller's copy of one returned in
+// a register was written in 2-byte pieces and read back across them, stalling store forwarding.
+struct alignas(8) Decision {
   Verdict verdict = Verdict::drop;
   DropReason reason = DropReason::none;
   uint16_t port = kNoPort;
