@@ -28,6 +28,11 @@ struct Packet {
   std::span<uint8_t> frame() const { return buffer.first(length); }
 };
 
+// Steps between a packet's header prefetch and its entry prefetch, and between that and its
+// decision (process_burst).
+constexpr size_t kEntryLag = 8;
+constexpr size_t kDecideLag = 16;
+
 constexpr uint8_t kIcmpEchoRequest = 8;
 constexpr uint8_t kIcmpv6EchoRequest = 128;
 
@@ -318,16 +323,23 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
                    std::span<const FrameRef> frames, Decision* decisions) {
   Packet packets[kMaxBurst];
   const size_t count = std::min(frames.size(), kMaxBurst);
-  for (size_t i = 0; i < count; ++i) {
-    packets[i].buffer = frames[i].buffer;
-    packets[i].length = frames[i].length;
-    packets[i].in_port = in_port;
-    prepare(snap, ctx, packets[i]);
+  // A rolling pipeline rather than three passes over the burst: packet i is prepared (bucket
+  // headers prefetched), packet i - kEntryLag has its entry prefetched and packet i - kDecideLag
+  // is decided in the same step, so each memory access has several packets' work to hide behind
+  // and the misses are spread over the burst instead of issued all at once.
+  for (size_t i = 0; i < count + kDecideLag; ++i) {
+    if (i < count) {
+      packets[i].buffer = frames[i].buffer;
+      packets[i].length = frames[i].length;
+      packets[i].in_port = in_port;
+      prepare(snap, ctx, packets[i]);
+    }
+    if (i >= kEntryLag && i - kEntryLag < count) {
+      const Packet& pkt = packets[i - kEntryLag];
+      if (pkt.hash != 0) ctx.flows.prefetch_entry(pkt.place);
+    }
+    if (i >= kDecideLag) decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
   }
-  for (size_t i = 0; i < count; ++i) {
-    if (packets[i].hash != 0) ctx.flows.prefetch_entry(packets[i].place);
-  }
-  for (size_t i = 0; i < count; ++i) decisions[i] = decide(snap, ctx, packets[i]);
 }
 
 }  // namespace fairway
