@@ -212,6 +212,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   add_routes(config, ports, kernel, *snap);
   add_neighbors(config, ports, kernel, *snap);
   add_backend_next_hops(*snap);
+  for (Service& service : snap->services) service.vip_is_local = snap->role_of(service.vip).local;
   snap->timeouts = config.timeouts;
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;

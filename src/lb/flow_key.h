@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "packet/addresses.h"
 
 namespace fairway {
@@ -16,12 +20,23 @@ struct FlowKey {
   uint16_t dst_port = 0;
   uint8_t protocol = 0;
   uint8_t pad[3] = {0, 0, 0};  // always zero, so keys compare and hash as bytes
-  // Word-wise: keys are compared on every flow-table probe.
+  // Two 16-byte compares and one 8-byte one: keys are compared on every flow-table probe.
   friend bool operator==(const FlowKey& a, const FlowKey& b) {
-    uint64_t x[5], y[5];
-    std::memcpy(x, &a, sizeof x);
-    std::memcpy(y, &b, sizeof y);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+    const auto* x = reinterpret_cast<const unsigned char*>(&a);
+    const auto* y = reinterpret_cast<const unsigned char*>(&b);
+    uint64_t x_tail, y_tail;
+    std::memcpy(&x_tail, x + 32, 8);
+    std::memcpy(&y_tail, y + 32, 8);
+#if defined(__SSE2__)
+    const __m128i addresses_equal = _mm_and_si128(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(y))),
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(y + 16))));
+    return _mm_movemask_epi8(addresses_equal) == 0xffff && x_tail == y_tail;
+#else
+    return std::memcmp(x, y, 32) == 0 && x_tail == y_tail;
+#endif
   }
 };
 static_assert(sizeof(FlowKey) == 40);

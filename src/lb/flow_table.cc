@@ -117,18 +117,22 @@ FlowTable::FlowTable(size_t capacity) {
 
 FlowTable::~FlowTable() = default;
 
-FlowValue* FlowTable::lookup(const FlowKey& key, const Place& p, uint64_t now_ms) {
-  for (uint32_t b : {p.left, p.right}) {
-    Entry* entries = bucket_entries(b);
-    for (uint32_t mask = matching_tags(headers_[b].tags, p.tag); mask != 0; mask &= mask - 1) {
-      const size_t i = static_cast<size_t>(__builtin_ctz(mask));
-      // An expired copy of the key may linger next to the live one until swept, so keep looking.
-      if (entries[i].key == key && flow_alive(entries[i].value.expires_at_ms, now_ms)) {
-        return &entries[i].value;
-      }
+FlowValue* FlowTable::find_live(uint32_t bucket, const FlowKey& key, uint16_t tag,
+                                uint64_t now_ms) const {
+  Entry* entries = bucket_entries(bucket);
+  for (uint32_t mask = matching_tags(headers_[bucket].tags, tag); mask != 0; mask &= mask - 1) {
+    const size_t i = static_cast<size_t>(__builtin_ctz(mask));
+    // An expired copy of the key may linger next to the live one until swept, so keep looking.
+    if (entries[i].key == key && flow_alive(entries[i].value.expires_at_ms, now_ms)) {
+      return &entries[i].value;
     }
   }
   return nullptr;
+}
+
+FlowValue* FlowTable::lookup(const FlowKey& key, const Place& p, uint64_t now_ms) {
+  if (FlowValue* left = find_live(p.left, key, p.tag, now_ms)) return left;
+  return find_live(p.right, key, p.tag, now_ms);
 }
 
 FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
@@ -148,10 +152,10 @@ FlowTable::Slot FlowTable::pick_slot(const Place& p, uint64_t now_ms) {
 bool FlowTable::reusable(uint32_t bucket, size_t i, uint64_t now_ms) const {
   BucketHeader& header = headers_[bucket];
   if (header.tags[i] == 0) return true;
-  if (hint_alive(header.expiry_hints[i], now_ms)) return false;
+  if (hint_alive(headers_[bucket].expiry_hints[i], now_ms)) return false;
   const uint32_t expires = bucket_entries(bucket)[i].value.expires_at_ms;
   if (!flow_alive(expires, now_ms)) return true;
-  header.expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
+  headers_[bucket].expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
   return false;
 }
 
@@ -201,7 +205,7 @@ FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue
   if (!slot.found) return nullptr;
   BucketHeader& header = headers_[slot.bucket];
   header.tags[slot.index] = p.tag;
-  header.expiry_hints[slot.index] = hint_of(value.expires_at_ms);
+  headers_[slot.bucket].expiry_hints[slot.index] = hint_of(value.expires_at_ms);
   Entry& entry = bucket_entries(slot.bucket)[slot.index];
   entry = Entry{key, value};
   if (!slot.was_expired) ++size_;

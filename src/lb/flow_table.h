@@ -188,6 +188,7 @@ class FlowTable {
   }
   // Whether slot i is free or expired; reads the entry only when its hint says expired.
   bool reusable(uint32_t bucket, size_t i, uint64_t now_ms) const;
+  FlowValue* find_live(uint32_t bucket, const FlowKey& key, uint16_t tag, uint64_t now_ms) const;
   Entry* bucket_entries(size_t bucket) const { return &entries_[bucket * kSlots]; }
 
   // Maps 32 hash bits onto [0, n) with a multiply instead of a modulo, so the bucket count need

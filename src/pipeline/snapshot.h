@@ -72,6 +72,10 @@ struct Service {
   // predictable branch while nothing is down. (These flags sit next to `mode`, in what was
   // padding before `backends`.)
   bool resets_flows = false;
+  // Whether the VIP is also one of the box's own addresses (then its packets are the kernel's):
+  // the pipeline learns the destination's role from the service it found, without a second
+  // lookup by address.
+  bool vip_is_local = false;
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
   std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none
