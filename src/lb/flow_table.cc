@@ -226,14 +226,16 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
   }
 }
 
-void FlowTable::prefetch_entry(const Place& p) const {
+FlowTable::Candidate FlowTable::prefetch_entry(const Place& p) const {
   for (uint32_t b : {p.left, p.right}) {
     const uint32_t mask = matching_tags(headers_[b].tags, p.tag);
     if (mask != 0) {
-      __builtin_prefetch(&bucket_entries(b)[__builtin_ctz(mask)]);
-      return;
+      const uint32_t slot = b * static_cast<uint32_t>(kSlots) + static_cast<uint32_t>(__builtin_ctz(mask));
+      __builtin_prefetch(&entries_[slot]);
+      return Candidate{slot};
     }
   }
+  return Candidate{};
 }
 
 size_t FlowTable::expire_due(uint64_t now_ms) {

@@ -84,6 +84,25 @@ class FlowTable {
     return lookup(key, place(hash), now_ms);
   }
   FlowValue* lookup(const FlowKey& key, const Place& p, uint64_t now_ms);
+  // The slot prefetch_entry() brought in, for lookup() to try before searching: a hit then
+  // skips comparing the tags again.
+  struct Candidate {
+    static constexpr uint32_t kNone = UINT32_MAX;
+    uint32_t slot = kNone;  // bucket * 16 + index
+  };
+  FlowValue* lookup(const FlowKey& key, const Place& p, Candidate candidate, uint64_t now_ms) {
+    if (candidate.slot != Candidate::kNone) {
+      const uint32_t bucket = candidate.slot / kSlots;
+      const uint32_t index = candidate.slot % kSlots;
+      Entry& entry = entries_[candidate.slot];
+      // The tag is checked again: the slot may have been freed or reused since the prefetch.
+      if (headers_[bucket].tags[index] == p.tag && entry.key == key &&
+          flow_alive(entry.value.expires_at_ms, now_ms)) {
+        return &entry.value;
+      }
+    }
+    return lookup(key, p, now_ms);
+  }
   // Inserts key (must not be live already). Returns the stored value, or nullptr when full.
   FlowValue* insert(const FlowKey& key, uint64_t hash, const FlowValue& value, uint64_t now_ms) {
     return insert(key, place(hash), value, now_ms);
@@ -99,9 +118,10 @@ class FlowTable {
     __builtin_prefetch(headers_[p.right].tags);
   }
   // Once prefetch()'s lines have arrived: brings in the entry whose tag matches, the one line a
-  // hit still misses on. A burst calls prefetch() for every packet, then this, then lookup().
-  void prefetch_entry(uint64_t hash) const { prefetch_entry(place(hash)); }
-  void prefetch_entry(const Place& p) const;
+  // hit still misses on, and returns it for lookup(). A burst calls prefetch() for every packet,
+  // then this, then lookup().
+  Candidate prefetch_entry(uint64_t hash) const { return prefetch_entry(place(hash)); }
+  Candidate prefetch_entry(const Place& p) const;
   // Frees expired entries in the next `max_buckets` buckets (incremental sweep, bounded work).
   // Returns how many were freed.
   size_t expire_some(uint64_t now_ms, size_t max_buckets);

@@ -25,6 +25,7 @@ struct Packet {
   FlowKey key;
   uint64_t hash = 0;
   FlowTable::Place place{};  // ctx.flows.place(hash), computed once for prefetch, lookup and insert
+  FlowTable::Candidate candidate;  // from prefetch_entry (process_burst), for lookup
   std::span<uint8_t> frame() const { return buffer.first(length); }
 };
 
@@ -143,7 +144,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
   if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
   const FlowKey& key = pkt.key;
   const uint64_t hash = pkt.hash;
-  FlowValue* flow = ctx.flows.lookup(key, pkt.place, ctx.now_ms);
+  FlowValue* flow = ctx.flows.lookup(key, pkt.place, pkt.candidate, ctx.now_ms);
   // Only while the service resets flows and some back-end is down: its flows end here, TCP with
   // a reset to the client, UDP (and a TCP SYN reusing the 5-tuple) by going to a back-end that
   // is up like a new flow.
@@ -346,8 +347,8 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
       prepare(snap, ctx, packets[i]);
     }
     if (i >= kEntryLag && i - kEntryLag < count) {
-      const Packet& pkt = packets[i - kEntryLag];
-      if (pkt.hash != 0) ctx.flows.prefetch_entry(pkt.place);
+      Packet& pkt = packets[i - kEntryLag];
+      pkt.candidate = pkt.hash != 0 ? ctx.flows.prefetch_entry(pkt.place) : FlowTable::Candidate{};
     }
     if (i >= kDecideLag) decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
   }

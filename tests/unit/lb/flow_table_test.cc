@@ -76,6 +76,31 @@ TEST(FlowTable, InsertLookupErase) {
   EXPECT_EQ(table.size(), 0u);
 }
 
+// lookup() tries the slot prefetch_entry() returned first, but must never trust it blindly: the
+// candidate of another key, or of a slot erased since, falls back to the search.
+TEST(FlowTable, LookupWithCandidate) {
+  FlowTable table(1024);
+  const FlowKey a = make_key(1, 1000);
+  const FlowKey b = make_key(2, 2000);
+  const FlowTable::Place pa = table.place(flow_hash(a));
+  const FlowTable::Place pb = table.place(flow_hash(b));
+  EXPECT_EQ(table.prefetch_entry(pa).slot, FlowTable::Candidate::kNone);  // nothing to match yet
+  FlowValue* stored_a = table.insert(a, pa, value_until(100, 1), 0);
+  FlowValue* stored_b = table.insert(b, pb, value_until(100, 2), 0);
+  ASSERT_NE(stored_a, nullptr);
+  ASSERT_NE(stored_b, nullptr);
+
+  const FlowTable::Candidate ca = table.prefetch_entry(pa);
+  ASSERT_NE(ca.slot, FlowTable::Candidate::kNone);
+  EXPECT_EQ(table.lookup(a, pa, ca, 50), stored_a);
+  EXPECT_EQ(table.lookup(b, pb, ca, 50), stored_b);  // another key's candidate: searched
+  EXPECT_EQ(table.lookup(a, pa, FlowTable::Candidate{}, 50), stored_a);
+  EXPECT_EQ(table.lookup(a, pa, ca, 100), nullptr);  // expired
+
+  table.erase(a, flow_hash(a));
+  EXPECT_EQ(table.lookup(a, pa, ca, 50), nullptr);  // the slot was freed since the prefetch
+}
+
 TEST(FlowTable, ExpiredEntryMisses) {
   FlowTable table(64);
   const FlowKey key = make_key(2, 2000);
