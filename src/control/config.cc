@@ -305,6 +305,18 @@ ConfigResult load_config_string(const std::string& yaml_text, const std::string&
   return result;
 }
 
+const char* scheduler_name(Scheduler scheduler) {
+  switch (scheduler) {
+    case Scheduler::maglev:
+      return "maglev";
+    case Scheduler::least_load:
+      return "least-load";
+    case Scheduler::source_hash:
+      return "source-hash";
+  }
+  return "maglev";
+}
+
 ConfigResult load_config_file(const std::string& path) {
   ConfigResult result;
   try {

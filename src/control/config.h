@@ -18,7 +18,11 @@ namespace fairway {
 enum class Scheduler : uint8_t {
   maglev,      // weighted Maglev by admin weight (and health)
   least_load,  // weighted Maglev by effective weights that follow the agents' load reports
+  source_hash,  // weighted Maglev by admin weight, keyed by the client's address alone
 };
+
+// "maglev", "least-load", "source-hash": the configuration's spelling.
+const char* scheduler_name(Scheduler scheduler);
 
 // Which reported figure `least-load` balances, per unit of the back-end's capacity.
 enum class LoadMetric : uint8_t { cpu, memory, clients, response_time };

@@ -70,8 +70,11 @@ void ConfigLoader::read_load_feedback(const Field& field) {
 
 void ConfigLoader::read_scheduling(const MapReader& map, ServiceConfig& service) const {
   if (auto f = map.get("scheduler")) {
-    service.scheduler =
-        f->choice({"maglev", "least-load"}) == 0 ? Scheduler::maglev : Scheduler::least_load;
+    constexpr Scheduler kSchedulers[] = {Scheduler::maglev, Scheduler::least_load,
+                                         Scheduler::source_hash};
+    service.scheduler = kSchedulers[f->choice({scheduler_name(kSchedulers[0]),
+                                               scheduler_name(kSchedulers[1]),
+                                               scheduler_name(kSchedulers[2])})];
     if (service.scheduler == Scheduler::least_load && !config_.load_feedback.enabled()) {
       f->fail(
           "least-load follows the agents' load reports, expected a load_feedback section "

@@ -70,6 +70,7 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
   service.missing_flow = config.missing_flow;
   service.on_backend_down = config.on_backend_down;
   service.accepting = accepting;
+  service.by_source = config.scheduler == Scheduler::source_hash;
   for (const BackendConfig& b : config.backends) {
     service.backends.push_back(make_backend(b, config.name, runtime));
   }

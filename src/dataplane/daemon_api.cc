@@ -37,7 +37,7 @@ const LoadCollector::AgentState* Daemon::find_agent(const IpAddress& address) co
 
 std::string Daemon::scheduler_of(const std::string& service) const {
   for (const ServiceConfig& s : config_.services) {
-    if (s.name == service) return s.scheduler == Scheduler::least_load ? "least-load" : "maglev";
+    if (s.name == service) return scheduler_name(s.scheduler);
   }
   return "maglev";
 }

@@ -53,6 +53,15 @@ inline uint64_t mix64(uint64_t x) {
 }
 }  // namespace detail
 
+// The hash of an address alone, for schedulers that keep a client on one back-end. Fixed like
+// flow_hash: nodes with the same configuration must agree.
+inline uint64_t source_hash(const IpAddress& address) {
+  uint64_t high, low;
+  std::memcpy(&high, address.bytes.data(), 8);
+  std::memcpy(&low, address.bytes.data() + 8, 8);
+  return detail::mix64(detail::mix64(high ^ 0x9e3779b97f4a7c15ULL) ^ low);
+}
+
 // The hash of the key's five 64-bit words (its bytes, little-endian). One multiply and rotate per
 // word, one full avalanche at the end: a fifth of mixing every word, and every input bit still
 // reaches every output bit (the flow table and Maglev both use all 64).

@@ -315,6 +315,7 @@ const Backend* schedule(const Service& service, uint64_t hash, const IpAddress& 
   }
 chosen:
   if (table->empty()) return nullptr;
+  if (service.by_source) [[unlikely]] hash = source_hash(client);
   uint16_t index = (*table)[hash % table->size()];
   return index == kNoBackend ? nullptr : &service.backends[index];
 }

@@ -36,8 +36,9 @@ struct PipelineContext {
 };
 
 // The back-end the service's scheduler picks for a new flow from `client` with this key hash
-// (weighted Maglev; a capability pool's table when the client is in one), or nullptr when no
-// back-end has weight. Shared by the pipeline and fairway-sim.
+// (weighted Maglev; a capability pool's table when the client is in one; under source-hash the
+// table is indexed by source_hash(client) instead), or nullptr when no back-end has weight.
+// Shared by the pipeline and fairway-sim.
 const Backend* schedule(const Service& service, uint64_t flow_hash, const IpAddress& client);
 
 inline constexpr size_t kMaxBurst = 32;

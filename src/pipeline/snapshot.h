@@ -76,6 +76,9 @@ struct Service {
   // the pipeline learns the destination's role from the service it found, without a second
   // lookup by address.
   bool vip_is_local = false;
+  // scheduler: source-hash: new flows pick by the client's address alone, so every connection of
+  // a client goes to the same back-end while the table stands (session affinity).
+  bool by_source = false;
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
   std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none

@@ -659,6 +659,17 @@ std::vector<BadCase> health_bad_cases() {
 INSTANTIATE_TEST_SUITE_P(HealthMistakes, BadConfigTest, testing::ValuesIn(health_bad_cases()),
                          case_name);
 
+TEST(ConfigTest, SourceHashScheduler) {
+  ConfigResult result = load_config_string(service("    scheduler: source-hash\n",
+                                                   "[{address: 198.18.1.10}]"),
+                                           "t.yaml");
+  ASSERT_FALSE(result.error) << result.error->message;
+  EXPECT_EQ(result.config->services.at(0).scheduler, Scheduler::source_hash);
+  EXPECT_STREQ(scheduler_name(Scheduler::source_hash), "source-hash");
+  EXPECT_STREQ(scheduler_name(Scheduler::least_load), "least-load");
+  EXPECT_STREQ(scheduler_name(Scheduler::maglev), "maglev");
+}
+
 TEST(ConfigTest, LoadFeedbackLeastLoadAndPools) {
   ConfigResult result =
       load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/config/good/load_feedback.yaml");

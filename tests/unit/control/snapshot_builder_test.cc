@@ -133,6 +133,27 @@ TEST(SnapshotBuilder, CapabilityPoolsHaveTheirOwnTable) {
   EXPECT_EQ(elsewhere, 1000);  // api has a single back-end
 }
 
+// source-hash: the client alone picks the entry; the flow hash is ignored.
+TEST(SnapshotBuilder, SourceHashKeysTheTableByClient) {
+  std::string text = kConfig;
+  text.replace(text.find("    on_backend_down: reset\n"), 0, "    scheduler: source-hash\n");
+  ConfigResult r = load_config_string(text, "t.yaml");
+  ASSERT_FALSE(r.error) << r.error->message;
+  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  const Service& web = snap->services.at(0);
+  ASSERT_TRUE(web.by_source);
+  EXPECT_FALSE(snap->services.at(1).by_source);
+  std::set<IpAddress> chosen;
+  for (int client = 1; client <= 64; ++client) {
+    const IpAddress address = *IpAddress::parse("198.19.0." + std::to_string(client));
+    const Backend* first = schedule(web, 1, address);
+    ASSERT_NE(first, nullptr);
+    for (uint64_t hash = 2; hash < 50; ++hash) EXPECT_EQ(schedule(web, hash * 7919, address), first);
+    chosen.insert(first->address);
+  }
+  EXPECT_GE(chosen.size(), 2u);  // clients still spread over the back-ends
+}
+
 TEST(SnapshotBuilder, PoolsFollowWeightsAndStates) {
   std::string text = kConfig;
   text.replace(text.find("    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},"),

@@ -17,6 +17,12 @@ TEST(FlowHash, ValuesArePinned) {
   EXPECT_EQ(flow_hash(key("2001:2::7", "2001:2:0:100::1", 5353, 53, 17)), 0x1d63393b74adb1cdULL);
 }
 
+TEST(SourceHash, ValuesArePinnedAndDifferFromTheFlowHash) {
+  EXPECT_EQ(source_hash(*IpAddress::parse("198.18.64.7")), 0x13fcf29ba7376859ULL);
+  EXPECT_EQ(source_hash(*IpAddress::parse("2001:2::7")), 0x67c7fbdccbf49448ULL);
+  EXPECT_NE(source_hash(*IpAddress::parse("198.18.64.8")), source_hash(*IpAddress::parse("198.18.64.7")));
+}
+
 TEST(FlowHash, EveryFieldCounts) {
   const FlowKey base = key("198.18.64.7", "198.18.100.1", 40000, 80, 6);
   const uint64_t h = flow_hash(base);
