@@ -334,7 +334,8 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
                    std::span<const FrameRef> frames, Decision* decisions) {
   // Kept from burst to burst (one set per worker thread) rather than built afresh: value-
   // initialising 32 of them cost a 5 KB memset per burst, and prepare() sets what decide() reads.
-  static thread_local Packet packets[kMaxBurst];
+  // constinit: initialised at load time, so no thread-local guard runs per call.
+  static constinit thread_local Packet packets[kMaxBurst];
   const size_t count = std::min(frames.size(), kMaxBurst);
   // A rolling pipeline rather than three passes over the burst: packet i is prepared (bucket
   // headers prefetched), packet i - kEntryLag has its entry prefetched and packet i - kDecideLag
