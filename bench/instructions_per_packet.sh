@@ -3,6 +3,10 @@
 # (the VM has no PMU): process_burst's inclusive count / (its calls x 32 frames per burst).
 #   bench/instructions_per_packet.sh build-rel/bench/pipeline_micro_bench 'DsrEstablished/1000$'
 set -euo pipefail
+if ! command -v valgrind >/dev/null; then
+  echo "instructions_per_packet.sh: needs valgrind (apt-get install valgrind)" >&2
+  exit 2
+fi
 BINARY=$(realpath "$1")
 FILTER=$2
 OUT=$(mktemp /tmp/fairway-callgrind.XXXXXX)

@@ -9,6 +9,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "lb/hash_mix.h"
 #include "packet/addresses.h"
 
 namespace fairway {
@@ -41,25 +42,13 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 40);
 
-namespace detail {
-// 64-bit mixer of MurmurHash3's finaliser; good avalanche, no table, no seed.
-inline uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-}  // namespace detail
-
 // The hash of an address alone, for schedulers that keep a client on one back-end. Fixed like
 // flow_hash: nodes with the same configuration must agree.
 inline uint64_t source_hash(const IpAddress& address) {
   uint64_t high, low;
   std::memcpy(&high, address.bytes.data(), 8);
   std::memcpy(&low, address.bytes.data() + 8, 8);
-  return detail::mix64(detail::mix64(high ^ 0x9e3779b97f4a7c15ULL) ^ low);
+  return mix64(mix64(high ^ 0x9e3779b97f4a7c15ULL) ^ low);
 }
 
 // The hash of the key's five 64-bit words (its bytes, little-endian). One multiply and rotate per
@@ -79,7 +68,7 @@ inline uint64_t flow_hash(const FlowKey& key) {
     h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
     h = (h << 31) | (h >> 33);
   }
-  return detail::mix64(h);
+  return mix64(h);
 }
 
 }  // namespace fairway

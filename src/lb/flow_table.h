@@ -65,7 +65,7 @@ class FlowTable {
     uint32_t right;
     uint16_t tag;
   };
-  // Where the flows of `hash` live. The calls below take either the hash or its Place: a burst
+  // Where the flows of `hash` live. lookup and insert take either the hash or its Place; a burst
   // computes the Place once per packet and passes it to prefetch, prefetch_entry, lookup and
   // insert instead of recomputing it in each (three multiplies apiece).
   Place place(uint64_t hash) const {
@@ -110,8 +110,7 @@ class FlowTable {
   FlowValue* insert(const FlowKey& key, const Place& p, const FlowValue& value, uint64_t now_ms);
   // Removes key if present.
   void erase(const FlowKey& key, uint64_t hash);
-  // Brings the bucket(s) for hash into cache ahead of lookup().
-  void prefetch(uint64_t hash) const { prefetch(place(hash)); }
+  // Brings the bucket headers of p into cache ahead of lookup().
   void prefetch(const Place& p) const {
     // The tag lines only: an entry is read on a tag match, and which one is not yet known.
     __builtin_prefetch(headers_[p.left].tags);
@@ -120,7 +119,6 @@ class FlowTable {
   // Once prefetch()'s lines have arrived: brings in the entry whose tag matches, the one line a
   // hit still misses on, and returns it for lookup(). A burst calls prefetch() for every packet,
   // then this, then lookup().
-  Candidate prefetch_entry(uint64_t hash) const { return prefetch_entry(place(hash)); }
   Candidate prefetch_entry(const Place& p) const;
   // Frees expired entries in the next `max_buckets` buckets (incremental sweep, bounded work).
   // Returns how many were freed.

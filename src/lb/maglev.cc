@@ -4,6 +4,8 @@
 #include <cassert>
 #include <numeric>
 
+#include "lb/hash_mix.h"
+
 namespace fairway {
 namespace {
 
@@ -11,17 +13,8 @@ namespace {
 constexpr uint64_t kOffsetSeed = 0x6a09e667f3bcc908ULL;
 constexpr uint64_t kSkipSeed = 0xbb67ae8584caa73bULL;
 
-// MurmurHash3's 64-bit finaliser; FNV-1a alone leaves the high bits poorly mixed for short keys.
-uint64_t mix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-// Seeded FNV-1a 64 with a final mix: byte-wise, so it does not depend on endianness.
+// Seeded FNV-1a 64 with a final mix (FNV-1a alone leaves the high bits poorly mixed for short
+// keys): byte-wise, so it does not depend on endianness.
 uint64_t key_hash(std::string_view key, uint64_t seed) {
   uint64_t h = 0xcbf29ce484222325ULL ^ seed;
   for (unsigned char c : key) {
