@@ -92,7 +92,7 @@ void run(benchmark::State& state, const char* vip, uint8_t flags, uint64_t ms_pe
     process_burst(*w.snapshot, ctx, 0, frames, decisions);
     benchmark::DoNotOptimize(decisions);
   }
-  state.counters["drops"] = static_cast<double>(counters.drops[static_cast<size_t>(DropReason::flow_table_full)]);
+  state.counters["untracked"] = static_cast<double>(counters.flows_untracked);
   state.SetItemsProcessed(state.iterations() * kMaxBurst);
 }
 

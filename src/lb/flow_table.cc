@@ -49,7 +49,8 @@ TcpFlowState next_tcp_state(TcpFlowState state, uint8_t tcp_flags) {
 inline uint32_t matching_tags(const uint16_t* tags, uint16_t tag) {
 #if defined(__SSE2__)
   const __m128i wanted = _mm_set1_epi16(static_cast<short>(tag));
-  const __m128i lo = _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags)), wanted);
+  const __m128i lo =
+      _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags)), wanted);
   const __m128i hi =
       _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags + 8)), wanted);
   // packs_epi16 narrows each 16-bit 0/-1 lane to one byte, movemask takes one bit per byte.
@@ -78,7 +79,9 @@ T* FlowTable::allocate_huge(size_t count) {
   return items;
 }
 
-void FlowTable::Free::operator()(void* memory) const { std::free(memory); }
+void FlowTable::Free::operator()(void* memory) const {
+  std::free(memory);
+}
 
 const char* tcp_state_name(TcpFlowState state) {
   switch (state) {
@@ -113,6 +116,7 @@ FlowTable::FlowTable(size_t capacity) {
   left_count_ = bucket_count_ / 2;
   headers_.reset(allocate_huge<BucketHeader>(bucket_count_));
   entries_.reset(allocate_huge<Entry>(size_t{bucket_count_} * kSlots));
+  masks_ = std::make_unique<StateMasks[]>(bucket_count_);
 }
 
 FlowTable::~FlowTable() = default;
@@ -155,7 +159,8 @@ bool FlowTable::reusable(uint32_t bucket, size_t i, uint64_t now_ms) const {
   if (hint_alive(headers_[bucket].expiry_hints[i], now_ms)) return false;
   const uint32_t expires = bucket_entries(bucket)[i].value.expires_at_ms;
   if (!flow_alive(expires, now_ms)) return true;
-  headers_[bucket].expiry_hints[i] = hint_of(expires);  // the flow was extended since: refresh the hint
+  headers_[bucket].expiry_hints[i] =
+      hint_of(expires);  // the flow was extended since: refresh the hint
   return false;
 }
 
@@ -176,13 +181,35 @@ FlowTable::Slot FlowTable::pick_expired_slot(const Place& p, uint64_t now_ms) {
       if (reusable(b, i, now_ms)) return {true, b, i, true};
     }
   }
-  // Overload: every slot holds a live flow. Only now read the entries' states.
-  for (uint32_t b : order) {
-    for (size_t i = 0; i < kSlots; ++i) {
-      if (bucket_entries(b)[i].value.tcp_state == TcpFlowState::closing) return {true, b, i, true};
+  // Overload: every slot holds a live flow. Half-open flows give way first (a real client's ACK
+  // that finds its entry gone still reaches the same back-end by the Maglev choice), then closing
+  // ones; oldest first in each.
+  been_full_ = true;
+  last_full_ms_ = now_ms;
+  const uint16_t half_open[2] = {masks_[order[0]].half_open, masks_[order[1]].half_open};
+  if (Slot slot = oldest_of(order, half_open); slot.found) return slot;
+  const uint16_t closing[2] = {masks_[order[0]].closing, masks_[order[1]].closing};
+  return oldest_of(order, closing);
+}
+
+FlowTable::Slot FlowTable::oldest_of(const uint32_t (&buckets)[2],
+                                     const uint16_t (&masks)[2]) const {
+  Slot oldest;
+  int32_t oldest_hint = 0;
+  for (size_t k = 0; k < 2; ++k) {
+    const BucketHeader& header = headers_[buckets[k]];
+    for (uint32_t mask = masks[k]; mask != 0; mask &= mask - 1) {
+      const size_t i = static_cast<size_t>(__builtin_ctz(mask));
+      // Serial-number order of the hints, relative to the first candidate: exact while the
+      // candidates' expiries lie within 9 hours of each other (half-open ones: seconds).
+      const int32_t hint = static_cast<int16_t>(header.expiry_hints[i]);
+      if (!oldest.found || static_cast<int16_t>(hint - oldest_hint) < 0) {
+        oldest = {true, buckets[k], i, true};
+        oldest_hint = hint;
+      }
     }
   }
-  return {};
+  return oldest;
 }
 
 // A flow that comes back with the same 5-tuple (a reconnect, a retransmitted SYN after expiry)
@@ -199,15 +226,37 @@ FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
 }
 
 FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue& value,
-                             uint64_t now_ms) {
+                             uint64_t now_ms, FlowEviction* evicted) {
   Slot slot = expired_copy(key, p);
   if (!slot.found) slot = pick_slot(p, now_ms);
   if (!slot.found) return nullptr;
+  if (evicted != nullptr) {
+    *evicted = FlowEviction::none;
+    if (slot.was_expired) {
+      const StateMasks& m = masks_[slot.bucket];
+      const uint16_t bit = static_cast<uint16_t>(1u << slot.index);
+      const bool live =
+          flow_alive(bucket_entries(slot.bucket)[slot.index].value.expires_at_ms, now_ms);
+      if (live && (m.half_open & bit)) *evicted = FlowEviction::half_open;
+      if (live && (m.closing & bit)) *evicted = FlowEviction::closing;
+    }
+  }
+  clear_state(slot.bucket, slot.index);
   BucketHeader& header = headers_[slot.bucket];
   header.tags[slot.index] = p.tag;
   headers_[slot.bucket].expiry_hints[slot.index] = hint_of(value.expires_at_ms);
   Entry& entry = bucket_entries(slot.bucket)[slot.index];
   entry = Entry{key, value};
+  if (value.tcp_state == TcpFlowState::syn_seen || value.tcp_state == TcpFlowState::closing) {
+    StateMasks& m = masks_[slot.bucket];
+    const uint16_t bit = static_cast<uint16_t>(1u << slot.index);
+    if (value.tcp_state == TcpFlowState::syn_seen) {
+      m.half_open |= bit;
+      ++half_open_;
+    } else {
+      m.closing |= bit;
+    }
+  }
   if (!slot.was_expired) ++size_;
   return &entry.value;
 }
@@ -220,6 +269,7 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
     for (size_t i = 0; i < kSlots; ++i) {
       if (header.tags[i] == p.tag && bucket_entries(b)[i].key == key) {
         header.tags[i] = 0;
+        clear_state(b, i);
         --size_;
       }
     }
@@ -230,12 +280,38 @@ FlowTable::Candidate FlowTable::prefetch_entry(const Place& p) const {
   for (uint32_t b : {p.left, p.right}) {
     const uint32_t mask = matching_tags(headers_[b].tags, p.tag);
     if (mask != 0) {
-      const uint32_t slot = b * static_cast<uint32_t>(kSlots) + static_cast<uint32_t>(__builtin_ctz(mask));
+      const uint32_t slot =
+          b * static_cast<uint32_t>(kSlots) + static_cast<uint32_t>(__builtin_ctz(mask));
       __builtin_prefetch(&entries_[slot]);
       return Candidate{slot};
     }
   }
   return Candidate{};
+}
+
+void FlowTable::state_changed(FlowValue& flow, TcpFlowState before, uint64_t now_ms,
+                              const FlowTimeouts& timeouts) {
+  const size_t slot = static_cast<size_t>(reinterpret_cast<const char*>(&flow) -
+                                          reinterpret_cast<const char*>(entries_.get())) /
+                      sizeof(Entry);
+  const uint32_t bucket = static_cast<uint32_t>(slot / kSlots);
+  const size_t index = slot % kSlots;
+  const uint16_t bit = static_cast<uint16_t>(1u << index);
+  StateMasks& m = masks_[bucket];
+  const bool half_open = flow.tcp_state == TcpFlowState::syn_seen;
+  if (half_open && under_pressure(now_ms)) {
+    const uint64_t timeout = std::min(timeouts.tcp_syn_ms, timeouts.tcp_syn_under_pressure_ms);
+    flow.expires_at_ms = static_cast<uint32_t>(now_ms + timeout);
+  }
+  const bool was_half_open = m.half_open & bit;
+  half_open_ = half_open_ + half_open - was_half_open;
+  m.half_open = half_open ? m.half_open | bit : m.half_open & static_cast<uint16_t>(~bit);
+  m.closing = flow.tcp_state == TcpFlowState::closing ? m.closing | bit
+                                                      : m.closing & static_cast<uint16_t>(~bit);
+  // The exact expiry (the insert may have written a provisional one): eviction orders half-open
+  // and closing flows by it. Still a lower bound, as packets only extend it.
+  if (before != flow.tcp_state || half_open)
+    headers_[bucket].expiry_hints[index] = hint_of(flow.expires_at_ms);
 }
 
 size_t FlowTable::expire_due(uint64_t now_ms) {
@@ -256,6 +332,7 @@ size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
     for (size_t i = 0; i < kSlots; ++i) {
       if (header.tags[i] != 0 && reusable(sweep_cursor_, i, now_ms)) {
         header.tags[i] = 0;
+        clear_state(sweep_cursor_, i);
         ++freed;
       }
     }

@@ -1,9 +1,12 @@
 #pragma once
 // A worker's connection table: 5-tuple -> back-end. One owner (its worker), no locks.
 // Fixed capacity allocated once at construction; the hot path never allocates.
-// Expired entries are reused in place, then entries of closing TCP flows; established entries are
-// never evicted: when there is no such slot for a new flow, insert() refuses it and the caller
-// counts the drop.
+// When a new flow's two candidate buckets are full: expired entries are reused first, then
+// half-open ones (only a SYN seen, oldest first), then closing ones (FIN or RST seen, oldest
+// first). Established entries are never evicted: when nothing else is left, insert() refuses the
+// flow and the caller forwards it untracked. While buckets fill up ("pressure"), half-open entries
+// live tcp_syn_under_pressure instead of tcp_syn (docs/ARCHITECTURE.md, "The flow table under
+// pressure").
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -22,6 +25,9 @@ const char* tcp_state_name(TcpFlowState state);
 // Per-state idle timeouts in milliseconds.
 struct FlowTimeouts {
   uint64_t tcp_syn_ms = 30'000;
+  // A half-open flow's lifetime while the table is under pressure (a SYN flood filling it): a
+  // real client's ACK follows its SYN within a round trip, a spoofed SYN's never comes.
+  uint64_t tcp_syn_under_pressure_ms = 3'000;
   uint64_t tcp_established_ms = 900'000;
   uint64_t tcp_closing_ms = 30'000;
   uint64_t udp_ms = 300'000;
@@ -49,6 +55,13 @@ inline bool flow_alive(uint32_t expires_at_ms, uint64_t now_ms) {
 // For non-TCP protocols only the expiry moves.
 void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
                   const FlowTimeouts& timeouts);
+
+// What insert() had to give up for the new flow's slot.
+enum class FlowEviction : uint8_t {
+  none,       // a free slot, or an expired entry
+  half_open,  // a live flow that had seen only a SYN
+  closing,    // a live flow whose client had sent FIN or RST
+};
 
 class FlowTable {
  public:
@@ -103,11 +116,34 @@ class FlowTable {
     }
     return lookup(key, p, now_ms);
   }
-  // Inserts key (must not be live already). Returns the stored value, or nullptr when full.
+  // Inserts key (must not be live already). Returns the stored value, or nullptr when both
+  // candidate buckets hold only established (or otherwise unevictable) live flows. `evicted`, when
+  // given, says what the slot held.
   FlowValue* insert(const FlowKey& key, uint64_t hash, const FlowValue& value, uint64_t now_ms) {
     return insert(key, place(hash), value, now_ms);
   }
-  FlowValue* insert(const FlowKey& key, const Place& p, const FlowValue& value, uint64_t now_ms);
+  FlowValue* insert(const FlowKey& key, const Place& p, const FlowValue& value, uint64_t now_ms,
+                    FlowEviction* evicted = nullptr);
+  // flow_observe() for an entry of this table (a pointer lookup() or insert() returned): also
+  // keeps the per-bucket record of half-open and closing slots that eviction reads instead of the
+  // entries, and gives a half-open flow the short SYN timeout while the table is under pressure.
+  void observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t now_ms,
+               const FlowTimeouts& timeouts) {
+    const TcpFlowState before = flow.tcp_state;
+    flow_observe(flow, protocol, tcp_flags, now_ms, timeouts);
+    if (flow.tcp_state == before && before != TcpFlowState::syn_seen) [[likely]]
+      return;
+    state_changed(flow, before, now_ms, timeouts);
+  }
+  // Whether new flows recently found both candidate buckets full (in the last kPressureHoldMs).
+  // Under pressure: an insert found both candidate buckets full of live flows in the last
+  // kPressureHoldMs, or a quarter of the slots hold half-open flows (a SYN flood on its way).
+  bool under_pressure(uint64_t now_ms) const {
+    return (been_full_ && now_ms - last_full_ms_ < kPressureHoldMs) || half_open_ * 4 > capacity();
+  }
+  static constexpr uint64_t kPressureHoldMs = 10'000;
+  // Live or not-yet-swept entries that have seen only a SYN.
+  size_t half_open() const { return half_open_; }
   // Removes key if present.
   void erase(const FlowKey& key, uint64_t hash);
   // Brings the bucket headers of p into cache ahead of lookup().
@@ -188,6 +224,13 @@ class FlowTable {
   };
   static_assert(sizeof(Entry) == 64);
   static_assert(sizeof(BucketHeader) == 64);
+  // Which slots of a bucket hold a half-open or a closing flow (bit i = slot i), kept beside the
+  // headers so that choosing a victim in two full buckets reads two small words, not 32 entries.
+  // Dense (4 bytes a bucket): stays in cache. Written only when a flow changes state.
+  struct StateMasks {
+    uint16_t half_open = 0;
+    uint16_t closing = 0;
+  };
 
   // Where a new flow goes; found is false when both candidates are full of live entries.
   struct Slot {
@@ -216,6 +259,18 @@ class FlowTable {
   }
   template <typename T>
   static T* allocate_huge(size_t count);
+  void state_changed(FlowValue& flow, TcpFlowState before, uint64_t now_ms,
+                     const FlowTimeouts& timeouts);
+  // Forgets slot i of bucket as half-open or closing (it is freed or overwritten).
+  void clear_state(uint32_t bucket, size_t i) {
+    StateMasks& m = masks_[bucket];
+    const uint16_t bit = static_cast<uint16_t>(1u << i);
+    if (m.half_open & bit) --half_open_;
+    m.half_open &= static_cast<uint16_t>(~bit);
+    m.closing &= static_cast<uint16_t>(~bit);
+  }
+  // The slot of `mask` (bits of slots in buckets b) whose hint expires first, or found=false.
+  Slot oldest_of(const uint32_t (&buckets)[2], const uint16_t (&masks)[2]) const;
   Slot expired_copy(const FlowKey& key, const Place& p);
   Slot pick_slot(const Place& p, uint64_t now_ms);
   Slot pick_expired_slot(const Place& p, uint64_t now_ms);
@@ -225,6 +280,10 @@ class FlowTable {
   };
   std::unique_ptr<BucketHeader[], Free> headers_;
   std::unique_ptr<Entry[], Free> entries_;  // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
+  std::unique_ptr<StateMasks[]> masks_;     // by bucket
+  uint64_t last_full_ms_ = 0;  // the last insert that found both candidate buckets full
+  bool been_full_ = false;     // last_full_ms_ is set
+  size_t half_open_ = 0;
   uint64_t last_sweep_ms_ = 0;
   uint64_t sweep_credit_ = 0;  // bucket-milliseconds owed, divided by kSweepPeriodMs when paid
   uint32_t bucket_count_ = 0;

@@ -16,6 +16,12 @@ namespace fairway {
   X(nat_reversed)       /* a nat back-end's reply, source rewritten to the VIP */   \
   X(flows_created)      /* new flow-table entries */                                \
   X(flows_consistent)   /* TCP without SYN, no flow, sent to the Maglev choice */   \
+  X(flows_reused)       /* a SYN on a closing entry, or one whose back-end takes no new \
+                           flows: the entry dropped, the flow scheduled again */     \
+  X(flows_untracked)    /* new flows forwarded without an entry (buckets full of       \
+                           established flows) */                                     \
+  X(flows_evicted_half_open) /* half-open entries given up for a new flow */         \
+  X(flows_evicted_closing)   /* closing entries given up for a new flow */           \
   X(icmp_errors_to_backend) /* ICMP errors about a flow, sent to its back-end */    \
   X(transit_forwarded)  /* routed through the data plane */                         \
   X(to_kernel)          /* handed to the kernel through the exception path */       \

@@ -77,7 +77,9 @@ bool is_multicast_or_link_local(const IpAddress& a) {
   return a.bytes[0] == 0xff || (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80);
 }
 
-bool is_broadcast_or_multicast_mac(std::span<const uint8_t> frame) { return frame[0] & 0x01; }
+bool is_broadcast_or_multicast_mac(std::span<const uint8_t> frame) {
+  return frame[0] & 0x01;
+}
 
 bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
   if (pkt.in_port >= snap.ports.size()) return false;
@@ -137,6 +139,23 @@ bool opens_flow(const ParsedPacket& p) {
   return p.l4_protocol == kProtoUdp || (p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpSyn;
 }
 
+// Whether the service still sends new flows to the flow's back-end: present and with an
+// effective weight (the snapshot builder gives 0 to back-ends down, drained or removed).
+bool takes_new_flows(const Service& service, const FlowValue& flow) {
+  for (const Backend& b : service.backends) {
+    if (b.port == flow.backend_port && b.address == flow.backend) return b.effective_weight != 0;
+  }
+  return false;
+}
+
+// The reuse rules (docs/ARCHITECTURE.md): a SYN without ACK that finds a live entry starts a new
+// connection unless it repeats a handshake in progress to a back-end that still takes new flows.
+// Clients reuse ports within seconds (the server closed first, CGNAT), while the old entry lingers
+// in `closing`; its back-end may since have been drained, weighted 0, marked down or removed.
+bool syn_starts_over(const Service& service, const FlowValue& flow) {
+  return flow.tcp_state != TcpFlowState::syn_seen || !takes_new_flows(service, flow);
+}
+
 // A TCP or UDP packet for (VIP, port, protocol) that a service serves.
 Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
                         const Service& service) {
@@ -154,8 +173,15 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     if (!opens_flow(p)) return tcp_reset(ctx, pkt);
     flow = nullptr;
   }
+  if (flow != nullptr && p.l4_protocol == kProtoTcp && opens_flow(p) &&
+      syn_starts_over(service, *flow)) [[unlikely]] {
+    ctx.flows.erase(key, hash);
+    ++ctx.counters.flows_reused;
+    flow = nullptr;
+  }
   if (flow == nullptr) {
-    if (!service.accepting) [[unlikely]] return handle_unserved(snap, ctx, pkt);
+    if (!service.accepting) [[unlikely]]
+      return handle_unserved(snap, ctx, pkt);
     if (!opens_flow(p)) {
       if (service.missing_flow == MissingFlowPolicy::strict) {
         ++ctx.counters.drops[static_cast<size_t>(DropReason::strict_no_flow)];
@@ -165,13 +191,23 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     }
     const Backend* backend = schedule(service, hash, key.src);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
-    FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
-    flow = ctx.flows.insert(key, pkt.place, value, ctx.now_ms);
-    if (flow == nullptr) return drop(ctx, DropReason::flow_table_full);
-    ++ctx.counters.flows_created;
     if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
+    FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
+    FlowEviction evicted = FlowEviction::none;
+    flow = ctx.flows.insert(key, pkt.place, value, ctx.now_ms, &evicted);
+    if (flow == nullptr) [[unlikely]] {
+      // Both buckets hold established flows only: no entry, but the scheduler's choice, which is
+      // what an entry would say while the back-end set does not change.
+      ++ctx.counters.flows_untracked;
+      return forward_to_backend(snap, ctx, pkt, service, backend->address, backend->port);
+    }
+    ++ctx.counters.flows_created;
+    if (evicted != FlowEviction::none) [[unlikely]] {
+      ++(evicted == FlowEviction::half_open ? ctx.counters.flows_evicted_half_open
+                                            : ctx.counters.flows_evicted_closing);
+    }
   }
-  flow_observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
+  ctx.flows.observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
   return forward_to_backend(snap, ctx, pkt, service, flow->backend, flow->backend_port);
 }
 
@@ -253,8 +289,7 @@ Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
 const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p) {
   if (snap.nat_service_by_backend.empty() || p.is_later_fragment) return nullptr;
   if (p.l4_protocol != kProtoTcp && p.l4_protocol != kProtoUdp) return nullptr;
-  const uint32_t* id =
-      snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
+  const uint32_t* id = snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
   return id == nullptr ? nullptr : &snap.services[*id];
 }
 
@@ -315,7 +350,8 @@ const Backend* schedule(const Service& service, uint64_t hash, const IpAddress& 
   }
 chosen:
   if (table->empty()) return nullptr;
-  if (service.by_source) [[unlikely]] hash = source_hash(client);
+  if (service.by_source) [[unlikely]]
+    hash = source_hash(client);
   uint16_t index = (*table)[hash % table->size()];
   return index == kNoBackend ? nullptr : &service.backends[index];
 }

@@ -174,7 +174,8 @@ class Case:
 VERDICT_COUNTERS = ("dsr_forwarded", "nat_forwarded", "nat_reversed", "flows_created",
                     "flows_consistent", "icmp_errors_to_backend", "transit_forwarded",
                     "to_kernel", "from_kernel", "resets_sent", "echo_replies",
-                    "port_unreachables")
+                    "port_unreachables", "flows_reused", "flows_untracked",
+                    "flows_evicted_half_open", "flows_evicted_closing")
 CHECKSUM_FIELDS = ("chksum", "cksum")
 
 

@@ -80,7 +80,9 @@ CASES = [
                             from_client() / with_ext(syn(VIP6_NAT, 40907), DESTOPT)]},
          expect={"server": [to_nat("f", lambda b: with_ext(ack(b.ip6, 40907, 8080), DESTOPT)),
                             to_nat("f", lambda b: with_ext(syn(b.ip6, 40907, 8080), DESTOPT))]},
-         counters={"nat_forwarded": 2, "flows_created": 1, "flows_consistent": 1}),
+         # The ACK opened an established entry (consistent); the SYN after it is a new connection.
+         counters={"nat_forwarded": 2, "flows_created": 2, "flows_consistent": 1,
+                   "flows_reused": 1}),
     Case("reset_destination_options", "SYN with destination options to [VIP6]:81: plain RST|ACK",
          inputs={"client": [from_client() / with_ext(syn(VIP6, 40908, 81), DESTOPT)]},
          expect={"client": [to_client() / reset(40908, "RA", ack=1001)]},

@@ -315,7 +315,8 @@ TEST(FlowTable, FullTableReplacesClosingFlowsButNeverEstablishedOnes) {
   FlowValue closing = value_until(1'000'000);
   closing.tcp_state = TcpFlowState::closing;
   for (const FlowKey& k : keys) {
-    ASSERT_NE(table.insert(k, flow_hash(k), closing, 0), nullptr) << "refused despite closing flows";
+    ASSERT_NE(table.insert(k, flow_hash(k), closing, 0), nullptr)
+        << "refused despite closing flows";
   }
   FlowTable established_table(1024);
   FlowValue established = value_until(1'000'000);
@@ -346,7 +347,8 @@ TEST(FlowTable, ReturningKeyReusesItsExpiredSlot) {
 TEST(FlowTable, ExpireDueSweepsTheWholeTableOncePerPeriod) {
   FlowTable table(4096);
   const std::vector<FlowKey> keys = random_keys(2000, 7);
-  for (const FlowKey& k : keys) ASSERT_NE(table.insert(k, flow_hash(k), value_until(50), 0), nullptr);
+  for (const FlowKey& k : keys)
+    ASSERT_NE(table.insert(k, flow_hash(k), value_until(50), 0), nullptr);
   size_t freed = table.expire_due(100);  // starts the clock: at most one call's worth
   EXPECT_LE(freed, FlowTable::kMaxSweepBuckets * 16);
   const uint64_t step = 5;  // a poll loop calling every 5 ms
@@ -414,9 +416,11 @@ TEST(FlowTable, ScanInStepsVisitsEachLiveEntryOnce) {
   }
   // Past the end: nothing visited, the end returned.
   size_t visits = 0;
-  EXPECT_EQ(table.scan(table.bucket_count(), 64, 50, [&](const FlowKey&, const FlowValue&) { ++visits; }),
-            table.bucket_count());
-  EXPECT_EQ(table.scan(table.bucket_count() + 5, 64, 50, [&](const FlowKey&, const FlowValue&) { ++visits; }),
+  EXPECT_EQ(
+      table.scan(table.bucket_count(), 64, 50, [&](const FlowKey&, const FlowValue&) { ++visits; }),
+      table.bucket_count());
+  EXPECT_EQ(table.scan(table.bucket_count() + 5, 64, 50,
+                       [&](const FlowKey&, const FlowValue&) { ++visits; }),
             table.bucket_count());
   EXPECT_EQ(visits, 0u);
 }
@@ -427,8 +431,10 @@ TEST(FlowTable, ScanSurvivesChangesBetweenSteps) {
   FlowTable table(2'000);
   const std::vector<FlowKey> stable = random_keys(1'000, 21);
   const std::vector<FlowKey> churn = random_keys(1'000, 22);
-  for (const FlowKey& k : stable) ASSERT_NE(table.insert(k, flow_hash(k), value_until(1'000), 0), nullptr);
-  std::map<std::string, int> seen;  // by key bytes (a string: GCC 12 -O3 misreads vector<uint8_t> <=>)
+  for (const FlowKey& k : stable)
+    ASSERT_NE(table.insert(k, flow_hash(k), value_until(1'000), 0), nullptr);
+  std::map<std::string, int>
+      seen;  // by key bytes (a string: GCC 12 -O3 misreads vector<uint8_t> <=>)
   size_t cursor = 0;
   size_t round = 0;
   while (cursor < table.bucket_count()) {
@@ -458,4 +464,184 @@ TEST(FlowObserve, TcpStateNames) {
   EXPECT_STREQ(tcp_state_name(TcpFlowState::closing), "closing");
 }
 
+}  // namespace fairway
+
+namespace fairway {
+namespace {
+
+// Fills `table` with flows in `state` (inserted, then observed as the pipeline does), from `first`
+// in `keys`, until an insert refuses or evicts; returns how many went in.
+size_t fill_with(FlowTable& table, const std::vector<FlowKey>& keys, size_t first, uint8_t flags,
+                 uint64_t now_ms, const FlowTimeouts& timeouts) {
+  size_t n = first;
+  for (; n < keys.size(); ++n) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v =
+        table.insert(keys[n], table.place(flow_hash(keys[n])), value_until(0), now_ms, &evicted);
+    if (v == nullptr || evicted != FlowEviction::none) break;
+    table.observe(*v, kProtoTcp, kTcpSyn, now_ms, timeouts);
+    if (flags != kTcpSyn) table.observe(*v, kProtoTcp, flags, now_ms, timeouts);
+  }
+  return n - first;
+}
+
+const FlowTimeouts kLongTimeouts{.tcp_syn_ms = 30'000,
+                                 .tcp_syn_under_pressure_ms = 3'000,
+                                 .tcp_established_ms = 900'000,
+                                 .tcp_closing_ms = 30'000,
+                                 .udp_ms = 300'000,
+                                 .other_ms = 60'000};
+
+// Half-open entries give way oldest first. A 16-flow table has two buckets, one per half: every
+// key's two candidates are the same 32 slots, so the oldest of all is the victim.
+TEST(FlowTablePressure, HalfOpenEntriesAreEvictedOldestFirst) {
+  FlowTable table(16);
+  ASSERT_EQ(table.capacity(), 32u);
+  FlowTimeouts hour = kLongTimeouts;
+  hour.tcp_syn_ms = hour.tcp_syn_under_pressure_ms = 3'600'000;
+  const std::vector<FlowKey> keys = random_keys(40, 21);
+  uint64_t now = 1000;
+  for (size_t k = 0; k < keys.size(); ++k, now += 2000) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v =
+        table.insert(keys[k], table.place(flow_hash(keys[k])), value_until(0), now, &evicted);
+    ASSERT_NE(v, nullptr) << "a table of half-open flows refused a new one";
+    table.observe(*v, kProtoTcp, kTcpSyn, now, hour);
+    EXPECT_EQ(evicted, k < 32 ? FlowEviction::none : FlowEviction::half_open) << k;
+    if (k >= 32) {
+      // keys[k - 32] (the oldest) is the one gone; the next oldest is still there.
+      EXPECT_EQ(table.lookup(keys[k - 32], flow_hash(keys[k - 32]), now), nullptr) << k;
+      EXPECT_NE(table.lookup(keys[k - 31], flow_hash(keys[k - 31]), now), nullptr) << k;
+    }
+  }
+  EXPECT_EQ(table.half_open(), 32u);
+  EXPECT_TRUE(table.under_pressure(now));
+}
+
+TEST(FlowTablePressure, EstablishedEntriesAreNeverEvicted) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(table.capacity() * 4, 22);
+  const size_t established = fill_with(table, keys, 0, kTcpAck, 1000, kLongTimeouts);
+  ASSERT_GT(established, 900u);
+  size_t refused = 0;
+  for (size_t k = established; k < keys.size(); ++k) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v = table.insert(keys[k], flow_hash(keys[k]), value_until(0), 2000);
+    (void)evicted;
+    if (v == nullptr) {
+      ++refused;
+      continue;
+    }
+    table.observe(*v, kProtoTcp, kTcpSyn, 2000, kLongTimeouts);
+    table.observe(*v, kProtoTcp, kTcpAck, 2000, kLongTimeouts);
+  }
+  EXPECT_GT(refused, 0u);
+  for (size_t k = 0; k < established; ++k) {
+    ASSERT_NE(table.lookup(keys[k], flow_hash(keys[k]), 3000), nullptr) << "evicted " << k;
+  }
+}
+
+// After half-open entries, closing ones go, and an established flow survives a flood of SYNs.
+TEST(FlowTablePressure, ClosingAfterHalfOpenEstablishedNever) {
+  FlowTable table(64);
+  const std::vector<FlowKey> keys = random_keys(20000, 23);
+  // One established and one closing flow, then a flood of SYNs.
+  FlowValue* est = table.insert(keys[0], flow_hash(keys[0]), value_until(0), 0);
+  table.observe(*est, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+  table.observe(*est, kProtoTcp, kTcpAck, 0, kLongTimeouts);
+  FlowValue* fin = table.insert(keys[1], flow_hash(keys[1]), value_until(0), 0);
+  table.observe(*fin, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+  table.observe(*fin, kProtoTcp, kTcpAck | kTcpFin, 0, kLongTimeouts);
+  size_t evicted_half_open = 0;
+  size_t evicted_closing = 0;
+  size_t refused = 0;
+  for (size_t k = 2; k < keys.size(); ++k) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v =
+        table.insert(keys[k], table.place(flow_hash(keys[k])), value_until(0), 10, &evicted);
+    if (v == nullptr) {
+      ++refused;
+      continue;
+    }
+    table.observe(*v, kProtoTcp, kTcpSyn, 10, kLongTimeouts);
+    evicted_half_open += evicted == FlowEviction::half_open;
+    evicted_closing += evicted == FlowEviction::closing;
+  }
+  EXPECT_GT(evicted_half_open, 10000u);
+  EXPECT_EQ(refused, 0u);  // only one established flow: some half-open one always gives way
+  EXPECT_NE(table.lookup(keys[0], flow_hash(keys[0]), 20), nullptr);
+  // The closing flow went only if it shared buckets with a newcomer that had no half-open victim:
+  // never, as each of its buckets also holds half-open flows (it is full).
+  EXPECT_EQ(evicted_closing, 0u);
+  EXPECT_NE(table.lookup(keys[1], flow_hash(keys[1]), 20), nullptr);
+}
+
+TEST(FlowTablePressure, ClosingEntriesGoWhenNoHalfOpenOneIsLeft) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(table.capacity() * 4, 24);
+  size_t closing = 0;
+  for (; closing < keys.size(); ++closing) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v = table.insert(keys[closing], table.place(flow_hash(keys[closing])),
+                                value_until(0), 0, &evicted);
+    if (evicted != FlowEviction::none) {
+      EXPECT_EQ(evicted, FlowEviction::closing);
+      break;
+    }
+    ASSERT_NE(v, nullptr);
+    table.observe(*v, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+    table.observe(*v, kProtoTcp, kTcpRst, 0, kLongTimeouts);
+  }
+  EXPECT_LT(closing, keys.size());
+  EXPECT_EQ(table.half_open(), 0u);
+}
+
+// Under pressure a half-open flow lives tcp_syn_under_pressure, not tcp_syn; it recovers.
+TEST(FlowTablePressure, SynTimeoutShortensUnderPressureAndRecovers) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(table.capacity() * 4, 25);
+  FlowValue* calm = table.insert(keys[0], flow_hash(keys[0]), value_until(0), 0);
+  table.observe(*calm, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+  EXPECT_EQ(calm->expires_at_ms, 30'000u);
+  EXPECT_FALSE(table.under_pressure(0));
+  // Half-open flows past a quarter of the slots: pressure.
+  size_t k = 1;
+  for (; !table.under_pressure(0); ++k) {
+    FlowValue* v = table.insert(keys[k], flow_hash(keys[k]), value_until(0), 0);
+    ASSERT_NE(v, nullptr);
+    table.observe(*v, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+  }
+  EXPECT_GT(table.half_open() * 4, table.capacity());
+  FlowValue* hurried = table.insert(keys[k], flow_hash(keys[k]), value_until(0), 100);
+  table.observe(*hurried, kProtoTcp, kTcpSyn, 100, kLongTimeouts);
+  EXPECT_EQ(hurried->expires_at_ms, 3'100u);
+  // Completing the handshake gives the established timeout and leaves the half-open count.
+  const size_t before = table.half_open();
+  table.observe(*hurried, kProtoTcp, kTcpAck, 200, kLongTimeouts);
+  EXPECT_EQ(hurried->expires_at_ms, 900'200u);
+  EXPECT_EQ(table.half_open(), before - 1);
+  // Once the half-open flows expire and are swept, the pressure is gone.
+  table.expire_some(40'000, table.bucket_count());
+  EXPECT_EQ(table.half_open(), 0u);
+  EXPECT_FALSE(table.under_pressure(40'000));
+  EXPECT_EQ(table.size(), 1u);
+}
+
+// Erase and sweep keep the half-open count exact.
+TEST(FlowTablePressure, HalfOpenCountFollowsEraseAndSweep) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(100, 26);
+  for (const FlowKey& key : keys) {
+    FlowValue* v = table.insert(key, flow_hash(key), value_until(0), 0);
+    table.observe(*v, kProtoTcp, kTcpSyn, 0, kLongTimeouts);
+  }
+  EXPECT_EQ(table.half_open(), 100u);
+  for (size_t k = 0; k < 10; ++k) table.erase(keys[k], flow_hash(keys[k]));
+  EXPECT_EQ(table.half_open(), 90u);
+  table.expire_some(31'000, table.bucket_count());
+  EXPECT_EQ(table.half_open(), 0u);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+}  // namespace
 }  // namespace fairway

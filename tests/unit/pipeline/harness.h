@@ -40,6 +40,7 @@ inline std::unique_ptr<Snapshot> make_snapshot(
     IpAddress a = ip("198.18.1." + std::to_string(11 + i));
     Backend b{a, static_cast<uint16_t>(mode == ForwardingMode::nat ? 8080 : 80), weights[i]};
     b.stats_slot = static_cast<uint32_t>(100 + i);
+    b.effective_weight = weights[i];  // as the snapshot builder computes it (maglev, all up)
     s.backends.push_back(b);
     keys.push_back(a.to_string());
     snap->neighbors[a] = Neighbor{backend_mac(static_cast<int>(i) + 1), 1};

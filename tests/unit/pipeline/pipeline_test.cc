@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "harness.h"
 
 namespace fairway {
@@ -33,20 +35,63 @@ TEST(PipelineTest, EstablishedFlowsKeepTheirBackendWhenWeightsChange) {
   }
 }
 
-TEST(PipelineTest, FullFlowTableRefusesNewFlowsAndKeepsOldOnes) {
+TEST(PipelineTest, FullFlowTableForwardsNewFlowsUntrackedAndKeepsOldOnes) {
   Harness h;
   auto snap = make_snapshot({1, 1, 1}, ForwardingMode::dsr);
+  std::map<uint16_t, int> backend_of;
   uint16_t port = 1;
-  while (h.counters.drops[static_cast<size_t>(DropReason::flow_table_full)] == 0) {
-    h.run(*snap, client_segment(port++, kTcpSyn));
+  // Established flows only (SYN then ACK): nothing may be evicted for a newcomer.
+  while (h.counters.flows_untracked == 0) {
+    ASSERT_EQ(h.run(*snap, client_segment(port, kTcpSyn)).verdict, Verdict::forward);
+    backend_of[port] = h.backend_of_output();
+    h.run(*snap, client_segment(port, kTcpAck));
+    ++port;
     ASSERT_LT(port, 10000) << "a 1024-flow table never filled";
   }
   EXPECT_GE(h.flows.size(), 1024u);
-  // Every flow admitted before the table filled still forwards (none was evicted).
-  uint64_t forwarded_before = h.counters.dsr_forwarded;
-  for (uint16_t p = 1; p < port - 1; ++p) h.run(*snap, client_segment(p, kTcpAck));
-  EXPECT_EQ(h.counters.dsr_forwarded - forwarded_before, static_cast<uint64_t>(port - 2));
-  EXPECT_EQ(h.counters.flows_consistent, 0u);
+  EXPECT_EQ(h.counters.flows_evicted_half_open + h.counters.flows_evicted_closing, 0u);
+  // The untracked flow went to the Maglev choice, as an entry would have sent it.
+  const uint16_t untracked = static_cast<uint16_t>(port - 1);
+  Harness fresh;
+  fresh.run(*snap, client_segment(untracked, kTcpSyn));
+  EXPECT_EQ(backend_of[untracked], fresh.backend_of_output());
+  // Every established flow still forwards to its back-end, from its entry.
+  const uint64_t consistent = h.counters.flows_consistent;
+  for (uint16_t p = 1; p < untracked; ++p) {
+    ASSERT_EQ(h.run(*snap, client_segment(p, kTcpAck)).verdict, Verdict::forward);
+    ASSERT_EQ(h.backend_of_output(), backend_of[p]) << "port " << p;
+  }
+  EXPECT_EQ(h.counters.flows_consistent, consistent);
+  EXPECT_EQ(h.counters.drops[static_cast<size_t>(DropReason::service_without_backends)], 0u);
+}
+
+TEST(PipelineTest, SynFloodEvictsHalfOpenEntriesNotEstablishedOnes) {
+  Harness h;
+  auto snap = make_snapshot({1, 1, 1}, ForwardingMode::dsr);
+  // 300 real, established flows.
+  for (uint16_t port = 1; port <= 300; ++port) {
+    h.run(*snap, client_segment(port, kTcpSyn));
+    h.run(*snap, client_segment(port, kTcpAck));
+  }
+  // A flood of 20 000 SYNs from other ports (never completed) overflows the 1024-flow table.
+  for (uint32_t i = 0; i < 20000; ++i) {
+    FrameSpec syn = client_segment(static_cast<uint16_t>(10000 + i % 50000), kTcpSyn);
+    syn.src = "198.18.9." + std::to_string(i / 50000 + 1);
+    ASSERT_EQ(h.run(*snap, syn).verdict, Verdict::forward);
+  }
+  EXPECT_GT(h.counters.flows_evicted_half_open, 10000u);
+  EXPECT_EQ(h.counters.flows_untracked, 0u);
+  EXPECT_TRUE(h.flows.under_pressure(h.ctx.now_ms));
+  // Every real flow still has its entry.
+  const uint64_t consistent = h.counters.flows_consistent;
+  for (uint16_t port = 1; port <= 300; ++port) {
+    ASSERT_EQ(h.run(*snap, client_segment(port, kTcpAck)).verdict, Verdict::forward);
+  }
+  EXPECT_EQ(h.counters.flows_consistent, consistent);
+  // A real client's new SYN during the flood gets an entry and its ACK finds it.
+  h.run(*snap, client_segment(400, kTcpSyn));
+  h.run(*snap, client_segment(400, kTcpAck));
+  EXPECT_EQ(h.counters.flows_consistent, consistent);
 }
 
 TEST(PipelineTest, ExpiredSynFlowIsForgottenAndStrictServiceResets) {
