@@ -63,7 +63,8 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 
 void ConfigLoader::load(const Field& root) {
   MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports", "neighbors",
-                            "routes", "services", "load_feedback"});
+                            "routes", "services", "load_feedback", "exception_path",
+                            "deny_clients"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("mbufs"))
     config_.mbufs = static_cast<uint32_t>(f->uint(kMinMbufs, kMaxMbufs));
@@ -72,6 +73,18 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("icmp")) read_icmp(*f);
   if (auto f = map.get("control")) read_control(*f);
   if (auto f = map.get("load_feedback")) read_load_feedback(*f);
+  if (auto f = map.get("exception_path")) {
+    MapReader ep = f->map({"queue_size", "other_pps"});
+    if (auto q = ep.get("queue_size")) {
+      config_.exception_path.queue_size = static_cast<uint32_t>(q->uint(64, 65536));
+    }
+    if (auto r = ep.get("other_pps")) {
+      config_.exception_path.other_pps = static_cast<uint32_t>(r->uint(100, 10'000'000));
+    }
+  }
+  if (auto f = map.get("deny_clients")) {
+    for (const Field& item : f->items()) config_.deny_clients.push_back(item.prefix());
+  }
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");
@@ -102,9 +115,11 @@ void ConfigLoader::read_flow_table(const Field& field) {
   auto timeouts_field = map.get("timeouts");
   if (!timeouts_field) return;
   MapReader timeouts =
-      timeouts_field->map({"tcp_syn", "tcp_established", "tcp_closing", "udp", "other"});
+      timeouts_field->map({"tcp_syn", "tcp_syn_under_pressure", "tcp_established", "tcp_closing",
+                           "udp", "other"});
   FlowTimeouts& t = config_.timeouts;
   std::pair<const char*, uint64_t*> slots[] = {{"tcp_syn", &t.tcp_syn_ms},
+                                               {"tcp_syn_under_pressure", &t.tcp_syn_under_pressure_ms},
                                                {"tcp_established", &t.tcp_established_ms},
                                                {"tcp_closing", &t.tcp_closing_ms},
                                                {"udp", &t.udp_ms},

@@ -75,6 +75,13 @@ struct HealthCheckConfig {
   friend bool operator==(const HealthCheckConfig&, const HealthCheckConfig&) = default;
 };
 
+// The exception path (frames for the kernel): bounded queues per class, served in priority order.
+struct ExceptionPathConfig {
+  uint32_t queue_size = 1024;   // frames per (worker, port, class) queue, 64..65536
+  uint32_t other_pps = 20'000;  // the lowest class's rate into the kernel, per port, 100..10M
+  friend bool operator==(const ExceptionPathConfig&, const ExceptionPathConfig&) = default;
+};
+
 struct ServiceConfig {
   std::string name;          // unique; defaults to "vip:port/proto"
   IpAddress vip;
@@ -89,6 +96,7 @@ struct ServiceConfig {
   Scheduler scheduler = Scheduler::maglev;
   LeastLoadConfig least_load;
   std::vector<ClientPoolConfig> pools;
+  std::vector<IpPrefix> deny_clients;  // packets from these sources to the service are dropped
   int line = 0;              // where it was declared, for later error messages
 };
 
@@ -138,6 +146,8 @@ struct Config {
   std::vector<RouteConfig> routes;
   std::vector<ServiceConfig> services;
   LoadFeedbackConfig load_feedback;
+  ExceptionPathConfig exception_path;
+  std::vector<IpPrefix> deny_clients;  // to every service
 };
 
 struct ConfigError {

@@ -63,7 +63,7 @@ bool is_prime(uint64_t n) {
 void ConfigLoader::read_service(const Field& field) {
   MapReader map = field.map({"name", "vip", "port", "protocol", "mode", "missing_flow",
                              "table_size", "on_backend_down", "health_check", "scheduler",
-                             "least_load", "pools", "backends"});
+                             "least_load", "pools", "backends", "deny_clients"});
   ServiceConfig service;
   service.line = field.line();
   read_service_fields(map, service);
@@ -96,6 +96,9 @@ void ConfigLoader::read_service_fields(const MapReader& map, ServiceConfig& serv
         f->choice({"keep", "reset"}) == 0 ? BackendDownPolicy::keep : BackendDownPolicy::reset;
   }
   if (auto f = map.get("health_check")) service.health_check = read_health_check(*f);
+  if (auto f = map.get("deny_clients")) {
+    for (const Field& item : f->items()) service.deny_clients.push_back(item.prefix());
+  }
   auto name = map.get("name");
   service.name = name ? name->string() : service_text(service.vip, service.port, service.protocol);
 }

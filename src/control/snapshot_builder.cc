@@ -217,6 +217,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   snap->timeouts = config.timeouts;
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;
+  if (auto api = parse_endpoint_text(config.control_listen); api && api->port) {
+    snap->control_api_port = *api->port;
+  }
   return snap;
 }
 

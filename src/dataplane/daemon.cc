@@ -49,6 +49,9 @@ bool Daemon::start(std::string& error) {
       create_packet_pool("fairway_mbufs", config_.mbufs, static_cast<int>(rte_socket_id()), error);
   if (pool_ == nullptr) return false;
   if (!ports_.start(config_, pool_, error)) return false;
+  if (!exception_path_.create(ports_.ports(), config_.workers, config_.exception_path, error)) {
+    return false;
+  }
   if (!publisher_.init(config_.workers, error)) return false;
   assign_stats_slots();
   update_health_targets();
@@ -71,7 +74,7 @@ bool Daemon::launch_workers(std::string& error) {
     auto ctx = std::make_unique<WorkerContext>();
     ctx->index = w;
     ctx->lcore = lcore;
-    ctx->ports = worker_ports(ports_.ports(), w);
+    ctx->ports = worker_ports(ports_.ports(), exception_path_, w);
     ctx->publisher = &publisher_;
     ctx->stop = &stop_workers_;
     ctx->flows = std::make_unique<FlowTable>(config_.flow_capacity);
@@ -86,6 +89,7 @@ bool Daemon::launch_workers(std::string& error) {
     }
   }
   workers_running_ = true;
+  exception_path_.start();
   return true;
 }
 
@@ -233,6 +237,7 @@ void Daemon::stop_workers() {
   stop_workers_.store(true);
   rte_eal_mp_wait_lcore();
   workers_running_ = false;
+  exception_path_.stop();
 }
 
 int Daemon::run() {

@@ -115,6 +115,16 @@ nlohmann::json Daemon::stats() const {
   out["last_publication_us"] = last_publication_ns_ / 1000.0;
   out["tsc_hz"] = rte_get_tsc_hz();
   out["flow_capacity_per_worker"] = config_.flow_capacity;
+  nlohmann::json kernel = {{"queue_size", config_.exception_path.queue_size},
+                           {"other_pps", config_.exception_path.other_pps},
+                           {"tap_refused", exception_path_.tap_refused()}};
+  const auto waiting = exception_path_.waiting();
+  for (size_t c = 0; c < kKernelPriorities; ++c) {
+    const std::string name(kKernelPriorityNames[c]);
+    kernel["sent"][name] = exception_path_.sent(static_cast<KernelPriority>(c));
+    kernel["waiting"][name] = waiting[c];
+  }
+  out["exception_path"] = kernel;
   out["services"] = services();
   out["agents"] = agents();
   return out;

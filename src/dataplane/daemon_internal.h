@@ -78,6 +78,7 @@ class Daemon {
   DaemonOptions options_;
   rte_mempool* pool_ = nullptr;
   Ports ports_;
+  ExceptionPath exception_path_;
   SnapshotPublisher publisher_;
   Netlink netlink_;
   KernelState kernel_;

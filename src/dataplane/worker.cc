@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "pipeline/pipeline.h"
 
@@ -16,6 +17,18 @@ rte_eth_dev_tx_buffer* make_tx_buffer(uint64_t* drop_counter) {
   rte_eth_tx_buffer_init(buffer, kBurstSize);
   rte_eth_tx_buffer_set_err_callback(buffer, rte_eth_tx_buffer_count_callback, drop_counter);
   return buffer;
+}
+
+DropReason kernel_queue_full(KernelPriority priority) {
+  switch (priority) {
+    case KernelPriority::neighbor:
+      return DropReason::kernel_queue_full_neighbor;
+    case KernelPriority::control:
+      return DropReason::kernel_queue_full_control;
+    case KernelPriority::other:
+      break;
+  }
+  return DropReason::kernel_queue_full_other;
 }
 
 uint64_t& tx_full_counter(WorkerContext& ctx) {
@@ -50,9 +63,12 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
       ++ctx.counters.tx_packets;
       const WorkerPort& out = ctx.ports[d.port];
       rte_eth_tx_buffer(out.data_port, out.data_queue, ctx.data_tx[d.port], m);
-    } else if (d.verdict == Verdict::to_kernel && ctx.tap_tx[d.port] != nullptr) {
-      const WorkerPort& out = ctx.ports[d.port];
-      rte_eth_tx_buffer(out.tap_port, out.tap_queue, ctx.tap_tx[d.port], m);
+    } else if (d.verdict == Verdict::to_kernel) {
+      rte_ring* queue = ctx.ports[d.port].to_kernel[static_cast<size_t>(d.priority)];
+      if (queue == nullptr || rte_ring_sp_enqueue(queue, m) != 0) {
+        ctx.counters.drop(kernel_queue_full(d.priority));
+        rte_pktmbuf_free(m);
+      }
     } else {
       rte_pktmbuf_free(m);
     }
@@ -72,23 +88,22 @@ void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packet
 
 }  // namespace
 
-std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports, uint32_t index) {
+std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
+                                     const ExceptionPath& exception_path, uint32_t index) {
   std::vector<WorkerPort> out;
-  for (const PortRuntime& p : ports) {
+  for (size_t i = 0; i < ports.size(); ++i) {
+    const PortRuntime& p = ports[i];
     out.push_back(WorkerPort{p.data_port_of(index), p.data_queue_of(index), p.tap_port_id,
-                             static_cast<uint16_t>(index), p.exception_path});
+                             static_cast<uint16_t>(index), p.exception_path,
+                             exception_path.queues(index, i)});
   }
   return out;
 }
 
 bool prepare_worker(WorkerContext& ctx, std::string& error) {
-  for (const WorkerPort& port : ctx.ports) {
+  for (size_t i = 0; i < ctx.ports.size(); ++i) {
     ctx.data_tx.push_back(make_tx_buffer(&tx_full_counter(ctx)));
-    ctx.tap_tx.push_back(port.exception_path
-                             ? make_tx_buffer(&ctx.counters.drops[static_cast<size_t>(
-                                   DropReason::exception_path_full)])
-                             : nullptr);
-    if (ctx.data_tx.back() == nullptr || (port.exception_path && ctx.tap_tx.back() == nullptr)) {
+    if (ctx.data_tx.back() == nullptr) {
       error = "cannot allocate TX buffers";
       return false;
     }
@@ -98,9 +113,7 @@ bool prepare_worker(WorkerContext& ctx, std::string& error) {
 
 void release_worker(WorkerContext& ctx) {
   for (auto* b : ctx.data_tx) rte_free(b);
-  for (auto* b : ctx.tap_tx) rte_free(b);
   ctx.data_tx.clear();
-  ctx.tap_tx.clear();
 }
 
 int worker_main(void* arg) {
@@ -131,7 +144,6 @@ int worker_main(void* arg) {
     for (uint16_t p = 0; p < port_count; ++p) {
       const WorkerPort& port = ctx.ports[p];
       rte_eth_tx_buffer_flush(port.data_port, port.data_queue, ctx.data_tx[p]);
-      if (ctx.tap_tx[p] != nullptr) rte_eth_tx_buffer_flush(port.tap_port, port.tap_queue, ctx.tap_tx[p]);
     }
     ctx.flows->expire_due(pipeline.now_ms);
     ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);

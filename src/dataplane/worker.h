@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "dataplane/exception_path.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
 #include "lb/flow_table.h"
@@ -20,13 +21,15 @@ namespace fairway {
 // One RX burst is one pipeline burst.
 inline constexpr uint16_t kBurstSize = kMaxBurst;
 
-// The queues one worker owns on one port: RX and TX on the data device, RX and TX on the TAP.
+// The queues one worker owns on one port: RX and TX on the data device, RX on the TAP (what the
+// kernel sends), and its rings toward the kernel (the exception path's drainer writes the TAP).
 struct WorkerPort {
   uint16_t data_port = 0;
   uint16_t data_queue = 0;
   uint16_t tap_port = 0;
   uint16_t tap_queue = 0;
   bool exception_path = false;
+  KernelQueues to_kernel{};
 };
 
 // Everything one worker owns: its queues, its flow table, its counters and TX buffers.
@@ -39,7 +42,6 @@ struct alignas(64) WorkerContext {
   const std::atomic<bool>* stop = nullptr;
   std::unique_ptr<FlowTable> flows;
   std::vector<rte_eth_dev_tx_buffer*> data_tx;  // by port index
-  std::vector<rte_eth_dev_tx_buffer*> tap_tx;   // by port index, null without exception path
   WorkerCounters counters;
   alignas(64) std::atomic<uint64_t> running_version{0};  // acknowledged snapshot version
   std::atomic<uint64_t> flow_count{0};                   // published for the control core
@@ -56,7 +58,8 @@ inline uint64_t backend_new_flows(const WorkerContext& ctx, uint32_t slot) {
 }
 
 // The queues of worker `index` on every port.
-std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports, uint32_t index);
+std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
+                                     const ExceptionPath& exception_path, uint32_t index);
 
 // Allocates the TX buffers of `ctx` on its socket. Control core, before launch.
 bool prepare_worker(WorkerContext& ctx, std::string& error);

@@ -36,7 +36,9 @@ namespace fairway {
   X(neighbor_unresolved, "neighbor_unresolved")                                   \
   X(ttl_expired, "ttl_expired")                                                   \
   X(no_exception_path, "no_exception_path")                                       \
-  X(exception_path_full, "exception_path_full")                                   \
+  X(kernel_queue_full_neighbor, "kernel_queue_full_neighbor")                     \
+  X(kernel_queue_full_control, "kernel_queue_full_control")                       \
+  X(kernel_queue_full_other, "kernel_queue_full_other")                           \
   X(tx_full, "tx_full")                                                           \
   X(no_room_for_reply, "no_room_for_reply")                                       \
   X(reset_not_answered, "reset_not_answered")                                     \

@@ -47,7 +47,8 @@ Decision to_kernel(const Snapshot& snap, PipelineContext& ctx, const Packet& pkt
     return drop(ctx, DropReason::no_exception_path);
   }
   ++ctx.counters.to_kernel;
-  return {Verdict::to_kernel, DropReason::none, pkt.in_port, pkt.length};
+  return {Verdict::to_kernel, DropReason::none, pkt.in_port, pkt.length,
+          kernel_priority(snap, pkt.parsed)};
 }
 
 // A reply we generated goes back out of the port the packet came in on.
@@ -264,11 +265,13 @@ Decision handle_vip(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
 }
 
 // Router behaviour for everything that is neither ours nor a VIP: the kernel answers what we
-// cannot (no route, TTL expiring, neighbor to resolve) through the exception path.
+// cannot (TTL expiring, neighbor to resolve) through the exception path. What has no route is
+// dropped here: under a spoofed flood the back-ends' answers to made-up addresses come back
+// through us, and handing each to the kernel would cost a system call apiece for nothing.
 Decision handle_transit(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   if (pkt.parsed.hop_limit <= 1) return to_kernel(snap, ctx, pkt);
   const Route* route = snap.find_route(pkt.parsed.dst);
-  if (route == nullptr || route->port >= snap.ports.size()) return to_kernel(snap, ctx, pkt);
+  if (route == nullptr || route->port >= snap.ports.size()) return drop(ctx, DropReason::no_route);
   const Neighbor* neighbor =
       snap.find_neighbor(route->has_gateway ? route->gateway : pkt.parsed.dst);
   if (neighbor == nullptr) return to_kernel(snap, ctx, pkt);

@@ -8,6 +8,7 @@
 
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
+#include "pipeline/kernel_priority.h"
 #include "pipeline/snapshot.h"
 
 namespace fairway {
@@ -25,6 +26,7 @@ struct alignas(8) Decision {
   DropReason reason = DropReason::none;
   uint16_t port = kNoPort;
   uint16_t length = 0;  // frame length after processing (replies change it)
+  KernelPriority priority = KernelPriority::other;  // to_kernel: the exception path's class
 };
 
 struct PipelineContext {

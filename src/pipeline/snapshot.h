@@ -142,6 +142,8 @@ struct Snapshot {
   FlowTimeouts timeouts;
   bool answer_echo = true;
   bool udp_port_unreachable = false;
+  uint16_t control_api_port = 0;  // TCP port of the control API (0: none); its traffic to the
+                                  // kernel has priority (pipeline/kernel_priority.h)
 
   // Inline: find_service and role_of run for every packet.
   const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const {

@@ -70,6 +70,10 @@ CASES = [
             "client", from_client() / tcp(CLIENT4, "198.18.1.50", 41102, 22)),
     dropped("own_address", "to the client port's own address: for the kernel", "client",
             from_client() / tcp(CLIENT4, "198.18.0.1", 41103, 22)),
+    Case("no_route", "with no default route, transit to 198.19.200.1 (a spoofed source's answer):"
+         " dropped in the data plane, never handed to the kernel",
+         inputs={"server": [from_backend(B11) / reply(VIP4, "198.19.200.1", 64)]},
+         expect={}, drops={"no_route": 1}, config={"routes": []}),
     dropped("arp_request", "a broadcast ARP request: for the kernel", "client",
             Ether(src=from_client().src, dst="ff:ff:ff:ff:ff:ff") /
             ARP(hwsrc=from_client().src, psrc=CLIENT4, pdst="198.18.0.1")),

@@ -59,6 +59,7 @@ TEST(ConfigTest, FullExampleLoadsEveryField) {
             (std::vector<std::string>{"--no-huge", "-m", "256", "--file-prefix", "fw-full"}));
   EXPECT_EQ(c.flow_capacity, 262144u);
   EXPECT_EQ(c.timeouts.tcp_syn_ms, 10'000u);
+  EXPECT_EQ(c.timeouts.tcp_syn_under_pressure_ms, 2'000u);
   EXPECT_EQ(c.timeouts.tcp_established_ms, 7'200'000u);
   EXPECT_EQ(c.timeouts.tcp_closing_ms, 90'000u);
   EXPECT_EQ(c.timeouts.udp_ms, 500u);
@@ -103,7 +104,7 @@ TEST(ConfigTest, FullExampleLoadsEveryField) {
   EXPECT_EQ(web.mode, ForwardingMode::dsr);
   EXPECT_EQ(web.missing_flow, MissingFlowPolicy::consistent);
   EXPECT_EQ(web.table_size, 65537u);
-  EXPECT_EQ(web.line, 36);
+  EXPECT_EQ(web.line, 37);
   ASSERT_EQ(web.backends.size(), 2u);
   EXPECT_EQ(web.backends[0].address, ip("198.18.1.10"));
   EXPECT_EQ(web.backends[0].port, 80);
@@ -143,6 +144,7 @@ TEST(ConfigTest, DefaultsApplyWhenKeysAreAbsent) {
   EXPECT_EQ(c.mbufs, 16383u);
   EXPECT_EQ(c.flow_capacity, 1u << 20);
   EXPECT_EQ(c.timeouts.tcp_syn_ms, 30'000u);
+  EXPECT_EQ(c.timeouts.tcp_syn_under_pressure_ms, 3'000u);
   EXPECT_EQ(c.timeouts.tcp_established_ms, 900'000u);
   EXPECT_EQ(c.timeouts.tcp_closing_ms, 30'000u);
   EXPECT_EQ(c.timeouts.udp_ms, 300'000u);
@@ -236,10 +238,10 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback"},
+       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback, exception_path, deny_clients"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
-       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends"},
+       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends, deny_clients"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),
