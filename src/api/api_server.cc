@@ -19,6 +19,31 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 
 }  // namespace
 
+std::optional<DenyRequest> parse_deny_request(const std::string& body, std::string& error) {
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    error = "the body is not a JSON object; expected e.g. {\"prefix\": \"198.18.9.0/24\"}";
+    return std::nullopt;
+  }
+  DenyRequest request;
+  for (const auto& [key, value] : json.items()) {
+    if (key != "prefix" && key != "service") {
+      error = "unknown field '" + key + "'; allowed: prefix, service";
+      return std::nullopt;
+    }
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      error = key + ": " + value.dump() + " is not a non-empty string";
+      return std::nullopt;
+    }
+    (key == "prefix" ? request.prefix : request.service) = value.get<std::string>();
+  }
+  if (request.prefix.empty()) {
+    error = "prefix: missing; expected e.g. {\"prefix\": \"198.18.9.0/24\", \"service\": \"web\"}";
+    return std::nullopt;
+  }
+  return request;
+}
+
 std::optional<BackendChange> parse_backend_change(const std::string& body, std::string& error) {
   nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
@@ -145,6 +170,21 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
     auto change = parse_backend_change(req.body, error);
     if (!change) return reply_error(res, 400, error);
     answer(res, handlers_.change_backend(req.matches[1].str(), req.matches[2].str(), *change));
+  });
+  server_->Get("/api/v1/deny",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.deny_lists()); });
+  server_->Post("/api/v1/deny", [this, answer](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    std::string error;
+    auto request = parse_deny_request(req.body, error);
+    if (!request) return reply_error(res, 400, error);
+    answer(res, handlers_.change_deny(request->service, request->prefix, true));
+  });
+  server_->Delete("/api/v1/deny", [this, answer](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    if (!req.has_param("prefix")) return reply_error(res, 400, "missing ?prefix=");
+    answer(res, handlers_.change_deny(req.get_param_value("service"),
+                                      req.get_param_value("prefix"), false));
   });
   server_->Post("/api/v1/reload", [this, answer](Req req, Res res) {
     if (authorized(req, res)) answer(res, handlers_.reload());

@@ -26,6 +26,13 @@ namespace fairway {
 // returns nullopt and says which field was wrong and what was expected.
 std::optional<BackendChange> parse_backend_change(const std::string& body, std::string& error);
 
+// A deny-list change from a POST body {"prefix": "...", "service": "..."} (service optional).
+struct DenyRequest {
+  std::string prefix;
+  std::string service;  // empty: the global list
+};
+std::optional<DenyRequest> parse_deny_request(const std::string& body, std::string& error);
+
 struct ApiResult {
   int status = 200;
   nlohmann::json body;
@@ -57,6 +64,10 @@ struct ApiHandlers {
   std::function<ApiResult(const std::string& service, const std::string& body)> add_backend;
   std::function<ApiResult(const std::string& service, const std::string& backend)> remove_backend;
   std::function<ApiResult()> reload;
+  // Deny lists: GET lists them; a change names a prefix and optionally a service (else global).
+  std::function<nlohmann::json()> deny_lists;
+  std::function<ApiResult(const std::string& service, const std::string& prefix, bool add)>
+      change_deny;
   // Agents' load reports: authenticated by their HMAC signature, not the bearer token.
   std::function<ApiResult(const std::string& body, const std::string& signature,
                           const std::string& source)>

@@ -137,6 +137,38 @@ ChangeResult remove_service(const Config& running, const std::string& name) {
   return done(std::move(next), "removed service " + name);
 }
 
+ChangeResult change_deny_list(const Config& running, const std::string& service,
+                              const std::string& prefix_text, bool add) {
+  std::optional<IpPrefix> prefix = IpPrefix::parse(prefix_text);
+  if (!prefix) {
+    if (auto address = IpAddress::parse(prefix_text)) {
+      prefix = IpPrefix{*address, static_cast<uint8_t>(address->is_v4() ? 32 : 128)};
+    }
+  }
+  if (!prefix) {
+    return fail(400, "prefix: '" + prefix_text +
+                         "' is not an address prefix; expected e.g. 198.18.9.0/24 or 2001:2:9::/48");
+  }
+  Config next = running;
+  std::vector<IpPrefix>* list = &next.deny_clients;
+  std::string where = "the global deny list";
+  if (!service.empty()) {
+    ServiceConfig* target = find_service(next, service);
+    if (target == nullptr) return unknown_service(service);
+    list = &target->deny_clients;
+    where = "the deny list of service " + service;
+  }
+  auto it = std::find(list->begin(), list->end(), *prefix);
+  if (add) {
+    if (it != list->end()) return fail(409, prefix->to_string() + " is already in " + where);
+    list->push_back(*prefix);
+    return done(std::move(next), "added " + prefix->to_string() + " to " + where);
+  }
+  if (it == list->end()) return fail(404, prefix->to_string() + " is not in " + where);
+  list->erase(it);
+  return done(std::move(next), "removed " + prefix->to_string() + " from " + where);
+}
+
 ChangeResult add_backend(const Config& running, const std::string& service,
                          const std::string& body) {
   Config next = running;
@@ -225,6 +257,7 @@ ChangeResult reload(const Config& running, const ConfigResult& fresh) {
   if (!(next.eal == running.eal)) return restart_only("eal");
   if (next.flow_capacity != running.flow_capacity) return restart_only("flow_table.capacity");
   if (!(next.ports == running.ports)) return restart_only("ports");
+  if (!(next.exception_path == running.exception_path)) return restart_only("exception_path");
   if (next.control_listen != running.control_listen ||
       next.control_token != running.control_token) {
     return restart_only("control");

@@ -40,6 +40,13 @@ ChangeResult remove_backend(const Config& running, const std::string& service,
 ChangeResult change_backend(const Config& running, const std::string& service,
                             const std::string& backend, const BackendChange& change);
 
+// A deny-list change: `prefix` ("198.18.9.0/24", "2001:2:9::/48", or an address alone) is added
+// to or removed from the deny list of `service`, or of every service when `service` is empty.
+// 400 for a bad prefix, 404 for an unknown service or (remove) a prefix not in the list, 409 for
+// (add) one already there.
+ChangeResult change_deny_list(const Config& running, const std::string& service,
+                              const std::string& prefix, bool add);
+
 // A reload: `fresh` is the file loaded again (with its own errors, if any). Sections that only
 // take effect at start-up (workers, mbufs, eal, flow_table.capacity, ports, control) must be
 // unchanged; everything else (services, routes, neighbors, timeouts, icmp) is taken as it is.

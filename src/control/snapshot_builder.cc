@@ -71,6 +71,10 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
   service.on_backend_down = config.on_backend_down;
   service.accepting = accepting;
   service.by_source = config.scheduler == Scheduler::source_hash;
+  if (auto slot = runtime.stats_slots.find({config.name, ""}); slot != runtime.stats_slots.end()) {
+    service.stats_slot = slot->second;
+  }
+  for (const IpPrefix& prefix : config.deny_clients) service.deny_clients.add(prefix);
   for (const BackendConfig& b : config.backends) {
     service.backends.push_back(make_backend(b, config.name, runtime));
   }
@@ -215,6 +219,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   add_backend_next_hops(*snap);
   for (Service& service : snap->services) service.vip_is_local = snap->role_of(service.vip).local;
   snap->timeouts = config.timeouts;
+  for (const IpPrefix& prefix : config.deny_clients) snap->deny_clients.add(prefix);
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;
   if (auto api = parse_endpoint_text(config.control_listen); api && api->port) {

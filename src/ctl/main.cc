@@ -12,6 +12,8 @@
 //   fairwayctl -t TOKEN service add web2.json         (one service as JSON; - reads stdin)
 //   fairwayctl -t TOKEN service remove web2
 //   fairwayctl -t TOKEN reload
+//   fairwayctl deny list
+//   fairwayctl -t TOKEN deny add 198.18.9.0/24 [--service web]   (remove likewise)
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -178,6 +180,40 @@ void print_stats(const nlohmann::json& s) {
   for (const auto& [reason, value] : s["counters"]["drops"].items()) {
     std::printf("%-26s %llu\n", ("drop:" + reason).c_str(), value.get<unsigned long long>());
   }
+  std::printf("%-26s %llu\n", "half_open_flows", s.value("half_open_flows", 0ull));
+  if (s.contains("workers")) {
+    for (const auto& w : s["workers"]) {
+      if (w.value("under_pressure", false)) {
+        std::printf("worker %d: flow table UNDER PRESSURE\n", w["worker"].get<int>());
+      }
+    }
+  }
+  if (s.contains("exception_path")) {
+    const auto& k = s["exception_path"];
+    std::printf("\n%-26s %-12s %s\n", "TO KERNEL (class)", "SENT", "WAITING");
+    for (const auto& [cls, sent] : k["sent"].items()) {
+      std::printf("%-26s %-12llu %llu\n", cls.c_str(), sent.get<unsigned long long>(),
+                  k["waiting"][cls].get<unsigned long long>());
+    }
+  }
+  if (s.contains("services")) {
+    std::printf("\n%-20s %-12s %-12s %s\n", "SERVICE", "SYNS", "UNTRACKED", "DENIED");
+    for (const auto& svc : s["services"]) {
+      const auto& c = svc["counters"];
+      std::printf("%-20s %-12llu %-12llu %llu\n", svc["name"].get<std::string>().c_str(),
+                  c["syns"].get<unsigned long long>(), c["flows_untracked"].get<unsigned long long>(),
+                  c["denied"].get<unsigned long long>());
+    }
+  }
+}
+
+void print_deny(const nlohmann::json& d) {
+  std::printf("%-20s %s\n", "SCOPE", "PREFIX");
+  for (const auto& p : d["global"]) std::printf("%-20s %s\n", "(all services)", p.get<std::string>().c_str());
+  for (const auto& [name, list] : d["services"].items()) {
+    for (const auto& p : list) std::printf("%-20s %s\n", name.c_str(), p.get<std::string>().c_str());
+  }
+  std::printf("packets denied: %llu\n", d["denied"].get<unsigned long long>());
 }
 
 }  // namespace
@@ -259,6 +295,17 @@ int main(int argc, char** argv) {
     sub->add_flag("--drain", drain, "no new flows, existing ones stay");
   }
   backend_set->add_flag("--undrain", undrain, "back in service");
+
+  auto* deny = app.add_subcommand("deny", "the client deny lists (global or per service)");
+  deny->require_subcommand(1);
+  auto* deny_list = deny->add_subcommand("list", "show the deny lists and the packets denied");
+  auto* deny_add = deny->add_subcommand("add", "drop every packet from PREFIX to the services");
+  auto* deny_remove = deny->add_subcommand("remove", "take PREFIX off a deny list");
+  std::string deny_prefix, deny_service;
+  for (CLI::App* sub : {deny_add, deny_remove}) {
+    sub->add_option("prefix", deny_prefix, "ADDRESS or PREFIX, e.g. 198.18.9.0/24")->required();
+    sub->add_option("--service", deny_service, "only this service's list (default: global)");
+  }
   CLI11_PARSE(app, argc, argv);
 
   Request request;
@@ -304,6 +351,14 @@ int main(int argc, char** argv) {
     request = {"DELETE", "/api/v1/services/" + path_segment(service_name), {}};
   } else if (reload->parsed()) {
     request = {"POST", "/api/v1/reload", {}};
+  } else if (deny_add->parsed()) {
+    nlohmann::json body = {{"prefix", deny_prefix}};
+    if (!deny_service.empty()) body["service"] = deny_service;
+    request = {"POST", "/api/v1/deny", body.dump()};
+  } else if (deny_remove->parsed()) {
+    httplib::Params params{{"prefix", deny_prefix}};
+    if (!deny_service.empty()) params.emplace("service", deny_service);
+    request = {"DELETE", httplib::append_query_params("/api/v1/deny", params), {}};
   }
   if (!request.path.empty()) {
     std::string answer;
@@ -327,6 +382,7 @@ int main(int argc, char** argv) {
   std::string path = status->parsed()     ? "/api/v1/status"
                      : services->parsed() ? "/api/v1/services"
                      : agents->parsed()   ? "/api/v1/agents"
+                     : deny_list->parsed() ? "/api/v1/deny"
                                           : "/api/v1/stats";
   if (flows->parsed()) {
     httplib::Params params;
@@ -354,6 +410,8 @@ int main(int argc, char** argv) {
     print_agents(json);
   } else if (stats->parsed()) {
     print_stats(json);
+  } else if (deny_list->parsed()) {
+    print_deny(json);
   }
   return 0;
 }

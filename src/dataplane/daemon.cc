@@ -216,6 +216,7 @@ void Daemon::control_loop() {
       refresh_neighbors(false);
       last_resolve = now;
     }
+    log_flow_table_pressure();
     if (g_dump_stats != 0) {
       g_dump_stats = 0;
       std::cout << stats().dump() << std::endl;
@@ -229,6 +230,28 @@ void Daemon::control_loop() {
         now - last_activity >= std::chrono::milliseconds(options_.idle_exit_ms)) {
       spdlog::info("no packet for {} ms: exiting", options_.idle_exit_ms);
       break;
+    }
+  }
+}
+
+// One line when a worker's flow table comes under pressure and one when it leaves it (the table
+// holds the state for 10 s after the last full bucket, so the lines cannot flap faster).
+void Daemon::log_flow_table_pressure() {
+  pressure_logged_.resize(workers_.size(), false);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const WorkerContext& w = *workers_[i];
+    const bool now = w.under_pressure.load(std::memory_order_relaxed);
+    if (now == pressure_logged_[i]) continue;
+    pressure_logged_[i] = now;
+    if (now) {
+      spdlog::warn(
+          "worker {}: flow table under pressure ({} flows, {} half-open, capacity {}): half-open "
+          "flows now live {} ms and are evicted first",
+          w.index, w.flow_count.load(), w.half_open.load(), config_.flow_capacity,
+          std::min(config_.timeouts.tcp_syn_ms, config_.timeouts.tcp_syn_under_pressure_ms));
+    } else {
+      spdlog::info("worker {}: flow table no longer under pressure ({} flows, {} half-open)",
+                   w.index, w.flow_count.load(), w.half_open.load());
     }
   }
 }

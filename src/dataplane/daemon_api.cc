@@ -97,6 +97,18 @@ nlohmann::json Daemon::services() const {
   for (const Service& s : publisher_.current()->services) {
     nlohmann::json backends = nlohmann::json::array();
     for (const Backend& b : s.backends) backends.push_back(backend_json(s, b));
+    ServiceEvents events;
+    for (const auto& w : workers_) {
+      const ServiceEvents one = w->service_counters.get(s.stats_slot);
+      events.syns += one.syns;
+      events.flows_untracked += one.flows_untracked;
+      events.denied += one.denied;
+    }
+    nlohmann::json deny = nlohmann::json::array();
+    for (const ServiceConfig& sc : config_.services) {
+      if (sc.name != s.name) continue;
+      for (const IpPrefix& prefix : sc.deny_clients) deny.push_back(prefix.to_string());
+    }
     out.push_back(
         {{"name", s.name},
          {"vip", s.vip.to_string()},
@@ -105,9 +117,29 @@ nlohmann::json Daemon::services() const {
          {"mode", s.mode == ForwardingMode::nat ? "nat" : "dsr"},
          {"on_backend_down", s.on_backend_down == BackendDownPolicy::reset ? "reset" : "keep"},
          {"accepting", s.accepting},
+         {"counters",
+          {{"syns", events.syns},
+           {"flows_untracked", events.flows_untracked},
+           {"denied", events.denied}}},
+         {"deny_clients", deny},
          {"backends", backends}});
   }
   return out;
+}
+
+nlohmann::json Daemon::deny_lists() const {
+  auto texts = [](const std::vector<IpPrefix>& prefixes) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const IpPrefix& p : prefixes) out.push_back(p.to_string());
+    return out;
+  };
+  nlohmann::json services = nlohmann::json::object();
+  for (const ServiceConfig& s : config_.services) {
+    if (!s.deny_clients.empty()) services[s.name] = texts(s.deny_clients);
+  }
+  uint64_t denied = 0;
+  for (const auto& w : workers_) denied += w->counters.drops[static_cast<size_t>(DropReason::denied_client)];
+  return {{"global", texts(config_.deny_clients)}, {"services", services}, {"denied", denied}};
 }
 
 nlohmann::json Daemon::stats() const {
@@ -228,6 +260,11 @@ void Daemon::start_api() {
     return apply(remove_backend(config_, service, backend));
   });
   handlers.reload = locked([this] { return reload("API"); });
+  handlers.deny_lists = locked([this] { return deny_lists(); });
+  handlers.change_deny =
+      locked([this](const std::string& service, const std::string& prefix, bool add) {
+        return apply(change_deny_list(config_, service, prefix, add), add ? 201 : 200);
+      });
   handlers.agent_report =
       locked([this](const std::string& body, const std::string& signature,
                     const std::string& source) { return agent_report(body, signature, source); });

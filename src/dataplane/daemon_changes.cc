@@ -94,8 +94,10 @@ void Daemon::retire_removed(const Config& next) {
 // simply has no per-back-end counters (said once in the log).
 void Daemon::assign_stats_slots() {
   for (const ServiceConfig& s : config_.services) {
-    for (const BackendConfig& b : s.backends) {
-      BackendId id{s.name, backend_key(b.address, b.port)};
+    // The service's own counters use the slot of (name, ""), from the same space.
+    std::vector<BackendId> ids{{s.name, ""}};
+    for (const BackendConfig& b : s.backends) ids.push_back({s.name, backend_key(b.address, b.port)});
+    for (const BackendId& id : ids) {
       if (runtime_.stats_slots.count(id) != 0) continue;
       if (next_stats_slot_ >= kBackendStatsSlots) {
         if (next_stats_slot_++ == kBackendStatsSlots) {

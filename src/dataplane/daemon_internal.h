@@ -52,6 +52,7 @@ class Daemon {
   void adopt(Config next);
   void retire_removed(const Config& next);
   void assign_stats_slots();
+  void log_flow_table_pressure();
   void update_health_targets();
   void run_health_checks();
   void sweep_retired();
@@ -68,6 +69,7 @@ class Daemon {
   nlohmann::json stats() const;
   nlohmann::json status() const;
   nlohmann::json services() const;
+  nlohmann::json deny_lists() const;
   nlohmann::json backend_json(const Service& service, const Backend& backend) const;
   ApiResult flows(const FlowRequest& request) const;
   uint64_t backend_flows_created(uint32_t stats_slot) const;
@@ -102,6 +104,7 @@ class Daemon {
     double load = 0;
   };
   std::vector<LoadSample> worker_load_;
+  std::vector<bool> pressure_logged_;  // by worker: the last state log_flow_table_pressure() told
   std::atomic<bool> stop_workers_{false};
   bool workers_running_ = false;
   size_t neighbors_missing_ = SIZE_MAX;  // unknown until the first refresh

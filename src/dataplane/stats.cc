@@ -44,6 +44,7 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
   WorkerCounters total;
   nlohmann::json per_worker = nlohmann::json::array();
   uint64_t flows = 0;
+  uint64_t half_open = 0;
   for (const WorkerContext* w : workers) {
     total += w->counters;
     uint64_t worker_flows = w->flow_count.load(std::memory_order_relaxed);
@@ -52,7 +53,10 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
                           {"lcore", w->lcore},
                           {"snapshot_version", w->running_version.load()},
                           {"flows", worker_flows},
+                          {"half_open_flows", w->half_open.load(std::memory_order_relaxed)},
+                          {"under_pressure", w->under_pressure.load(std::memory_order_relaxed)},
                           {"counters", counters_json(w->counters)}});
+    half_open += w->half_open.load(std::memory_order_relaxed);
   }
   nlohmann::json ports = nlohmann::json::array();
   for (const PortRuntime& p : ports_runtime) {
@@ -69,7 +73,8 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
     }
     ports.push_back(port);
   }
-  return {{"snapshot_version", version}, {"flows", flows},        {"counters", counters_json(total)},
+  return {{"snapshot_version", version}, {"flows", flows},        {"half_open_flows", half_open},
+          {"counters", counters_json(total)},
           {"workers", per_worker},       {"ports", ports}};
 }
 

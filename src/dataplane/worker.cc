@@ -122,7 +122,8 @@ int worker_main(void* arg) {
   const uint16_t port_count = static_cast<uint16_t>(ctx.ports.size());
   rte_mbuf* packets[kBurstSize];
   ctx.publisher->register_worker(ctx.index);
-  PipelineContext pipeline{*ctx.flows, ctx.counters, 0, &ctx.backend_counters};
+  PipelineContext pipeline{*ctx.flows, ctx.counters, 0, &ctx.backend_counters,
+                           &ctx.service_counters};
 
   while (!ctx.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
@@ -148,6 +149,8 @@ int worker_main(void* arg) {
     ctx.flows->expire_due(pipeline.now_ms);
     ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
+    ctx.half_open.store(ctx.flows->half_open(), std::memory_order_relaxed);
+    ctx.under_pressure.store(ctx.flows->under_pressure(pipeline.now_ms), std::memory_order_relaxed);
     ctx.publisher->quiescent(ctx.index);
     if (received != 0) {
       ++ctx.counters.busy_iterations;

@@ -49,6 +49,11 @@ struct alignas(64) WorkerContext {
   FlowQuery flow_query;
   // New flows per back-end stats slot, read like `counters` (backend_new_flows()).
   BackendCounters backend_counters;
+  // Per-service events by service stats slot, read like `counters`.
+  ServiceCounters service_counters;
+  // The flow table's state for the control core: half-open entries and pressure.
+  std::atomic<uint64_t> half_open{0};
+  std::atomic<bool> under_pressure{false};
 };
 
 // What the control core reads of `ctx`'s new flows for a back-end's stats slot (0 for

@@ -30,6 +30,7 @@ namespace fairway {
   X(unserved_udp, "unserved_udp")                                                 \
   X(unserved_protocol, "unserved_protocol")                                       \
   X(service_without_backends, "service_without_backends")                         \
+  X(denied_client, "denied_client")                                               \
   X(strict_no_flow, "strict_no_flow")                                             \
   X(icmp_error_no_flow, "icmp_error_no_flow")                                     \
   X(no_route, "no_route")                                                         \

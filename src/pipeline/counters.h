@@ -53,6 +53,23 @@ struct alignas(64) BackendCounters {
   }
 };
 
+// A worker's per-service counters, by the service's stats slot (Service::stats_slot, from the same
+// slot space as the back-ends'). One 32-byte record per slot: an event touches one line.
+struct ServiceEvents {
+  uint64_t syns = 0;            // bare SYNs (TCP, no ACK) that reached the service
+  uint64_t flows_untracked = 0; // new flows forwarded without a flow-table entry
+  uint64_t denied = 0;          // packets dropped by a deny list (global or the service's)
+  uint64_t reserved = 0;
+};
+struct alignas(64) ServiceCounters {
+  std::array<ServiceEvents, kBackendStatsSlots> slots{};
+
+  ServiceEvents* of(uint32_t slot) { return slot < kBackendStatsSlots ? &slots[slot] : nullptr; }
+  ServiceEvents get(uint32_t slot) const {
+    return slot < kBackendStatsSlots ? slots[slot] : ServiceEvents{};
+  }
+};
+
 struct WorkerCounters {
 #define FAIRWAY_EVENT_FIELD(name) uint64_t name = 0;
   FAIRWAY_EVENT_COUNTERS(FAIRWAY_EVENT_FIELD)

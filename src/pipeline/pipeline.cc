@@ -161,7 +161,17 @@ bool syn_starts_over(const Service& service, const FlowValue& flow) {
 Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
                         const Service& service) {
   const ParsedPacket& p = pkt.parsed;
+  ServiceEvents* events =
+      ctx.service_counters != nullptr ? ctx.service_counters->of(service.stats_slot) : nullptr;
+  if (!snap.deny_clients.empty() || !service.deny_clients.empty()) [[unlikely]] {
+    if (snap.deny_clients.contains(p.src) || service.deny_clients.contains(p.src)) {
+      if (events != nullptr) ++events->denied;
+      return drop(ctx, DropReason::denied_client);
+    }
+  }
   if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
+  const bool bare_syn = p.l4_protocol == kProtoTcp && opens_flow(p);
+  if (bare_syn && events != nullptr) ++events->syns;
   const FlowKey& key = pkt.key;
   const uint64_t hash = pkt.hash;
   FlowValue* flow = ctx.flows.lookup(key, pkt.place, pkt.candidate, ctx.now_ms);
@@ -174,8 +184,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
     if (!opens_flow(p)) return tcp_reset(ctx, pkt);
     flow = nullptr;
   }
-  if (flow != nullptr && p.l4_protocol == kProtoTcp && opens_flow(p) &&
-      syn_starts_over(service, *flow)) [[unlikely]] {
+  if (flow != nullptr && bare_syn && syn_starts_over(service, *flow)) [[unlikely]] {
     ctx.flows.erase(key, hash);
     ++ctx.counters.flows_reused;
     flow = nullptr;
@@ -200,6 +209,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
       // Both buckets hold established flows only: no entry, but the scheduler's choice, which is
       // what an entry would say while the back-end set does not change.
       ++ctx.counters.flows_untracked;
+      if (events != nullptr) ++events->flows_untracked;
       return forward_to_backend(snap, ctx, pkt, service, backend->address, backend->port);
     }
     ++ctx.counters.flows_created;

@@ -35,6 +35,8 @@ struct PipelineContext {
   uint64_t now_ms = 0;
   // New flows per back-end stats slot; null counts nothing (fairway-sim, some tests).
   BackendCounters* backend_counters = nullptr;
+  // Per-service events by service stats slot; null counts nothing.
+  ServiceCounters* service_counters = nullptr;
 };
 
 // The back-end the service's scheduler picks for a new flow from `client` with this key hash

@@ -13,6 +13,7 @@
 #include "packet/addresses.h"
 #include "pipeline/counters.h"
 #include "pipeline/flat_map.h"
+#include "pipeline/prefix_set.h"
 
 namespace fairway {
 
@@ -79,6 +80,9 @@ struct Service {
   // scheduler: source-hash: new flows pick by the client's address alone, so every connection of
   // a client goes to the same back-end while the table stands (session affinity).
   bool by_source = false;
+  // Index into each worker's ServiceCounters (like Backend::stats_slot), kNoStatsSlot for none.
+  uint32_t stats_slot = kNoStatsSlot;
+  PrefixSet deny_clients;  // packets from these clients are dropped (denied_client)
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
   std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none
@@ -140,6 +144,7 @@ struct Snapshot {
   // Every back-end whose route and neighbor resolve: the per-packet path needs one lookup.
   FlatMap<IpAddress, NextHop, IpAddressHash> backend_next_hops;
   FlowTimeouts timeouts;
+  PrefixSet deny_clients;  // to every service
   bool answer_echo = true;
   bool udp_port_unreachable = false;
   uint16_t control_api_port = 0;  // TCP port of the control API (0: none); its traffic to the

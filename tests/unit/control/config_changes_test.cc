@@ -162,3 +162,48 @@ TEST(ConfigChanges, ReloadTakesServicesButNotRestartOnlySections) {
 
 }  // namespace
 }  // namespace fairway
+
+namespace fairway {
+namespace {
+
+Config deny_base() {
+  ConfigResult r = load_config_string(
+      "ports:\n  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n"
+      "services:\n  - {name: web, vip: 198.18.100.1, port: 80, protocol: tcp,\n"
+      "     backends: [{address: 198.18.0.10}]}\n",
+      "t.yaml");
+  EXPECT_TRUE(r.config) << (r.error ? r.error->message : "");
+  return r.config.value_or(Config{});
+}
+
+TEST(DenyListChange, AddsAndRemovesGlobalAndPerService) {
+  Config running = deny_base();
+  ChangeResult global = change_deny_list(running, "", "198.18.9.0/24", true);
+  ASSERT_TRUE(global.config) << global.error->message;
+  EXPECT_EQ(global.config->deny_clients, std::vector<IpPrefix>{*IpPrefix::parse("198.18.9.0/24")});
+  EXPECT_EQ(global.summary, "added 198.18.9.0/24 to the global deny list");
+  ChangeResult one = change_deny_list(*global.config, "web", "198.18.7.7", true);
+  ASSERT_TRUE(one.config) << one.error->message;
+  EXPECT_EQ(one.config->services[0].deny_clients,
+            std::vector<IpPrefix>{*IpPrefix::parse("198.18.7.7/32")});
+  ChangeResult removed = change_deny_list(*one.config, "", "198.18.9.0/24", false);
+  ASSERT_TRUE(removed.config);
+  EXPECT_TRUE(removed.config->deny_clients.empty());
+  EXPECT_EQ(removed.config->services[0].deny_clients.size(), 1u);
+}
+
+TEST(DenyListChange, RefusesWhatItCannotDo) {
+  Config running = deny_base();
+  auto status_of = [](const ChangeResult& r) { return r.error ? r.error->status : 0; };
+  EXPECT_EQ(status_of(change_deny_list(running, "", "198.18.9.0/33", true)), 400);
+  EXPECT_EQ(status_of(change_deny_list(running, "", "nonsense", true)), 400);
+  EXPECT_EQ(status_of(change_deny_list(running, "nope", "198.18.9.0/24", true)), 404);
+  EXPECT_EQ(status_of(change_deny_list(running, "", "198.18.9.0/24", false)), 404);
+  Config with = *change_deny_list(running, "", "198.18.9.0/24", true).config;
+  ChangeResult again = change_deny_list(with, "", "198.18.9.0/24", true);
+  EXPECT_EQ(status_of(again), 409);
+  EXPECT_NE(again.error->message.find("already in the global deny list"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fairway
