@@ -20,6 +20,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 <h1>Fairway</h1><div id="summary" class="muted">loading...</div><div id="error"></div>
 <h2>Workers</h2><table id="workers"></table>
 <h2>Services and back-ends</h2><table id="services"></table>
+<h2>Edge: SYNs, untracked flows, deny lists</h2><table id="edge"></table>
 <h2>Agents</h2><table id="agents"></table>
 <script>
 "use strict";
@@ -44,8 +45,13 @@ async function refresh() {
       status.uptime_seconds + " s, snapshot " + status.snapshot_version + ", " + status.services +
       " services, " + status.backends_down + " back-ends down, retiring " +
       status.retiring.services + " services / " + status.retiring.backends + " back-ends";
-    table("workers", ["worker", "lcore", "snapshot", "flows", "load %"], status.workers.map(w =>
-      [num(w.worker), num(w.lcore), num(w.snapshot_version), num(w.flows), num(w.load_percent)]));
+    table("workers", ["worker", "lcore", "snapshot", "flows", "half-open", "flow table", "load %"],
+      status.workers.map(w => [num(w.worker), num(w.lcore), num(w.snapshot_version), num(w.flows),
+        num(w.half_open_flows), td(w.under_pressure ? "under pressure" : "normal",
+        w.under_pressure ? "down" : "up"), num(w.load_percent)]));
+    table("edge", ["service", "SYNs", "untracked flows", "denied packets", "deny list"],
+      services.map(s => [td(s.name), num(s.counters.syns), num(s.counters.flows_untracked),
+        num(s.counters.denied), td(s.deny_clients.join(", ") || "-", "muted")]));
     const rows = [];
     for (const s of services) for (const b of s.backends) rows.push([
       td(s.name), td(s.vip + ":" + s.port + "/" + s.protocol), td(s.mode), td(s.scheduler),

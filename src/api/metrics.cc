@@ -46,6 +46,18 @@ void worker_counters(std::ostringstream& out, const nlohmann::json& workers) {
     out << "fairway_flows{worker=\"" << w["worker"].get<int>() << "\"} "
         << w["flows"].get<uint64_t>() << '\n';
   }
+  family(out, "fairway_half_open_flows", "gauge",
+         "Flow-table entries that have seen only a SYN, per worker.");
+  for (const auto& w : workers) {
+    out << "fairway_half_open_flows{worker=\"" << w["worker"].get<int>() << "\"} "
+        << w.value("half_open_flows", uint64_t{0}) << '\n';
+  }
+  family(out, "fairway_flow_table_under_pressure", "gauge",
+         "1 while the worker's flow table is under pressure (half-open flows evicted first).");
+  for (const auto& w : workers) {
+    out << "fairway_flow_table_under_pressure{worker=\"" << w["worker"].get<int>() << "\"} "
+        << (w.value("under_pressure", false) ? 1 : 0) << '\n';
+  }
   family(out, "fairway_worker_snapshot_version", "gauge",
          "Snapshot version each worker acknowledged running.");
   for (const auto& w : workers) {
@@ -170,6 +182,21 @@ void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
           << b["report_age_seconds"].get<double>() << '\n';
     }
   }
+  const Reported edge[] = {
+      {"fairway_service_syns_total", "syns", 1, "Bare SYNs (no ACK) that reached the service."},
+      {"fairway_service_flows_untracked_total", "flows_untracked", 1,
+       "New flows forwarded without a flow-table entry (buckets full of established flows)."},
+      {"fairway_service_denied_total", "denied", 1,
+       "Packets to the service dropped by a deny list (global or its own)."},
+  };
+  for (const Reported& r : edge) {
+    family(out, r.family, "counter", r.help);
+    for (const auto& s : services) {
+      if (!s.contains("counters")) continue;
+      out << r.family << "{service=\"" << escape_label(s["name"].get<std::string>()) << "\"} "
+          << s["counters"][r.field].get<uint64_t>() << '\n';
+    }
+  }
   family(out, "fairway_service_accepting", "gauge",
          "1 while the service takes new flows; 0 once removed but still carrying flows.");
   for (const auto& s : services) {
@@ -198,6 +225,16 @@ std::string render_metrics(const nlohmann::json& stats) {
         << '\n';
   }
   if (stats.contains("services")) service_metrics(out, stats["services"]);
+  if (stats.contains("exception_path")) {
+    const auto& kernel = stats["exception_path"];
+    family(out, "fairway_kernel_sent_total", "counter",
+           "Frames the exception path wrote to the kernel, by class (drops: "
+           "fairway_drops_total{reason=\"kernel_queue_full_*\"}).");
+    for (const auto& [cls, sent] : kernel["sent"].items()) {
+      out << "fairway_kernel_sent_total{class=\"" << escape_label(cls) << "\"} "
+          << sent.get<uint64_t>() << '\n';
+    }
+  }
   if (stats.contains("agents")) {
     const auto& agents = stats["agents"];
     family(out, "fairway_agent_reports_total", "counter",

@@ -171,6 +171,8 @@ nlohmann::json Daemon::status() const {
                        {"lcore", w.lcore},
                        {"snapshot_version", w.running_version.load()},
                        {"flows", w.flow_count.load()},
+                       {"half_open_flows", w.half_open.load()},
+                       {"under_pressure", w.under_pressure.load()},
                        {"load_percent", std::round(load * 1000) / 10},
                        {"busy_cycles", w.counters.busy_cycles}});
   }

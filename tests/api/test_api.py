@@ -53,6 +53,11 @@ def test_metrics_are_prometheus_text(daemon):
     assert 'fairway_rx_packets_total{worker="0"} %d\n' % FRAMES in text
     assert 'fairway_dsr_forwarded_total{worker="0"} %d\n' % FRAMES in text
     assert "# TYPE fairway_drops_total counter" in text
+    # the edge: five SYNs to web, half-open flows (the module's SYN timeout is an hour)
+    assert 'fairway_service_syns_total{service="web"} %d\n' % FRAMES in text
+    assert 'fairway_service_denied_total{service="web"} 0\n' in text
+    assert 'fairway_half_open_flows{worker="0"} %d\n' % FRAMES in text
+    assert 'fairway_flow_table_under_pressure{worker="0"} 0\n' in text
 
 
 def test_dashboard_page(daemon):
