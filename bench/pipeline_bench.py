@@ -39,7 +39,8 @@ TESTPMD = os.environ.get("TESTPMD", shutil.which("dpdk-testpmd") or "/usr/bin/dp
 CACHE_DIR = "/tmp/fairway-bench"
 GENERATOR_VERSION = 1  # part of the cache key: bump when the frames change
 
-ALL_CASES = ("dsr-established", "nat-established", "syn-new")
+ALL_CASES = ("dsr-established", "nat-established", "syn-new", "syn-flood")
+DEFAULT_FLOW_CAPACITY = 1 << 20  # fairwayd's default flow_table.capacity (src/control/config.h)
 DEFAULT_FLOWS = (1000, 100_000, 1_000_000)
 
 # The topology (as in tests/golden/golden.py): client port, server port, back-ends.
@@ -126,7 +127,7 @@ def _template(case: str) -> tuple[bytes, int, int]:
     logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
     from scapy.all import IP, TCP, Ether, Padding
     vip = VIP_NAT if case == "nat-established" else VIP_DSR
-    flags = "S" if case == "syn-new" else "A"
+    flags = "S" if case in ("syn-new", "syn-flood") else "A"
     ack = 0 if flags == "S" else 1001
     pkt = (Ether(src=CLIENT_MAC, dst=CLIENT_PORT_MAC) /
            IP(src="0.0.0.0", dst=vip, id=1, ttl=64) /
@@ -364,6 +365,12 @@ def _port_tx_pps(path: str, port: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 # fairwayd
 
+def flow_capacity(case: str, flows: int) -> int:
+    """Sized to the flows, except for the flood: fairwayd's default table, which the flood's
+    distinct SYNs overflow, so that every SYN takes the eviction path (a half-open entry goes)."""
+    return DEFAULT_FLOW_CAPACITY if case == "syn-flood" else max(1024, 2 * flows)
+
+
 def fairwayd_config(case: str, pcap: str, flows: int, prefix: str) -> dict:
     mbufs = pool_size(flows)
     backends = [{"address": a} for a, _ in BACKENDS]
@@ -375,7 +382,7 @@ def fairwayd_config(case: str, pcap: str, flows: int, prefix: str) -> dict:
         "eal": {"lcores": LCORES,
                 "args": ["--no-huge", "-m", str(eal_memory_mb(mbufs)), "--file-prefix", prefix,
                          "--log-level", "*:warning"]},
-        "flow_table": {"capacity": max(1024, 2 * flows), "timeouts": timeouts},
+        "flow_table": {"capacity": flow_capacity(case, flows), "timeouts": timeouts},
         "ports": [
             {"name": "client", "device": f"net_pcap0,rx_pcap={pcap},infinite_rx=1",
              "mac": CLIENT_PORT_MAC, "addresses": ["198.18.0.1/24"], "exception_path": False},
@@ -513,6 +520,8 @@ def run_fairwayd(case: str, pcap: str, flows: int, seconds: float, warmup: float
             "packets_per_busy_iteration": d["rx_packets"] / max(d["busy_iterations"], 1),
             "tsc_hz_estimate": d["busy_cycles"] / dt,
             "new_flow_fraction": d["flows_created"] / rx,
+            "evicted_fraction": d.get("flows_evicted_half_open", 0) / rx,
+            "untracked_fraction": d.get("flows_untracked", 0) / rx,
             "consistent_fraction": d["flows_consistent"] / rx,
             "drops": d["drops"],
             "flows_in_table": s1["flows"],
@@ -568,6 +577,8 @@ def summarize(case: str, flows: int, tp_runs: list, fw_runs: list, table_bytes: 
         "flow_table_bytes": table, "flow_capacity": capacity,
         "bytes_per_benchmark_flow": table / flows,
         "new_flow_fraction": statistics.median(r["new_flow_fraction"] for r in fw_runs),
+        "evicted_fraction": statistics.median(r.get("evicted_fraction", 0) for r in fw_runs),
+        "untracked_fraction": statistics.median(r.get("untracked_fraction", 0) for r in fw_runs),
         "drops": drops,
         "fairwayd_runs_mpps": [r["mpps"] for r in fw_runs],
         "testpmd_runs_mpps": [r["mpps"] for r in tp_runs],
@@ -734,7 +745,8 @@ def main() -> int:
     rows = []
     try:
         captures = {(c, n): capture(c, n) for c in cases for n in flow_counts}
-        table_bytes, table_source = flow_table_bytes(sorted({max(1024, 2 * n) for n in flow_counts}))
+        table_bytes, table_source = flow_table_bytes(
+            sorted({flow_capacity(c, n) for c in cases for n in flow_counts}))
         runs = {key: ([], []) for key in captures}
         for rnd in range(args.rounds):
             for (case, flows), pcap in captures.items():
@@ -752,7 +764,8 @@ def main() -> int:
                         fw_runs.append(r)
                         log(f"round {rnd + 1} {case:16} {flows:>8} fairwayd {r['mpps']:6.2f} Mpps "
                             f"{r['cycles_per_packet']:5.0f} cyc/pkt new/pkt "
-                            f"{r['new_flow_fraction']:.2f} cpu {_share(r['cpu_share'])} "
+                            f"{r['new_flow_fraction']:.2f} evicted/pkt {r['evicted_fraction']:.2f} "
+                            f"cpu {_share(r['cpu_share'])} "
                             f"drops {r['drops'] or 0}")
         for (case, flows) in captures:
             tp_runs, fw_runs = runs[(case, flows)]
@@ -792,6 +805,14 @@ def main() -> int:
               "takes longer than 100 ms; new/pkt is the measured fraction of packets that created "
               "a flow (below 1 where a pass is shorter than the timeout: those SYNs hit a live "
               "syn_seen entry).")
+    if "syn-flood" in cases:
+        flood = [r for r in rows if r["case"] == "syn-flood"]
+        print("syn-flood: SYNs over the capture's distinct tuples into fairwayd's default flow "
+              f"table ({DEFAULT_FLOW_CAPACITY} flows) and default timeouts: the table is full and "
+              "under pressure, every SYN misses and evicts the oldest half-open entry of its "
+              "buckets; evicted/pkt, untracked/pkt: " +
+              "; ".join(f"{r['flows']} tuples {r['evicted_fraction']:.2f}/{r['untracked_fraction']:.2f}"
+                        for r in flood))
     print(f"total {time.monotonic() - started:.0f} s")
     return 0
 
