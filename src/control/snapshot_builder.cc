@@ -220,6 +220,9 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   for (Service& service : snap->services) service.vip_is_local = snap->role_of(service.vip).local;
   snap->timeouts = config.timeouts;
   for (const IpPrefix& prefix : config.deny_clients) snap->deny_clients.add(prefix);
+  for (Service& service : snap->services) {
+    service.screens_clients = !snap->deny_clients.empty() || !service.deny_clients.empty();
+  }
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;
   if (auto api = parse_endpoint_text(config.control_listen); api && api->port) {

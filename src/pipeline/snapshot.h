@@ -83,6 +83,8 @@ struct Service {
   // Index into each worker's ServiceCounters (like Backend::stats_slot), kNoStatsSlot for none.
   uint32_t stats_slot = kNoStatsSlot;
   PrefixSet deny_clients;  // packets from these clients are dropped (denied_client)
+  // Whether this list or the snapshot's global one is non-empty: the hit path tests one flag.
+  bool screens_clients = false;
   std::vector<Backend> backends;
   std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
   std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none

@@ -28,6 +28,7 @@ struct DenyList : ::testing::Test {
 
 TEST_F(DenyList, ServiceListDropsItsClientsOnly) {
   snap->services[0].deny_clients.add(*IpPrefix::parse("198.18.0.0/24"));
+  snap->services[0].screens_clients = true;  // as the snapshot builder sets it
   Decision d = h.run(*snap, from("198.18.0.2", 1000, kTcpSyn));
   EXPECT_EQ(d.verdict, Verdict::drop);
   EXPECT_EQ(d.reason, DropReason::denied_client);
@@ -44,6 +45,7 @@ TEST_F(DenyList, GlobalListCutsEstablishedFlowsToo) {
   auto denied = make_snapshot({1, 1, 1}, ForwardingMode::dsr, 2);
   denied->services[0].stats_slot = 7;
   denied->deny_clients.add(*IpPrefix::parse("198.18.0.2/32"));
+  denied->services[0].screens_clients = true;
   EXPECT_EQ(h.run(*denied, from("198.18.0.2", 1000, kTcpAck)).reason, DropReason::denied_client);
   EXPECT_EQ(h.run(*denied, from("198.18.0.3", 1000, kTcpSyn)).verdict, Verdict::forward);
   // Taken off the list, the flow goes on from its entry.
