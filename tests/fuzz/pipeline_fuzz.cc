@@ -96,6 +96,7 @@ services:
     port: 443
     protocol: tcp
     table_size: 7
+    deny_clients: [198.18.0.128/25, "2001:2::/32"]
     backends:
       - { address: 198.18.1.10, weight: 0 }
   - name: web6-dsr
