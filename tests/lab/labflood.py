@@ -25,7 +25,8 @@ def flooder_cpus(lab):
 
 class Flood:
     """hping3 in the client namespace, bounded by timeout(1) (SIGINT: hping3 prints its
-    statistics), started at once; wait() returns its elapsed time."""
+    statistics), started at once; wait() returns its elapsed time, then output() and sent()
+    tell what hping3 said."""
 
     def __init__(self, lab, seconds, *hping_args):
         self.seconds = seconds
@@ -45,11 +46,12 @@ class Flood:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         self.ended = time.time()
+        with open(self.log, errors="replace") as f:
+            self._output = f.read().strip()  # kept: the log goes with the lab
         return self.ended - self.started
 
     def output(self):
-        with open(self.log, errors="replace") as f:
-            return f.read().strip()
+        return self._output
 
     def sent(self):
         """hping3's own count of packets sent (its statistics line), or None."""
