@@ -53,10 +53,16 @@ def _requirements():
 
 # ---- configuration ------------------------------------------------------------------------------
 
+OTHER_PPS = 5000  # exception_path.other_pps of the checked lab
+
+
 def tcp_health_checks(config):
     """TCP checks on both web services (interval 500 ms, fall 2), the control API on every
-    address of the box (also 198.18.0.1, reachable from the client through the exception path)."""
+    address of the box (also 198.18.0.1, reachable from the client through the exception path),
+    and the `other` class of the exception path limited to OTHER_PPS: a rate the drainer keeps
+    without effort, so that the test can check that the limit is what it delivers."""
     config.setdefault("control", {})["listen"] = "0.0.0.0:%d" % API_PORT
+    config["exception_path"] = {"other_pps": OTHER_PPS}
     for service in config["services"]:
         if service["name"] in SERVICES:
             service["health_check"] = {"type": "tcp", "interval": "500ms", "timeout": "300ms",
@@ -352,6 +358,10 @@ class TestCheckedLab:
               % (api, len(api_fail), arps, len(arp_fail), checks, failed_checks, sorted(states),
                  received, transmitted))
         assert d["kernel_queue_full_other"] > 0, ("the flood was not shed", d)
+        # the other class got its configured rate, no less (the flood kept its queue full) and
+        # no more (plus the bucket's first tokens and what was queued when the count started)
+        assert 0.9 * OTHER_PPS * elapsed <= sent["other"] <= 1.05 * OTHER_PPS * elapsed + 1100, (
+            sent, elapsed, OTHER_PPS)
         assert d["kernel_queue_full_neighbor"] == 0 and d["kernel_queue_full_control"] == 0, d
         assert api >= 10 and not api_fail, api_fail
         assert arps >= 3 and not arp_fail, arp_fail
