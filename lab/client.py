@@ -18,6 +18,22 @@ Every command is bounded in count and in time (--deadline) and prints one JSON o
       failed connections by error, and connections whose answers came from more than one back-end.
   client.py refused HOST PORT [--timeout 1]
       one connect(): "refused" (TCP reset), "timeout" or "connected", with the elapsed time.
+  client.py reuse HOST PORT --ports LO-HI [--seconds 20] [--rate 100] [--stop-file F] [--timeout 2]
+      one-request connections that cycle through the client source ports LO..HI (at most 64),
+      each bound explicitly, so every port is used again within a fraction of a second while the
+      load balancer still holds the previous connection's entry; the server closes first
+      ("Connection: close"), the client then aborts (SO_LINGER 0: a reset, no TIME_WAIT), so the
+      port is free at once. Result: totals, errors, and a record per connection: [start (Unix
+      time), source port, back-end or null, error or null].
+  client.py steady HOST PORT [--hold 20] [--hold-every 1] [--rate 50] [--threads 4]
+                   [--seconds 30] [--stop-file F] [--timeout 3]
+      --hold keep-alive connections opened at the start and kept for the whole run, a request on
+      each every --hold-every seconds (a broken one is reported, not reopened; one whose answers
+      come from another back-end or another server-side connection counts as switched), and
+      one-request connections from new source ports at --rate per second in all (--threads
+      loops, each paced at its share, so that one slow connection holds none of the others
+      back). Result: totals, the held connections, and a record per short connection: [start
+      (Unix time), connect+request milliseconds, error or null].
 """
 import argparse
 import json
@@ -220,6 +236,180 @@ def cmd_churn(a):
                 failures=failures, **totals)
 
 
+def abort_close(s):
+    """Close with a reset (SO_LINGER 0): no TIME_WAIT, the port is free again at once."""
+    import struct
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    s.close()
+
+
+def one_request(s, hosthdr, path, close=True):
+    """One GET on a connected socket; returns the parsed body (raises on anything else than 200)."""
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n"
+               % (path, hosthdr, "close" if close else "keep-alive")).encode())
+    status, body, _ = read_response(s, b"")
+    if status != 200:
+        raise ConnectionError("HTTP status %d" % status)
+    return parse_body(body)
+
+
+def paced(rate, running):
+    """Yields at most `rate` times a second (evenly), while running() is true."""
+    gap = 1.0 / rate if rate > 0 else 0.0
+    next_at = time.monotonic()
+    while running():
+        if gap:
+            next_at += gap
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            else:
+                next_at = time.monotonic()  # behind: do not burst to catch up
+        if not running():
+            return
+        yield
+
+
+def cmd_reuse(a):
+    fam = family_of(a.host)
+    hosthdr = "[%s]" % a.host if fam == socket.AF_INET6 else a.host
+    lo, _, hi = a.ports.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    if not (1024 <= lo <= hi <= 65535 and hi - lo < 64):
+        raise SystemExit("--ports must be LO-HI within 1024..65535, at most 64 ports")
+    ports = list(range(lo, hi + 1))
+    end = time.monotonic() + min(a.seconds, 300)
+    errors, backends, records = {}, {}, []
+    totals = {"connections": 0, "ok": 0, "failed": 0, "bind_errors": 0}
+
+    def running():
+        return time.monotonic() < end and not (a.stop_file and os.path.exists(a.stop_file))
+
+    for i, _ in enumerate(paced(a.rate, running)):
+        port = ports[i % len(ports)]
+        t = time.time()
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(a.timeout)
+        try:
+            s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", port))
+        except OSError as e:  # the client's own problem, not the load balancer's: kept apart
+            s.close()
+            totals["bind_errors"] += 1
+            errors["bind: %s" % e.strerror] = errors.get("bind: %s" % e.strerror, 0) + 1
+            continue
+        backend, error = None, None
+        try:
+            s.connect((a.host, a.port))
+            backend = one_request(s, hosthdr, "/reuse/%d" % i)["backend"]
+        except Exception as e:
+            error = type(e).__name__
+        finally:
+            abort_close(s)
+        totals["connections"] += 1
+        if error:
+            totals["failed"] += 1
+            errors[error] = errors.get(error, 0) + 1
+        else:
+            totals["ok"] += 1
+            backends[backend] = backends.get(backend, 0) + 1
+        records.append([round(t, 4), port, backend, error])
+    return dict(cmd="reuse", host=a.host, port=a.port, ports=[lo, hi], errors=errors,
+                backends=backends, records=records, **totals)
+
+
+def cmd_steady(a):
+    import threading
+    fam = family_of(a.host)
+    hosthdr = "[%s]" % a.host if fam == socket.AF_INET6 else a.host
+    end = time.monotonic() + min(a.seconds, 300)
+    stop = threading.Event()
+
+    def running():
+        if stop.is_set():
+            return False
+        if time.monotonic() >= end or (a.stop_file and os.path.exists(a.stop_file)):
+            stop.set()
+            return False
+        return True
+
+    held = [dict(index=i, opened=False, requests=0, backend=None, switched=False, error=None,
+                 broken_at=None) for i in range(a.hold)]
+
+    def hold_loop(h):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        first = None
+        try:
+            s.connect((a.host, a.port))
+            h["opened"] = True
+            n = 0
+            while True:
+                d = one_request(s, hosthdr, "/hold/%d/%d" % (h["index"], n), close=False)
+                n += 1
+                h["requests"] = n
+                # the same back-end, over the same server-side connection (its n-th request)
+                if first is None:
+                    first = d["backend"]
+                    h["backend"] = first
+                if d["backend"] != first or d.get("n") != str(n):
+                    h["switched"] = True
+                if stop.wait(a.hold_every) or not running():
+                    break
+        except Exception as e:
+            h["error"] = "%s: %s" % (type(e).__name__, e)
+            h["broken_at"] = round(time.time(), 3)
+        finally:
+            s.close()
+
+    records = []
+
+    def short_loop(k):
+        # each of --threads loops opens its share of --rate, so that a slow connection (a SYN
+        # retransmitted after a second) does not hold the others back
+        for i, _ in enumerate(paced(a.rate / a.threads, running)):
+            i = i * a.threads + k
+            t = time.time()
+            t0 = time.monotonic()
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(a.timeout)
+            error = None
+            try:
+                s.connect((a.host, a.port))
+                one_request(s, hosthdr, "/steady/%d" % i)
+            except Exception as e:
+                error = type(e).__name__
+            finally:
+                s.close()
+            records.append([round(t, 4), round((time.monotonic() - t0) * 1000, 3), error])
+
+    threads = [threading.Thread(target=hold_loop, args=(h,)) for h in held]
+    for t in threads:
+        t.start()
+    time.sleep(min(1.0, a.seconds))  # the held connections are open before the short ones start
+    shorts = [threading.Thread(target=short_loop, args=(k,)) for k in range(a.threads)]
+    for t in shorts:
+        t.start()
+    for t in shorts:
+        t.join()
+    stop.set()
+    for t in threads:
+        t.join(a.timeout + 5)
+    errors = {}
+    for r in records:
+        if r[2]:
+            errors[r[2]] = errors.get(r[2], 0) + 1
+    failed = sum(errors.values())
+    return {"cmd": "steady", "host": a.host, "port": a.port, "connections": len(records),
+            "ok": len(records) - failed, "failed": failed, "errors": errors,
+            "held_broken": sum(1 for h in held if h["error"] or not h["opened"]),
+            "held_switched": sum(1 for h in held if h["switched"]),
+            "held_requests": sum(h["requests"] for h in held), "held": held, "records": records}
+
+
 def cmd_refused(a):
     fam = family_of(a.host)
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -269,11 +459,32 @@ def main(argv=None):
     r.add_argument("host")
     r.add_argument("port", type=int)
     r.add_argument("--timeout", type=float, default=1.0)
+    ru = sub.add_parser("reuse")
+    ru.add_argument("host")
+    ru.add_argument("port", type=int)
+    ru.add_argument("--ports", required=True)
+    ru.add_argument("--seconds", type=float, default=20.0)
+    ru.add_argument("--rate", type=float, default=100.0)
+    ru.add_argument("--stop-file")
+    ru.add_argument("--timeout", type=float, default=2.0)
+    st = sub.add_parser("steady")
+    st.add_argument("host")
+    st.add_argument("port", type=int)
+    st.add_argument("--hold", type=int, default=20, choices=range(0, 201), metavar="0..200")
+    st.add_argument("--hold-every", type=float, default=1.0)
+    st.add_argument("--rate", type=float, default=50.0)
+    st.add_argument("--threads", type=int, default=4, choices=range(1, 33), metavar="1..32")
+    st.add_argument("--seconds", type=float, default=30.0)
+    st.add_argument("--stop-file")
+    st.add_argument("--timeout", type=float, default=3.0)
     a = ap.parse_args(argv)
+    if getattr(a, "rate", 1) <= 0 or getattr(a, "rate", 1) > 2000:
+        ap.error("--rate out of range (0..2000]")
     for k in ("n", "requests"):
         if getattr(a, k, 1) > 100000 or getattr(a, k, 1) < 1:
             ap.error("%s out of range (1..100000)" % k)
-    out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused, "churn": cmd_churn}[a.cmd](a)
+    out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused, "churn": cmd_churn,
+           "reuse": cmd_reuse, "steady": cmd_steady}[a.cmd](a)
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0

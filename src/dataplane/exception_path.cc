@@ -128,7 +128,10 @@ void ExceptionPath::run() {
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = now_ns();
     const uint64_t earned = (now - last_ns) * settings_.other_pps / 1'000'000'000;
-    if (earned != 0) last_ns = now;  // keep the remainder of an unfinished token
+    // Advance by the time the earned tokens are worth, not to now: the remainder of an unfinished
+    // token is kept for the next round (dropping it lost up to a token a round, a third of
+    // other_pps when a round lasts about one and a half tokens' time).
+    last_ns += earned * 1'000'000'000 / settings_.other_pps;
     uint32_t moved = 0;
     for (size_t port = 0; port < ports_.size(); ++port) {
       if (!ports_[port].exception_path) continue;
