@@ -74,9 +74,12 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("control")) read_control(*f);
   if (auto f = map.get("load_feedback")) read_load_feedback(*f);
   if (auto f = map.get("exception_path")) {
-    MapReader ep = f->map({"queue_size", "other_pps"});
+    MapReader ep = f->map({"queue_size", "icmp_pps", "other_pps"});
     if (auto q = ep.get("queue_size")) {
       config_.exception_path.queue_size = static_cast<uint32_t>(q->uint(64, 65536));
+    }
+    if (auto r = ep.get("icmp_pps")) {
+      config_.exception_path.icmp_pps = static_cast<uint32_t>(r->uint(10, 10'000'000));
     }
     if (auto r = ep.get("other_pps")) {
       config_.exception_path.other_pps = static_cast<uint32_t>(r->uint(100, 10'000'000));

@@ -78,6 +78,7 @@ struct HealthCheckConfig {
 // The exception path (frames for the kernel): bounded queues per class, served in priority order.
 struct ExceptionPathConfig {
   uint32_t queue_size = 1024;   // frames per (worker, port, class) queue, 64..65536
+  uint32_t icmp_pps = 1'000;    // the icmp class's rate into the kernel, per port, 10..10M
   uint32_t other_pps = 20'000;  // the lowest class's rate into the kernel, per port, 100..10M
   friend bool operator==(const ExceptionPathConfig&, const ExceptionPathConfig&) = default;
 };

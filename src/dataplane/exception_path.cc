@@ -18,6 +18,28 @@ constexpr auto kIdleSleep = std::chrono::microseconds(200);
 // The drainer keeps tokens for at most this long a burst of `other` traffic.
 constexpr uint64_t kTokenHorizonNs = 10'000'000;
 
+// Tokens of one rate-limited class on one port: `rate` a second, at most kTokenHorizonNs' worth
+// (and a burst) saved up.
+struct TokenBucket {
+  TokenBucket(uint64_t per_second, uint64_t now)
+      : rate(per_second),
+        burst(std::max<uint64_t>(kDrainBurst, per_second * kTokenHorizonNs / 1'000'000'000)),
+        tokens(burst),
+        last_ns(now) {}
+  void refill(uint64_t now) {
+    const uint64_t earned = (now - last_ns) * rate / 1'000'000'000;
+    // Advance by the time the earned tokens are worth, not to now: the remainder of an unfinished
+    // token is kept for the next round (dropping it lost up to a token a round, a third of the
+    // rate when a round lasts about one and a half tokens' time).
+    last_ns += earned * 1'000'000'000 / rate;
+    tokens = std::min(burst, tokens + earned);
+  }
+  uint64_t rate;
+  uint64_t burst;
+  uint64_t tokens;
+  uint64_t last_ns;
+};
+
 uint64_t now_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
@@ -121,34 +143,31 @@ uint32_t ExceptionPath::drain(size_t port, KernelPriority p, uint32_t budget) {
 }
 
 void ExceptionPath::run() {
-  const uint64_t max_tokens = std::max<uint64_t>(
-      kDrainBurst, uint64_t{settings_.other_pps} * kTokenHorizonNs / 1'000'000'000);
-  std::vector<uint64_t> tokens(ports_.size(), max_tokens);
-  uint64_t last_ns = now_ns();
+  // The rate-limited classes of every port: icmp and other.
+  std::vector<TokenBucket> icmp(ports_.size(), TokenBucket(settings_.icmp_pps, now_ns()));
+  std::vector<TokenBucket> other(ports_.size(), TokenBucket(settings_.other_pps, now_ns()));
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = now_ns();
-    const uint64_t earned = (now - last_ns) * settings_.other_pps / 1'000'000'000;
-    // Advance by the time the earned tokens are worth, not to now: the remainder of an unfinished
-    // token is kept for the next round (dropping it lost up to a token a round, a third of
-    // other_pps when a round lasts about one and a half tokens' time).
-    last_ns += earned * 1'000'000'000 / settings_.other_pps;
     uint32_t moved = 0;
     for (size_t port = 0; port < ports_.size(); ++port) {
       if (!ports_[port].exception_path) continue;
-      tokens[port] = std::min(max_tokens, tokens[port] + earned);
       // Strict priority: the higher classes are emptied before the next class is looked at
       // (within kRoundBursts bursts each, so that a flood of one class cannot hold the loop).
-      uint32_t n = 0;
-      for (int i = 0; i < kRoundBursts && (n = drain(port, KernelPriority::neighbor, kDrainBurst));
-           ++i)
+      for (KernelPriority unlimited : {KernelPriority::neighbor, KernelPriority::control}) {
+        uint32_t n = 0;
+        for (int i = 0; i < kRoundBursts && (n = drain(port, unlimited, kDrainBurst)) != 0; ++i) {
+          moved += n;
+        }
+      }
+      for (auto [priority, bucket] : {std::pair{KernelPriority::icmp, &icmp[port]},
+                                      std::pair{KernelPriority::other, &other[port]}}) {
+        bucket->refill(now);
+        const uint32_t budget =
+            static_cast<uint32_t>(std::min<uint64_t>(bucket->tokens, kDrainBurst));
+        const uint32_t n = budget == 0 ? 0 : drain(port, priority, budget);
+        bucket->tokens -= n;
         moved += n;
-      for (int i = 0; i < kRoundBursts && (n = drain(port, KernelPriority::control, kDrainBurst));
-           ++i)
-        moved += n;
-      const uint32_t budget = static_cast<uint32_t>(std::min<uint64_t>(tokens[port], kDrainBurst));
-      n = budget == 0 ? 0 : drain(port, KernelPriority::other, budget);
-      tokens[port] -= n;
-      moved += n;
+      }
     }
     if (moved == 0) std::this_thread::sleep_for(kIdleSleep);
   }

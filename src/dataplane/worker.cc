@@ -25,6 +25,8 @@ DropReason kernel_queue_full(KernelPriority priority) {
       return DropReason::kernel_queue_full_neighbor;
     case KernelPriority::control:
       return DropReason::kernel_queue_full_control;
+    case KernelPriority::icmp:
+      return DropReason::kernel_queue_full_icmp;
     case KernelPriority::other:
       break;
   }

@@ -39,6 +39,7 @@ namespace fairway {
   X(no_exception_path, "no_exception_path")                                       \
   X(kernel_queue_full_neighbor, "kernel_queue_full_neighbor")                     \
   X(kernel_queue_full_control, "kernel_queue_full_control")                       \
+  X(kernel_queue_full_icmp, "kernel_queue_full_icmp")                             \
   X(kernel_queue_full_other, "kernel_queue_full_other")                           \
   X(tx_full, "tx_full")                                                           \
   X(no_room_for_reply, "no_room_for_reply")                                       \

@@ -29,6 +29,7 @@ KernelPriority kernel_priority(const Snapshot& snap, const ParsedPacket& p) {
     return KernelPriority::neighbor;
   }
   if (p.is_later_fragment) return KernelPriority::other;
+  if (p.l4_protocol == kProtoIcmp || p.l4_protocol == kProtoIcmpv6) return KernelPriority::icmp;
   if (is_routing_protocol(p)) return KernelPriority::control;
   if (snap.control_api_port != 0 && p.l4_protocol == kProtoTcp &&
       p.dst_port == snap.control_api_port) {

@@ -369,11 +369,11 @@ class TestCheckedLab:
         assert not failed_checks, failed_checks
         assert checks >= 6 * FLOOD_SECONDS, checks  # 6 back-ends checked twice a second
         assert transmitted >= pings // 2, ping_out
-        if received < transmitted:
-            # ICMP echo to the box's own address is classed `other` (src/pipeline/kernel_priority.cc)
-            # and shares that class's ring and rate with the flood: it is shed with it.
-            pytest.xfail("ping %s during the flood: %d of %d answered (echo requests to the box are "
-                         "in the exception path's `other` class)" % (LBC4, received, transmitted))
+        # ICMP to the box has its own class (src/pipeline/kernel_priority.cc), apart from the
+        # flood's SYNs and datagrams. A ping may still be lost where the worker falls behind the
+        # flood on veth (frames dropped on lb-cli before fairwayd sees them): 90 %, not 100 %.
+        assert d.get("kernel_queue_full_icmp", 0) == 0, d
+        assert received >= 0.9 * transmitted, ping_out
 
     def test_syn_flood_default_table(self, lab_checked):
         for vip, label in ((VIP4_DSR, "SYN flood, default table, dsr"),

@@ -705,3 +705,44 @@ TEST(ConfigTest, LoadFeedbackLeastLoadAndPools) {
 
 }  // namespace
 }  // namespace fairway
+
+namespace fairway {
+namespace {
+
+TEST(ConfigEdge, ExceptionPathAndDenyListsLoad) {
+  ConfigResult r = load_config_string(
+      "exception_path: {queue_size: 256, icmp_pps: 50, other_pps: 3000}\n"
+      "deny_clients: [198.18.9.0/24, \"2001:2:9::/48\"]\n"
+      "ports:\n  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n"
+      "services:\n  - {vip: 198.18.100.1, port: 80, protocol: tcp, deny_clients: [198.18.7.7/32],\n"
+      "     backends: [{address: 198.18.0.10}]}\n",
+      "t.yaml");
+  ASSERT_TRUE(r.config) << r.error->message;
+  EXPECT_EQ(r.config->exception_path.queue_size, 256u);
+  EXPECT_EQ(r.config->exception_path.icmp_pps, 50u);
+  EXPECT_EQ(r.config->exception_path.other_pps, 3000u);
+  EXPECT_EQ(r.config->deny_clients.size(), 2u);
+  EXPECT_EQ(r.config->services[0].deny_clients,
+            std::vector<IpPrefix>{*IpPrefix::parse("198.18.7.7/32")});
+  Config defaults;
+  EXPECT_EQ(defaults.exception_path.queue_size, 1024u);
+  EXPECT_EQ(defaults.exception_path.icmp_pps, 1000u);
+  EXPECT_EQ(defaults.exception_path.other_pps, 20000u);
+}
+
+TEST(ConfigEdge, BadValuesNameTheField) {
+  auto error = [](const std::string& head) {
+    ConfigResult r = load_config_string(
+        head + "ports:\n  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n", "t.yaml");
+    return r.error ? r.error->message : std::string("(loaded)");
+  };
+  EXPECT_NE(error("exception_path: {queue_size: 10}\n").find("exception_path.queue_size"),
+            std::string::npos);
+  EXPECT_NE(error("exception_path: {other_pps: 0}\n").find("exception_path.other_pps"),
+            std::string::npos);
+  EXPECT_NE(error("exception_path: {rate: 5}\n").find("unknown key 'rate'"), std::string::npos);
+  EXPECT_NE(error("deny_clients: [198.18.9.0/33]\n").find("deny_clients[0]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fairway

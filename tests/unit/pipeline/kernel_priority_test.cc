@@ -74,13 +74,22 @@ TEST_F(KernelPriorityTest, RoutingProtocolsTheApiAndBackendsAreControl) {
   EXPECT_EQ(priority_of(answer, 1), KernelPriority::control);
 }
 
+TEST_F(KernelPriorityTest, PingsOfTheBoxHaveTheirOwnClass) {
+  FrameSpec ping = to_box(kProtoIcmp, 0);
+  ping.icmp_type = 8;
+  EXPECT_EQ(priority_of(ping), KernelPriority::icmp);
+  FrameSpec ping6 = to_box(kProtoIcmpv6, 0);
+  ping6.src = "2001:2::2";
+  ping6.dst = "2001:2::1";
+  ping6.icmp_type = 128;
+  EXPECT_EQ(priority_of(ping6), KernelPriority::icmp);
+}
+
 TEST_F(KernelPriorityTest, EverythingElseIsOther) {
   EXPECT_EQ(priority_of(to_box(kProtoTcp, 80)), KernelPriority::other);    // a SYN flood's kind
   EXPECT_EQ(priority_of(to_box(kProtoUdp, 9180)), KernelPriority::other);  // UDP to the API port
   EXPECT_EQ(priority_of(to_box(kProtoUdp, 53)), KernelPriority::other);
-  FrameSpec ping = to_box(kProtoIcmp, 0);
-  ping.icmp_type = 8;
-  EXPECT_EQ(priority_of(ping), KernelPriority::other);
+
   // Transit whose TTL runs out: the kernel sends time exceeded, at the lowest class.
   FrameSpec expiring = client_segment(40000, kTcpSyn);
   expiring.dst = "198.18.1.50";
