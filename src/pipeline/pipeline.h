@@ -27,7 +27,9 @@ struct alignas(8) Decision {
   uint16_t port = kNoPort;
   uint16_t length = 0;  // frame length after processing (replies change it)
   KernelPriority priority = KernelPriority::other;  // to_kernel: the exception path's class
+  uint8_t reserved = 0;  // every byte defined: a Decision is built and stored as one 8-byte word
 };
+static_assert(sizeof(Decision) == 8);
 
 struct PipelineContext {
   FlowTable& flows;
