@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "util/token_bucket.h"
+
 namespace fairway {
 namespace {
 
@@ -17,28 +19,6 @@ constexpr int kRoundBursts = 8;
 constexpr auto kIdleSleep = std::chrono::microseconds(200);
 // The drainer keeps tokens for at most this long a burst of `other` traffic.
 constexpr uint64_t kTokenHorizonNs = 10'000'000;
-
-// Tokens of one rate-limited class on one port: `rate` a second, at most kTokenHorizonNs' worth
-// (and a burst) saved up.
-struct TokenBucket {
-  TokenBucket(uint64_t per_second, uint64_t now)
-      : rate(per_second),
-        burst(std::max<uint64_t>(kDrainBurst, per_second * kTokenHorizonNs / 1'000'000'000)),
-        tokens(burst),
-        last_ns(now) {}
-  void refill(uint64_t now) {
-    const uint64_t earned = (now - last_ns) * rate / 1'000'000'000;
-    // Advance by the time the earned tokens are worth, not to now: the remainder of an unfinished
-    // token is kept for the next round (dropping it lost up to a token a round, a third of the
-    // rate when a round lasts about one and a half tokens' time).
-    last_ns += earned * 1'000'000'000 / rate;
-    tokens = std::min(burst, tokens + earned);
-  }
-  uint64_t rate;
-  uint64_t burst;
-  uint64_t tokens;
-  uint64_t last_ns;
-};
 
 uint64_t now_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -144,8 +124,13 @@ uint32_t ExceptionPath::drain(size_t port, KernelPriority p, uint32_t budget) {
 
 void ExceptionPath::run() {
   // The rate-limited classes of every port: icmp and other.
-  std::vector<TokenBucket> icmp(ports_.size(), TokenBucket(settings_.icmp_pps, now_ns()));
-  std::vector<TokenBucket> other(ports_.size(), TokenBucket(settings_.other_pps, now_ns()));
+  // At most kTokenHorizonNs' worth of tokens (and a burst) saved up.
+  auto bucket = [](uint64_t rate) {
+    return TokenBucket(
+        rate, std::max<uint64_t>(kDrainBurst, rate * kTokenHorizonNs / 1'000'000'000), now_ns());
+  };
+  std::vector<TokenBucket> icmp(ports_.size(), bucket(settings_.icmp_pps));
+  std::vector<TokenBucket> other(ports_.size(), bucket(settings_.other_pps));
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = now_ns();
     uint32_t moved = 0;
@@ -163,9 +148,9 @@ void ExceptionPath::run() {
                                       std::pair{KernelPriority::other, &other[port]}}) {
         bucket->refill(now);
         const uint32_t budget =
-            static_cast<uint32_t>(std::min<uint64_t>(bucket->tokens, kDrainBurst));
+            static_cast<uint32_t>(std::min<uint64_t>(bucket->tokens(), kDrainBurst));
         const uint32_t n = budget == 0 ? 0 : drain(port, priority, budget);
-        bucket->tokens -= n;
+        bucket->take(n);
         moved += n;
       }
     }
