@@ -214,16 +214,7 @@ def cmd_churn(a):
 
     def short_loop():
         # at most --short-rate connections per second (0: as fast as it goes), paced evenly
-        gap = 1.0 / a.short_rate if a.short_rate > 0 else 0.0
-        next_at = time.monotonic()
-        while running():
-            if gap:
-                next_at += gap
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    next_at = time.monotonic()  # behind: do not burst to catch up
+        for _ in paced(a.short_rate, running):
             one_connection(1, 0)
 
     threads = [threading.Thread(target=long_loop) for _ in range(a.long)]

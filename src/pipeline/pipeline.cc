@@ -129,13 +129,19 @@ Decision handle_unserved(const Snapshot& snap, PipelineContext& ctx, Packet& pkt
   return send_reply(ctx, pkt, build_icmp_port_unreachable(pkt.buffer, pkt.length, p));
 }
 
+// The service's entry for the flow's back-end, or nullptr when it is no longer in the service.
+const Backend* backend_of(const Service& service, const FlowValue& flow) {
+  for (const Backend& b : service.backends) {
+    if (b.port == flow.backend_port && b.address == flow.backend) return &b;
+  }
+  return nullptr;
+}
+
 // Whether the flow's back-end is one the service marks down; a back-end no longer in the
 // service is not (its flows keep going, as for any snapshot change).
 bool backend_down(const Service& service, const FlowValue& flow) {
-  for (const Backend& b : service.backends) {
-    if (b.port == flow.backend_port && b.address == flow.backend) return !b.up;
-  }
-  return false;
+  const Backend* b = backend_of(service, flow);
+  return b != nullptr && !b->up;
 }
 
 // Whether a packet that misses the flow table may open a flow: UDP, or a TCP SYN alone.
@@ -146,10 +152,8 @@ bool opens_flow(const ParsedPacket& p) {
 // Whether the service still sends new flows to the flow's back-end: present and with an
 // effective weight (the snapshot builder gives 0 to back-ends down, drained or removed).
 bool takes_new_flows(const Service& service, const FlowValue& flow) {
-  for (const Backend& b : service.backends) {
-    if (b.port == flow.backend_port && b.address == flow.backend) return b.effective_weight != 0;
-  }
-  return false;
+  const Backend* b = backend_of(service, flow);
+  return b != nullptr && b->effective_weight != 0;
 }
 
 // The reuse rules (docs/ARCHITECTURE.md): a SYN without ACK that finds a live entry starts a new
