@@ -49,9 +49,12 @@ async function refresh() {
       status.workers.map(w => [num(w.worker), num(w.lcore), num(w.snapshot_version), num(w.flows),
         num(w.half_open_flows), td(w.under_pressure ? "under pressure" : "normal",
         w.under_pressure ? "down" : "up"), num(w.load_percent)]));
-    table("edge", ["service", "SYNs", "untracked flows", "denied packets", "deny list"],
+    table("edge", ["service", "SYNs", "untracked flows", "denied packets", "SYN proxy",
+      "cookies sent", "cookies validated", "bad cookies", "deny list"],
       services.map(s => [td(s.name), num(s.counters.syns), num(s.counters.flows_untracked),
-        num(s.counters.denied), td(s.deny_clients.join(", ") || "-", "muted")]));
+        num(s.counters.denied), td(s.syn_proxy), num(s.counters.cookies_sent),
+        num(s.counters.cookies_validated), num(s.counters.cookies_invalid),
+        td(s.deny_clients.join(", ") || "-", "muted")]));
     const rows = [];
     for (const s of services) for (const b of s.backends) rows.push([
       td(s.name), td(s.vip + ":" + s.port + "/" + s.protocol), td(s.mode), td(s.scheduler),

@@ -188,6 +188,12 @@ void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
        "New flows forwarded without a flow-table entry (buckets full of established flows)."},
       {"fairway_service_denied_total", "denied", 1,
        "Packets to the service dropped by a deny list (global or its own)."},
+      {"fairway_service_syn_cookies_sent_total", "cookies_sent", 1,
+       "SYNs the service's SYN proxy answered with a cookie."},
+      {"fairway_service_syn_cookies_validated_total", "cookies_validated", 1,
+       "ACKs whose cookie was good: proxied flows opened."},
+      {"fairway_service_syn_cookies_invalid_total", "cookies_invalid", 1,
+       "ACKs without a flow and with a bad cookie, dropped (syn_proxy: always)."},
   };
   for (const Reported& r : edge) {
     family(out, r.family, "counter", r.help);

@@ -64,7 +64,7 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 void ConfigLoader::load(const Field& root) {
   MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports", "neighbors",
                             "routes", "services", "load_feedback", "exception_path",
-                            "deny_clients"});
+                            "deny_clients", "syn_cookies"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("mbufs"))
     config_.mbufs = static_cast<uint32_t>(f->uint(kMinMbufs, kMaxMbufs));
@@ -88,6 +88,7 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("deny_clients")) {
     for (const Field& item : f->items()) config_.deny_clients.push_back(item.prefix());
   }
+  if (auto f = map.get("syn_cookies")) read_syn_cookies(*f);
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");

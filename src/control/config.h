@@ -98,6 +98,7 @@ struct ServiceConfig {
   LeastLoadConfig least_load;
   std::vector<ClientPoolConfig> pools;
   std::vector<IpPrefix> deny_clients;  // packets from these sources to the service are dropped
+  SynProxyMode syn_proxy = SynProxyMode::off;  // nat TCP services with one worker only
   int line = 0;              // where it was declared, for later error messages
 };
 
@@ -149,6 +150,10 @@ struct Config {
   LoadFeedbackConfig load_feedback;
   ExceptionPathConfig exception_path;
   std::vector<IpPrefix> deny_clients;  // to every service
+  // syn_cookies: the secret the SYN proxy's cookie key is derived from (nodes that share it accept
+  // each other's cookies); empty: a random key made at start-up and kept across reloads.
+  std::string syn_cookie_secret;
+  std::string syn_cookie_key_file;
 };
 
 struct ConfigError {

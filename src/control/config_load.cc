@@ -68,6 +68,30 @@ void ConfigLoader::read_load_feedback(const Field& field) {
     feedback.max_clock_skew_ms = f->duration_ms(100, 3'600'000);
 }
 
+void ConfigLoader::read_syn_cookies(const Field& field) {
+  MapReader map = field.map({"key_file", "key"});
+  auto key_file = map.get("key_file");
+  auto key = map.get("key");
+  if (key_file && key) key->fail("give either key or key_file, not both");
+  if (key_file) {
+    config_.syn_cookie_key_file = key_file->string();
+    std::string error;
+    auto bytes = read_key_file(config_.syn_cookie_key_file, error);
+    if (!bytes) key_file->fail("cannot read '" + config_.syn_cookie_key_file + "': " + error);
+    config_.syn_cookie_secret = *bytes;
+  } else if (key) {
+    config_.syn_cookie_secret = key->string();
+  } else {
+    map.self().fail_at("key_file", "missing, expected the file with the nodes' shared cookie secret");
+  }
+  if (config_.syn_cookie_secret.size() < kMinKeyBytes) {
+    (key_file ? *key_file : *key)
+        .fail("the key has " + std::to_string(config_.syn_cookie_secret.size()) +
+              " bytes, expected at least " + std::to_string(kMinKeyBytes) +
+              " (e.g. `openssl rand -hex 32`)");
+  }
+}
+
 void ConfigLoader::read_scheduling(const MapReader& map, ServiceConfig& service) const {
   if (auto f = map.get("scheduler")) {
     constexpr Scheduler kSchedulers[] = {Scheduler::maglev, Scheduler::least_load,

@@ -65,10 +65,12 @@ class ConfigLoader {
 
   // config_load.cc: load feedback from agents, least-load scheduling, capability pools
   void read_load_feedback(const Field& field);
+  void read_syn_cookies(const Field& field);
   void read_scheduling(const MapReader& map, ServiceConfig& service) const;
   LeastLoadConfig read_least_load(const Field& field) const;
   ClientPoolConfig read_pool(const Field& field, const ServiceConfig& service) const;
   HealthCheckConfig read_health_check(const Field& field) const;
+  void read_syn_proxy(const Field& field, ServiceConfig& service) const;
   void read_health_check_http(const MapReader& map, HealthCheckConfig& check) const;
 
   Config& config_;

@@ -63,7 +63,7 @@ bool is_prime(uint64_t n) {
 void ConfigLoader::read_service(const Field& field) {
   MapReader map = field.map({"name", "vip", "port", "protocol", "mode", "missing_flow",
                              "table_size", "on_backend_down", "health_check", "scheduler",
-                             "least_load", "pools", "backends", "deny_clients"});
+                             "least_load", "pools", "backends", "deny_clients", "syn_proxy"});
   ServiceConfig service;
   service.line = field.line();
   read_service_fields(map, service);
@@ -96,11 +96,29 @@ void ConfigLoader::read_service_fields(const MapReader& map, ServiceConfig& serv
         f->choice({"keep", "reset"}) == 0 ? BackendDownPolicy::keep : BackendDownPolicy::reset;
   }
   if (auto f = map.get("health_check")) service.health_check = read_health_check(*f);
+  if (auto f = map.get("syn_proxy")) read_syn_proxy(*f, service);
   if (auto f = map.get("deny_clients")) {
     for (const Field& item : f->items()) service.deny_clients.push_back(item.prefix());
   }
   auto name = map.get("name");
   service.name = name ? name->string() : service_text(service.vip, service.port, service.protocol);
+}
+
+void ConfigLoader::read_syn_proxy(const Field& field, ServiceConfig& service) const {
+  constexpr SynProxyMode kModes[] = {SynProxyMode::off, SynProxyMode::under_pressure,
+                                     SynProxyMode::always};
+  service.syn_proxy = kModes[field.choice({"off", "under_pressure", "always"})];
+  if (service.syn_proxy == SynProxyMode::off) return;
+  if (service.mode != ForwardingMode::nat || service.protocol != kProtoTcp) {
+    field.fail("a SYN proxy needs mode: nat and protocol: tcp (in dsr the back-end answers the "
+               "client itself, so the load balancer cannot complete a handshake for it), expected "
+               "off");
+  }
+  if (config_.workers > 1) {
+    field.fail("a SYN proxy needs workers: 1 for now (a back-end's replies must reach the worker "
+               "that holds the flow's sequence offset, and the workers' queues are spread by RSS), "
+               "got workers: " + std::to_string(config_.workers) + ", expected off");
+  }
 }
 
 HealthCheckConfig ConfigLoader::read_health_check(const Field& field) const {

@@ -71,6 +71,7 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
   service.on_backend_down = config.on_backend_down;
   service.accepting = accepting;
   service.by_source = config.scheduler == Scheduler::source_hash;
+  service.syn_proxy = config.syn_proxy;
   if (auto slot = runtime.stats_slots.find({config.name, ""}); slot != runtime.stats_slots.end()) {
     service.stats_slot = slot->second;
   }
@@ -219,6 +220,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   add_backend_next_hops(*snap);
   for (Service& service : snap->services) service.vip_is_local = snap->role_of(service.vip).local;
   snap->timeouts = config.timeouts;
+  snap->syn_cookie_key = runtime.syn_cookie_key;
   for (const IpPrefix& prefix : config.deny_clients) snap->deny_clients.add(prefix);
   for (Service& service : snap->services) {
     service.screens_clients = !snap->deny_clients.empty() || !service.deny_clients.empty();

@@ -28,6 +28,8 @@ struct RuntimeState {
   // those flows still reach their back-end (next hop, reverse NAT) until they end.
   std::vector<ServiceConfig> retired_services;
   std::map<std::string, std::vector<BackendConfig>> retired_backends;  // by service name
+  // The SYN proxy's cookie key (from the config's secret, or random at start-up).
+  SynCookieKey syn_cookie_key{};
 };
 
 struct RuntimePort {

@@ -197,12 +197,17 @@ void print_stats(const nlohmann::json& s) {
     }
   }
   if (s.contains("services")) {
-    std::printf("\n%-20s %-12s %-12s %s\n", "SERVICE", "SYNS", "UNTRACKED", "DENIED");
+    std::printf("\n%-20s %-12s %-12s %-12s %-12s %-12s %s\n", "SERVICE", "SYNS", "UNTRACKED",
+                "DENIED", "COOKIES", "VALIDATED", "BAD COOKIES");
     for (const auto& svc : s["services"]) {
       const auto& c = svc["counters"];
-      std::printf("%-20s %-12llu %-12llu %llu\n", svc["name"].get<std::string>().c_str(),
-                  c["syns"].get<unsigned long long>(), c["flows_untracked"].get<unsigned long long>(),
-                  c["denied"].get<unsigned long long>());
+      auto count = [&c](const char* name) {
+        return c.contains(name) ? c[name].get<unsigned long long>() : 0ULL;
+      };
+      std::printf("%-20s %-12llu %-12llu %-12llu %-12llu %-12llu %llu\n",
+                  svc["name"].get<std::string>().c_str(), count("syns"), count("flows_untracked"),
+                  count("denied"), count("cookies_sent"), count("cookies_validated"),
+                  count("cookies_invalid"));
     }
   }
 }

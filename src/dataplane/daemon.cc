@@ -53,6 +53,8 @@ bool Daemon::start(std::string& error) {
     return false;
   }
   if (!publisher_.init(config_.workers, error)) return false;
+  runtime_.syn_cookie_key = random_syn_cookie_key();
+  adopt_syn_cookie_secret();
   assign_stats_slots();
   update_health_targets();
   collector_.configure(config_.load_feedback);

@@ -103,6 +103,9 @@ nlohmann::json Daemon::services() const {
       events.syns += one.syns;
       events.flows_untracked += one.flows_untracked;
       events.denied += one.denied;
+      events.cookies_sent += one.cookies_sent;
+      events.cookies_validated += one.cookies_validated;
+      events.cookies_invalid += one.cookies_invalid;
     }
     nlohmann::json deny = nlohmann::json::array();
     for (const ServiceConfig& sc : config_.services) {
@@ -117,10 +120,14 @@ nlohmann::json Daemon::services() const {
          {"mode", s.mode == ForwardingMode::nat ? "nat" : "dsr"},
          {"on_backend_down", s.on_backend_down == BackendDownPolicy::reset ? "reset" : "keep"},
          {"accepting", s.accepting},
+         {"syn_proxy", syn_proxy_name(s.syn_proxy)},
          {"counters",
           {{"syns", events.syns},
            {"flows_untracked", events.flows_untracked},
-           {"denied", events.denied}}},
+           {"denied", events.denied},
+           {"cookies_sent", events.cookies_sent},
+           {"cookies_validated", events.cookies_validated},
+           {"cookies_invalid", events.cookies_invalid}}},
          {"deny_clients", deny},
          {"backends", backends}});
   }

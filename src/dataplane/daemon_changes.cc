@@ -48,10 +48,20 @@ ApiResult Daemon::apply(const ChangeResult& change, int success_status) {
 void Daemon::adopt(Config next) {
   retire_removed(next);
   config_ = std::move(next);
+  adopt_syn_cookie_secret();
   collector_.configure(config_.load_feedback);
   assign_stats_slots();
   update_health_targets();
   publish("configuration changed");
+}
+
+// A configured secret gives every node the same cookie key; without one the key made at start-up
+// stays (a reload must not invalidate the cookies in flight).
+void Daemon::adopt_syn_cookie_secret() {
+  const std::string& secret = config_.syn_cookie_secret;
+  if (secret.empty()) return;
+  runtime_.syn_cookie_key = syn_cookie_key_from_secret(
+      reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
 }
 
 void Daemon::retire_removed(const Config& next) {

@@ -51,6 +51,7 @@ class Daemon {
   ApiResult apply(const ChangeResult& change, int success_status = 200);
   void adopt(Config next);
   void retire_removed(const Config& next);
+  void adopt_syn_cookie_secret();
   void assign_stats_slots();
   void log_flow_table_pressure();
   void update_health_targets();

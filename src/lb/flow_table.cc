@@ -117,6 +117,7 @@ FlowTable::FlowTable(size_t capacity) {
   headers_.reset(allocate_huge<BucketHeader>(bucket_count_));
   entries_.reset(allocate_huge<Entry>(size_t{bucket_count_} * kSlots));
   masks_ = std::make_unique<StateMasks[]>(bucket_count_);
+  proxy_words_ = std::make_unique_for_overwrite<uint64_t[]>(size_t{bucket_count_} * kSlots);
 }
 
 FlowTable::~FlowTable() = default;
@@ -351,7 +352,8 @@ size_t FlowTable::capacity() const {
 }
 
 size_t FlowTable::memory_bytes() const {
-  return size_t{bucket_count_} * (sizeof(BucketHeader) + kSlots * sizeof(Entry));
+  return size_t{bucket_count_} * (sizeof(BucketHeader) + sizeof(StateMasks) +
+                                  kSlots * (sizeof(Entry) + sizeof(uint64_t)));
 }
 
 void FlowTable::for_each(uint64_t now_ms,

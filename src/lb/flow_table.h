@@ -34,11 +34,21 @@ struct FlowTimeouts {
   uint64_t other_ms = 60'000;  // ICMP echo and other protocols
 };
 
+// FlowValue::flags.
+// Opened by the SYN proxy: the client's handshake was answered with a cookie, the back-end's was
+// opened by the load balancer, and sequence numbers are translated between the two.
+inline constexpr uint8_t kFlowProxied = 0x01;
+// A proxied flow whose back-end has not yet answered its SYN.
+inline constexpr uint8_t kFlowProxyOpening = 0x02;
+// Bits 4..6: the MSS class of the proxied flow's cookie (lb/syn_cookie.h).
+inline constexpr unsigned kFlowMssShift = 4;
+inline constexpr uint8_t kFlowMssMask = 0x70;
+
 struct FlowValue {
   IpAddress backend;          // where the flow goes; a stable identity, not a table index
   uint16_t backend_port = 0;  // host byte order (== VIP port for dsr)
   TcpFlowState tcp_state = TcpFlowState::none;
-  uint8_t flags = 0;
+  uint8_t flags = 0;  // kFlow*: zero for every flow but the SYN proxy's
   // Milliseconds on the worker's clock, modulo 2^32: compared with serial-number arithmetic
   // (flow_alive), which is exact while timeouts stay under 24 days (the config caps them at 7).
   // 32 bits keep key and value in one 64-byte cache line.
@@ -144,6 +154,16 @@ class FlowTable {
   static constexpr uint64_t kPressureHoldMs = 10'000;
   // Live or not-yet-swept entries that have seen only a SYN.
   size_t half_open() const { return half_open_; }
+  // A word beside each entry for the SYN proxy, kept apart so that an entry stays one cache line:
+  // while a proxied flow's back-end is opening, the cookie (high half) and the client's initial
+  // sequence number (low half); then the offset from the cookie's sequence numbers to the
+  // back-end's (low half). `flow` is a pointer lookup() or insert() returned; the word is the
+  // flow's while the flow stays in its slot, and insert() does not initialise it.
+  uint64_t& proxy_word(const FlowValue& flow) {
+    const auto* entry = reinterpret_cast<const Entry*>(reinterpret_cast<const char*>(&flow) -
+                                                       offsetof(Entry, value));
+    return proxy_words_[static_cast<size_t>(entry - entries_.get())];
+  }
   // Removes key if present.
   void erase(const FlowKey& key, uint64_t hash);
   // Brings the bucket headers of p into cache ahead of lookup().
@@ -281,6 +301,7 @@ class FlowTable {
   std::unique_ptr<BucketHeader[], Free> headers_;
   std::unique_ptr<Entry[], Free> entries_;  // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
   std::unique_ptr<StateMasks[]> masks_;     // by bucket
+  std::unique_ptr<uint64_t[]> proxy_words_;  // by slot, like entries_
   uint64_t last_full_ms_ = 0;  // the last insert that found both candidate buckets full
   bool been_full_ = false;     // last_full_ms_ is set
   size_t half_open_ = 0;

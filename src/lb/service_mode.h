@@ -17,3 +17,19 @@ enum class MissingFlowPolicy : uint8_t { consistent, strict };
 enum class BackendDownPolicy : uint8_t { keep, reset };
 
 }  // namespace fairway
+
+namespace fairway {
+
+// When a nat TCP service answers clients' SYNs itself with a SYN cookie (docs/ARCHITECTURE.md,
+// "SYN proxy"): never, while the worker's flow table is under pressure (and for a while after),
+// or for every connection.
+enum class SynProxyMode : uint8_t { off, under_pressure, always };
+
+// "off", "under_pressure", "always": as the configuration spells them.
+constexpr const char* syn_proxy_name(SynProxyMode mode) {
+  return mode == SynProxyMode::always           ? "always"
+         : mode == SynProxyMode::under_pressure ? "under_pressure"
+                                                : "off";
+}
+
+}  // namespace fairway

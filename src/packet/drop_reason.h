@@ -32,6 +32,9 @@ namespace fairway {
   X(service_without_backends, "service_without_backends")                         \
   X(denied_client, "denied_client")                                               \
   X(strict_no_flow, "strict_no_flow")                                             \
+  X(bad_syn_cookie, "bad_syn_cookie")                                             \
+  X(proxied_flow_untracked, "proxied_flow_untracked")                             \
+  X(proxied_flow_opening, "proxied_flow_opening")                                 \
   X(icmp_error_no_flow, "icmp_error_no_flow")                                     \
   X(no_route, "no_route")                                                         \
   X(neighbor_unresolved, "neighbor_unresolved")                                   \

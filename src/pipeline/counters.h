@@ -22,6 +22,10 @@ namespace fairway {
                            established flows) */                                     \
   X(flows_evicted_half_open) /* half-open entries given up for a new flow */         \
   X(flows_evicted_closing)   /* closing entries given up for a new flow */           \
+  X(syn_cookies_sent)   /* SYNs answered by the SYN proxy with a cookie */          \
+  X(syn_cookies_validated) /* ACKs whose cookie proved the client: flow opened */     \
+  X(syn_proxy_backend_syns) /* SYNs sent to open a proxied flow's back-end side */    \
+  X(syn_proxy_backend_acks) /* back-ends' SYN-ACKs answered with the completing ACK */ \
   X(icmp_errors_to_backend) /* ICMP errors about a flow, sent to its back-end */    \
   X(transit_forwarded)  /* routed through the data plane */                         \
   X(to_kernel)          /* handed to the kernel through the exception path */       \
@@ -54,13 +58,16 @@ struct alignas(64) BackendCounters {
 };
 
 // A worker's per-service counters, by the service's stats slot (Service::stats_slot, from the same
-// slot space as the back-ends'). One 32-byte record per slot: an event touches one line.
-struct ServiceEvents {
-  uint64_t syns = 0;            // bare SYNs (TCP, no ACK) that reached the service
-  uint64_t flows_untracked = 0; // new flows forwarded without a flow-table entry
-  uint64_t denied = 0;          // packets dropped by a deny list (global or the service's)
-  uint64_t reserved = 0;
+// slot space as the back-ends'). One 64-byte record per slot: an event touches one line.
+struct alignas(64) ServiceEvents {
+  uint64_t syns = 0;              // bare SYNs (TCP, no ACK) that reached the service
+  uint64_t flows_untracked = 0;   // new flows forwarded without a flow-table entry
+  uint64_t denied = 0;            // packets dropped by a deny list (global or the service's)
+  uint64_t cookies_sent = 0;      // SYNs the SYN proxy answered with a cookie
+  uint64_t cookies_validated = 0; // ACKs whose cookie was good: proxied flows opened
+  uint64_t cookies_invalid = 0;   // ACKs with a bad cookie, dropped (syn_proxy: always)
 };
+static_assert(sizeof(ServiceEvents) == 64);
 struct alignas(64) ServiceCounters {
   std::array<ServiceEvents, kBackendStatsSlots> slots{};
 

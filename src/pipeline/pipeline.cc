@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "lb/flow_key.h"
 #include "packet/parse.h"
 #include "packet/reply.h"
 #include "packet/rewrite.h"
+#include "packet/syn_proxy.h"
 
 namespace fairway {
 namespace {
@@ -88,6 +90,18 @@ bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
   return std::memcmp(mine.bytes.data(), pkt.buffer.data(), mine.bytes.size()) == 0;  // inlined
 }
 
+// MACs and egress port toward a back-end; `egress` is kNoPort when it has no next hop.
+[[gnu::always_inline]] inline DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt,
+                                                             const IpAddress& backend,
+                                                             uint16_t& egress) {
+  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
+    egress = next_hop->port;
+    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
+    return DropReason::none;
+  }
+  return set_next_hop(snap, pkt, backend, egress);  // a back-end no longer in the snapshot
+}
+
 // Sends a service packet to its back-end: dsr rewrites MACs only, nat the destination too.
 // Inlined into the hit path on purpose: a call there costs ~70 instructions per packet (measured).
 [[gnu::always_inline]] inline Decision forward_to_backend(const Snapshot& snap,
@@ -99,12 +113,9 @@ bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
     nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
   }
   uint16_t egress = kNoPort;
-  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
-    egress = next_hop->port;
-    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
-  } else if (DropReason reason = set_next_hop(snap, pkt, backend, egress);
-             reason != DropReason::none) {
-    return drop(ctx, reason);  // a back-end no longer in the snapshot, or unresolved
+  if (DropReason reason = next_hop_to_backend(snap, pkt, backend, egress);
+      reason != DropReason::none) {
+    return drop(ctx, reason);
   }
   if (service.mode == ForwardingMode::nat) {
     ++ctx.counters.nat_forwarded;
@@ -175,6 +186,154 @@ bool syn_starts_over(const Service& service, const FlowValue& flow) {
   return true;
 }
 
+// ---- SYN proxy (docs/ARCHITECTURE.md, "SYN proxy") -------------------------------------------
+// A nat TCP service may answer a client's SYN itself with a cookie and keep nothing; the client's
+// ACK then proves its address, the flow is opened and the load balancer opens the back-end's side
+// in the client's name (SYN, then the ACK that answers the back-end's SYN-ACK). From then on the
+// two sides' sequence numbers differ by a fixed offset, added to the client's acknowledgments and
+// taken from the back-end's sequence numbers.
+
+// What the proxy advertises: an MSS a 1500-byte path carries, and a window small enough that
+// little is sent before the back-end's side is open (data that arrives before is dropped and the
+// client sends it again); the back-end's own window replaces it with its first segment.
+constexpr uint16_t kProxyMssIpv4 = 1460;
+constexpr uint16_t kProxyMssIpv6 = 1440;
+constexpr uint16_t kProxyWindow = 8192;
+
+ServiceEvents* service_events(PipelineContext& ctx, const Service& service) {
+  return ctx.service_counters != nullptr ? ctx.service_counters->of(service.stats_slot) : nullptr;
+}
+
+bool syn_proxy_engaged(PipelineContext& ctx, const Service& service) {
+  if (service.syn_proxy == SynProxyMode::always) return true;
+  return service.syn_proxy == SynProxyMode::under_pressure &&
+         ctx.syn_proxy.engaged(ctx.flows.under_pressure(ctx.now_ms), ctx.now_ms);
+}
+
+// A bare SYN: answered with a cookie, nothing kept.
+Decision answer_with_cookie(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                            const Service& service) {
+  const ParsedPacket& p = pkt.parsed;
+  const uint8_t mss_class = syn_cookie_mss_class(tcp_mss_option(pkt.frame(), p));
+  const uint32_t cookie = make_syn_cookie(snap.syn_cookie_key, pkt.key, p.tcp_seq,
+                                          syn_cookie_clock(ctx.wall_seconds), mss_class);
+  const uint16_t mss = p.l3 == L3Kind::ipv4 ? kProxyMssIpv4 : kProxyMssIpv6;
+  const size_t length =
+      build_syn_cookie_reply(pkt.buffer, pkt.length, p, cookie, mss, kProxyWindow);
+  if (length == 0) return drop(ctx, DropReason::no_room_for_reply);
+  ++ctx.counters.syn_cookies_sent;
+  ++ctx.syn_proxy.sent;
+  if (ServiceEvents* events = service_events(ctx, service)) ++events->cookies_sent;
+  return send_reply(ctx, pkt, length);
+}
+
+uint16_t proxied_mss(const FlowValue& flow) {
+  return kSynCookieMss[(flow.flags & kFlowMssMask) >> kFlowMssShift];
+}
+
+// The SYN that opens (or, repeated on every client segment until the back-end answers, retries)
+// the back-end's side of a proxied flow, written over the client's segment.
+Decision send_backend_syn(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                          const FlowValue& flow) {
+  const uint32_t client_isn = static_cast<uint32_t>(ctx.flows.proxy_word(flow));
+  const size_t length =
+      build_backend_syn(pkt.buffer, pkt.length, pkt.parsed, flow.backend, flow.backend_port,
+                        client_isn, proxied_mss(flow), kProxyWindow);
+  if (length == 0) return drop(ctx, DropReason::no_room_for_reply);
+  pkt.length = static_cast<uint16_t>(length);
+  uint16_t egress = kNoPort;
+  if (DropReason reason = next_hop_to_backend(snap, pkt, flow.backend, egress);
+      reason != DropReason::none) {
+    return drop(ctx, reason);
+  }
+  ++ctx.counters.syn_proxy_backend_syns;
+  return {Verdict::forward, DropReason::none, egress, pkt.length};
+}
+
+// An ACK that misses the flow table, to a service with a SYN proxy: when its cookie is good, the
+// flow is opened and the back-end's side with it. Returns nothing when the cookie is not good.
+std::optional<Decision> open_proxied_flow(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                                          const Service& service) {
+  const ParsedPacket& p = pkt.parsed;
+  const uint32_t client_isn = p.tcp_seq - 1;
+  const uint32_t cookie = p.tcp_ack - 1;
+  const std::optional<uint8_t> mss_class = check_syn_cookie(
+      snap.syn_cookie_key, pkt.key, client_isn, cookie, syn_cookie_clock(ctx.wall_seconds));
+  if (!mss_class) return std::nullopt;
+  const Backend* backend = schedule(service, pkt.hash, pkt.key.src);
+  if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
+  const uint8_t flags =
+      kFlowProxied | kFlowProxyOpening | static_cast<uint8_t>(*mss_class << kFlowMssShift);
+  FlowValue value{backend->address, backend->port, TcpFlowState::none, flags, 0};
+  FlowEviction evicted = FlowEviction::none;
+  FlowValue* flow = ctx.flows.insert(pkt.key, pkt.place, value, ctx.now_ms, &evicted);
+  // A proxied flow cannot go untracked (its offset lives in the entry): the client sends its
+  // first segment again, with the same cookie, and finds room then or later.
+  if (flow == nullptr) return drop(ctx, DropReason::proxied_flow_untracked);
+  if (evicted != FlowEviction::none) [[unlikely]] {
+    ++(evicted == FlowEviction::half_open ? ctx.counters.flows_evicted_half_open
+                                          : ctx.counters.flows_evicted_closing);
+  }
+  ctx.flows.proxy_word(*flow) = uint64_t{cookie} << 32 | client_isn;
+  ctx.flows.observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
+  ++ctx.counters.flows_created;
+  ++ctx.counters.syn_cookies_validated;
+  ++ctx.syn_proxy.validated;
+  if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
+  if (ServiceEvents* events = service_events(ctx, service)) ++events->cookies_validated;
+  return send_backend_syn(snap, ctx, pkt, *flow);
+}
+
+// A client's segment of a proxied flow.
+Decision proxied_client_segment(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+                                const Service& service, FlowValue& flow) {
+  const ParsedPacket& p = pkt.parsed;
+  ctx.flows.observe(flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
+  if ((flow.flags & kFlowProxyOpening) && !(p.tcp_flags & kTcpRst)) {
+    return send_backend_syn(snap, ctx, pkt, flow);  // its payload waits for the client's resend
+  }
+  // A reset while opening carries the client's sequence number alone, which the back-end's side
+  // already shares: it goes as it is.
+  if ((p.tcp_flags & kTcpAck) && !(flow.flags & kFlowProxyOpening)) {
+    shift_tcp_ack(pkt.frame(), p, static_cast<uint32_t>(ctx.flows.proxy_word(flow)));
+  }
+  return forward_to_backend(snap, ctx, pkt, service, flow.backend, flow.backend_port);
+}
+
+// A nat back-end's segment to a client, for a service with a SYN proxy: the SYN-ACK of a proxied
+// flow is answered with the ACK that completes the back-end's handshake (the client had its own),
+// and the other segments of proxied flows get the client's sequence numbers. Returns nothing for
+// a segment of a flow that is not proxied (or not on this worker): plain reverse NAT.
+std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pkt,
+                                                const Service& service) {
+  const ParsedPacket& p = pkt.parsed;
+  const FlowKey key{p.dst, service.vip, p.dst_port, service.port, kProtoTcp};
+  FlowValue* flow = ctx.flows.lookup(key, flow_hash(key), ctx.now_ms);
+  if (flow == nullptr || !(flow->flags & kFlowProxied) || flow->backend != p.src ||
+      flow->backend_port != p.src_port) {
+    return std::nullopt;
+  }
+  uint64_t& word = ctx.flows.proxy_word(*flow);
+  if ((p.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck)) {
+    if (flow->flags & kFlowProxyOpening) {
+      const uint32_t cookie = static_cast<uint32_t>(word >> 32);
+      word = p.tcp_seq - cookie;
+      flow->flags &= static_cast<uint8_t>(~kFlowProxyOpening);
+    }
+    ++ctx.counters.syn_proxy_backend_acks;  // also for a repeated SYN-ACK: our ACK was lost
+    return send_reply(ctx, pkt, build_backend_ack(pkt.buffer, pkt.length, p, kProxyWindow));
+  }
+  if (flow->flags & kFlowProxyOpening) {
+    // Before its SYN-ACK, only a reset makes sense from the back-end (refused): the client gets
+    // it in the cookie's sequence space; anything else cannot be translated yet.
+    if (!(p.tcp_flags & kTcpRst)) return drop(ctx, DropReason::proxied_flow_opening);
+    shift_tcp_seq(pkt.frame(), p, p.tcp_seq - (static_cast<uint32_t>(word >> 32) + 1));
+    return std::nullopt;
+  }
+  shift_tcp_seq(pkt.frame(), p, static_cast<uint32_t>(word));
+  return std::nullopt;
+}
+
 // Everything but a plain hit: a miss, a SYN (the reuse rules), a service that resets the flows
 // of down back-ends. Out of line so that the hit path stays small enough to be inlined whole.
 [[gnu::noinline]] Decision handle_service_slow(const Snapshot& snap, PipelineContext& ctx,
@@ -201,8 +360,26 @@ bool syn_starts_over(const Service& service, const FlowValue& flow) {
     ++ctx.counters.flows_reused;
     flow = nullptr;
   }
+  if (flow != nullptr && (flow->flags & kFlowProxied)) {
+    return proxied_client_segment(snap, ctx, pkt, service, *flow);
+  }
   if (flow == nullptr) {
     if (!service.accepting) return handle_unserved(snap, ctx, pkt);
+    if (service.syn_proxy != SynProxyMode::off && p.l4_protocol == kProtoTcp) {
+      if (bare_syn) {
+        if (syn_proxy_engaged(ctx, service)) return answer_with_cookie(snap, ctx, pkt, service);
+      } else if ((p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpAck) {
+        if (std::optional<Decision> opened = open_proxied_flow(snap, ctx, pkt, service)) {
+          return *opened;
+        }
+        // Under `always` no connection starts without a cookie; under `under_pressure` this may
+        // be a flow whose entry was never made (untracked) or was lost: the missing-flow policy.
+        if (service.syn_proxy == SynProxyMode::always) {
+          if (events != nullptr) ++events->cookies_invalid;
+          return drop(ctx, DropReason::bad_syn_cookie);
+        }
+      }
+    }
     if (!opens_flow(p)) {
       if (service.missing_flow == MissingFlowPolicy::strict) {
         ++ctx.counters.drops[static_cast<size_t>(DropReason::strict_no_flow)];
@@ -246,7 +423,7 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
   if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
   FlowValue* flow = ctx.flows.lookup(pkt.key, pkt.place, pkt.candidate, ctx.now_ms);
   const bool syn = p.l4_protocol == kProtoTcp && (p.tcp_flags & kTcpSyn);
-  if (flow == nullptr || syn || service.resets_flows) [[unlikely]] {
+  if (flow == nullptr || syn || service.resets_flows || flow->flags != 0) [[unlikely]] {
     return handle_service_slow(snap, ctx, pkt, service, flow);
   }
   ctx.flows.observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
@@ -325,6 +502,11 @@ Decision handle_transit(const Snapshot& snap, PipelineContext& ctx, Packet& pkt)
 // A nat back-end's reply: from back-end:port, it must look as if it came from VIP:port.
 Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
                      const Service& service) {
+  if (service.syn_proxy != SynProxyMode::off && pkt.parsed.l4_protocol == kProtoTcp) [[unlikely]] {
+    if (std::optional<Decision> decided = proxied_backend_segment(ctx, pkt, service)) {
+      return *decided;
+    }
+  }
   nat_rewrite_source(pkt.frame(), pkt.parsed, service.vip, service.port);
   ++ctx.counters.nat_reversed;
   return handle_transit(snap, ctx, pkt);
@@ -381,6 +563,16 @@ Decision decide(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
 }
 
 }  // namespace
+
+bool SynProxyEngagement::engaged(bool table_under_pressure, uint64_t now_ms) {
+  if (now_ms - window_start_ms >= kWindowMs) {
+    if (sent >= kMinUnanswered && sent > uint64_t{2} * validated) until_ms = now_ms + kHoldMs;
+    window_start_ms = now_ms;
+    sent = validated = 0;
+  }
+  if (table_under_pressure) until_ms = now_ms + kHoldMs;
+  return now_ms < until_ms;
+}
 
 const Backend* schedule(const Service& service, uint64_t hash, const IpAddress& client) {
   const std::vector<uint16_t>* table = &service.maglev;

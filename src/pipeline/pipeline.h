@@ -31,6 +31,21 @@ struct alignas(8) Decision {
 };
 static_assert(sizeof(Decision) == 8);
 
+// When services with `syn_proxy: under_pressure` answer SYNs with cookies: while the worker's flow
+// table is under pressure and for kHoldMs after; renewed while most of the last second's cookies
+// went unanswered (a flood the proxy absorbs no longer fills the table, so the table alone would
+// say the pressure is over). One per worker, kept from burst to burst.
+struct SynProxyEngagement {
+  static constexpr uint64_t kHoldMs = 10'000;
+  static constexpr uint64_t kWindowMs = 1'000;
+  static constexpr uint32_t kMinUnanswered = 64;  // fewer unanswered cookies a second: no flood
+  uint64_t until_ms = 0;
+  uint64_t window_start_ms = 0;
+  uint32_t sent = 0;       // cookies sent in the window
+  uint32_t validated = 0;  // cookies validated in the window
+  bool engaged(bool table_under_pressure, uint64_t now_ms);
+};
+
 struct PipelineContext {
   FlowTable& flows;
   WorkerCounters& counters;
@@ -39,6 +54,10 @@ struct PipelineContext {
   BackendCounters* backend_counters = nullptr;
   // Per-service events by service stats slot; null counts nothing.
   ServiceCounters* service_counters = nullptr;
+  // Seconds since the epoch (the worker's clock plus an offset taken at start): the SYN cookies'
+  // clock, which nodes sharing a cookie key must agree on.
+  uint64_t wall_seconds = 0;
+  SynProxyEngagement syn_proxy;
 };
 
 // The back-end the service's scheduler picks for a new flow from `client` with this key hash

@@ -10,6 +10,7 @@
 #include "lb/flow_table.h"
 #include "lb/maglev.h"
 #include "lb/service_mode.h"
+#include "lb/syn_cookie.h"
 #include "packet/addresses.h"
 #include "pipeline/counters.h"
 #include "pipeline/flat_map.h"
@@ -80,6 +81,8 @@ struct Service {
   // scheduler: source-hash: new flows pick by the client's address alone, so every connection of
   // a client goes to the same back-end while the table stands (session affinity).
   bool by_source = false;
+  // nat TCP only: when the service answers SYNs with cookies (pipeline: the SYN proxy).
+  SynProxyMode syn_proxy = SynProxyMode::off;
   // Index into each worker's ServiceCounters (like Backend::stats_slot), kNoStatsSlot for none.
   uint32_t stats_slot = kNoStatsSlot;
   PrefixSet deny_clients;  // packets from these clients are dropped (denied_client)
@@ -147,6 +150,9 @@ struct Snapshot {
   FlatMap<IpAddress, NextHop, IpAddressHash> backend_next_hops;
   FlowTimeouts timeouts;
   PrefixSet deny_clients;  // to every service
+  // The SYN proxy's cookie key: kept by the control core across snapshots and reloads, shared by
+  // the nodes configured with the same key file.
+  SynCookieKey syn_cookie_key{};
   bool answer_echo = true;
   bool udp_port_unreachable = false;
   uint16_t control_api_port = 0;  // TCP port of the control API (0: none); its traffic to the

@@ -175,7 +175,8 @@ VERDICT_COUNTERS = ("dsr_forwarded", "nat_forwarded", "nat_reversed", "flows_cre
                     "flows_consistent", "icmp_errors_to_backend", "transit_forwarded",
                     "to_kernel", "from_kernel", "resets_sent", "echo_replies",
                     "port_unreachables", "flows_reused", "flows_untracked",
-                    "flows_evicted_half_open", "flows_evicted_closing")
+                    "flows_evicted_half_open", "flows_evicted_closing", "syn_cookies_sent",
+                    "syn_cookies_validated", "syn_proxy_backend_syns", "syn_proxy_backend_acks")
 CHECKSUM_FIELDS = ("chksum", "cksum")
 
 
@@ -442,7 +443,7 @@ def check(case: Case, result) -> None:
         got = result.stats["workers"][worker]["counters"]
         problems += _counter_diff(f"worker {worker} ", expected, got)
     if problems and bindings:
-        problems.append("back-ends chosen: " + ", ".join(f"{k}={b.name}" for k, b in bindings.items()))
+        problems.append("chosen: " + ", ".join(f"{k}={getattr(b, 'name', b)}" for k, b in bindings.items()))
     if problems:
         import pytest
         pytest.fail(f"{case.name}: {case.description}\n" + "\n".join(problems), pytrace=False)

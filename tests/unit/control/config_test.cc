@@ -238,10 +238,10 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback, exception_path, deny_clients"},
+       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback, exception_path, deny_clients, syn_cookies"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
-       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends, deny_clients"},
+       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends, deny_clients, syn_proxy"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),
@@ -742,6 +742,57 @@ TEST(ConfigEdge, BadValuesNameTheField) {
             std::string::npos);
   EXPECT_NE(error("exception_path: {rate: 5}\n").find("unknown key 'rate'"), std::string::npos);
   EXPECT_NE(error("deny_clients: [198.18.9.0/33]\n").find("deny_clients[0]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fairway
+
+namespace fairway {
+namespace {
+
+std::string syn_proxy_config(const std::string& head, const std::string& service) {
+  return head + "ports:\n  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n" +
+         "services:\n  - {vip: 198.18.100.1, port: 80, protocol: tcp, " + service +
+         "backends: [{address: 198.18.0.10}]}\n";
+}
+
+TEST(ConfigSynProxy, ModesAndSecretLoad) {
+  ConfigResult r = load_config_string(
+      syn_proxy_config("syn_cookies: {key: 0123456789abcdef0123}\n",
+                       "mode: nat, syn_proxy: under_pressure, "),
+      "t.yaml");
+  ASSERT_TRUE(r.config) << r.error->message;
+  EXPECT_EQ(r.config->services[0].syn_proxy, SynProxyMode::under_pressure);
+  EXPECT_EQ(r.config->syn_cookie_secret, "0123456789abcdef0123");
+  r = load_config_string(syn_proxy_config("", "mode: nat, syn_proxy: always, "), "t.yaml");
+  ASSERT_TRUE(r.config) << r.error->message;
+  EXPECT_EQ(r.config->services[0].syn_proxy, SynProxyMode::always);
+  EXPECT_TRUE(r.config->syn_cookie_secret.empty());  // a random key at start-up
+  r = load_config_string(syn_proxy_config("", ""), "t.yaml");
+  ASSERT_TRUE(r.config) << r.error->message;
+  EXPECT_EQ(r.config->services[0].syn_proxy, SynProxyMode::off);
+}
+
+TEST(ConfigSynProxy, RefusedWhereItCannotWorkWithTheReason) {
+  auto error = [](const std::string& head, const std::string& service) {
+    ConfigResult r = load_config_string(syn_proxy_config(head, service), "t.yaml");
+    return r.error ? r.error->message : std::string("(loaded)");
+  };
+  EXPECT_EQ(error("", "syn_proxy: always, "),
+            "t.yaml:4:61: services[0].syn_proxy: a SYN proxy needs mode: nat and protocol: tcp (in "
+            "dsr the back-end answers the client itself, so the load balancer cannot complete a "
+            "handshake for it), expected off");
+  EXPECT_NE(error("workers: 2\n", "mode: nat, syn_proxy: always, ").find("needs workers: 1"),
+            std::string::npos);
+  EXPECT_NE(error("", "mode: nat, syn_proxy: sometimes, ").find("services[0].syn_proxy"),
+            std::string::npos);
+  EXPECT_NE(error("syn_cookies: {key: short}\n", "").find("syn_cookies.key: the key has 5 bytes"),
+            std::string::npos);
+  EXPECT_NE(error("syn_cookies: {key_file: /nonexistent/key}\n", "")
+                .find("syn_cookies.key_file: cannot read '/nonexistent/key'"),
+            std::string::npos);
+  EXPECT_NE(error("syn_cookies: {}\n", "").find("syn_cookies.key_file: missing"),
+            std::string::npos);
 }
 
 }  // namespace
