@@ -78,6 +78,7 @@ services:
     protocol: tcp
     mode: nat
     missing_flow: strict
+    syn_proxy: under_pressure
     table_size: 251
     backends:
       - { address: 198.18.1.10, port: 8000 }
@@ -122,6 +123,7 @@ services:
     port: 8080
     protocol: tcp
     mode: nat
+    syn_proxy: always
     table_size: 251
     backends:
       - { address: "2001:2:0:2::11", port: 8000 }
