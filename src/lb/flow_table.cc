@@ -299,7 +299,11 @@ void FlowTable::state_changed(FlowValue& flow, TcpFlowState before, uint64_t now
   const size_t index = slot % kSlots;
   const uint16_t bit = static_cast<uint16_t>(1u << index);
   StateMasks& m = masks_[bucket];
-  const bool half_open = flow.tcp_state == TcpFlowState::syn_seen;
+  // Only TCP flows get here. One still in `none` has seen neither a SYN nor a plain ACK (an odd
+  // opening segment: SYN+ACK, no flags): as unproven as a half-open one, and as evictable, so that
+  // a flood of such segments cannot fill the table with entries nothing may take over.
+  const bool half_open =
+      flow.tcp_state == TcpFlowState::syn_seen || flow.tcp_state == TcpFlowState::none;
   if (half_open && under_pressure(now_ms)) {
     const uint64_t timeout = std::min(timeouts.tcp_syn_ms, timeouts.tcp_syn_under_pressure_ms);
     flow.expires_at_ms = static_cast<uint32_t>(now_ms + timeout);

@@ -14,6 +14,7 @@
 
 #include "lb/flow_key.h"
 #include "packet/addresses.h"
+#include "packet/parse.h"
 
 namespace fairway {
 
@@ -69,7 +70,7 @@ void flow_observe(FlowValue& flow, uint8_t protocol, uint8_t tcp_flags, uint64_t
 // What insert() had to give up for the new flow's slot.
 enum class FlowEviction : uint8_t {
   none,       // a free slot, or an expired entry
-  half_open,  // a live flow that had seen only a SYN
+  half_open,  // a live flow that had seen only a SYN (or neither a SYN nor a plain ACK)
   closing,    // a live flow whose client had sent FIN or RST
 };
 
@@ -141,7 +142,9 @@ class FlowTable {
                const FlowTimeouts& timeouts) {
     const TcpFlowState before = flow.tcp_state;
     flow_observe(flow, protocol, tcp_flags, now_ms, timeouts);
-    if (flow.tcp_state == before && before != TcpFlowState::syn_seen) [[likely]]
+    // Established and closing TCP flows keep their state; other protocols have none.
+    if (flow.tcp_state == before &&
+        (before >= TcpFlowState::established || protocol != kProtoTcp)) [[likely]]
       return;
     state_changed(flow, before, now_ms, timeouts);
   }

@@ -365,19 +365,27 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
   }
   if (flow == nullptr) {
     if (!service.accepting) return handle_unserved(snap, ctx, pkt);
+    // Whether a segment that misses may leave an entry: not while a SYN proxy answers, when only a
+    // cookie opens a flow (a flood of other segments would fill the table that cookies need).
+    bool track = true;
     if (service.syn_proxy != SynProxyMode::off && p.l4_protocol == kProtoTcp) {
       if (bare_syn) {
         if (syn_proxy_engaged(ctx, service)) return answer_with_cookie(snap, ctx, pkt, service);
-      } else if ((p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpAck) {
-        if (std::optional<Decision> opened = open_proxied_flow(snap, ctx, pkt, service)) {
-          return *opened;
+      } else {
+        if ((p.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) == kTcpAck) {
+          if (std::optional<Decision> opened = open_proxied_flow(snap, ctx, pkt, service)) {
+            return *opened;
+          }
         }
-        // Under `always` no connection starts without a cookie; under `under_pressure` this may
-        // be a flow whose entry was never made (untracked) or was lost: the missing-flow policy.
+        // Under `always` every connection starts with a cookie, so a segment without a flow and
+        // without a good cookie belongs to none. Under `under_pressure` it may belong to a flow
+        // whose entry was never made (untracked) or was lost: the missing-flow policy, untracked
+        // while the proxy is engaged.
         if (service.syn_proxy == SynProxyMode::always) {
           if (events != nullptr) ++events->cookies_invalid;
           return drop(ctx, DropReason::bad_syn_cookie);
         }
+        track = !syn_proxy_engaged(ctx, service);
       }
     }
     if (!opens_flow(p)) {
@@ -389,6 +397,7 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
     }
     const Backend* backend = schedule(service, hash, key.src);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
+    if (!track) return forward_to_backend(snap, ctx, pkt, service, backend->address, backend->port);
     if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
     FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
     FlowEviction evicted = FlowEviction::none;

@@ -645,3 +645,37 @@ TEST(FlowTablePressure, HalfOpenCountFollowsEraseAndSweep) {
 
 }  // namespace
 }  // namespace fairway
+
+namespace fairway {
+namespace {
+
+// A TCP flow that opened with neither a SYN nor a plain ACK (a SYN+ACK, no flags) is unproven:
+// counted and evicted like a half-open one, so that a flood of such segments cannot fill the table.
+TEST(FlowTablePressure, FlowsOpenedByOddSegmentsAreEvictableLikeHalfOpenOnes) {
+  FlowTable table(1024);
+  const std::vector<FlowKey> keys = random_keys(table.capacity() * 4, 31);
+  size_t evicted_half_open = 0;
+  size_t refused = 0;
+  for (const FlowKey& key : keys) {
+    FlowEviction evicted = FlowEviction::none;
+    FlowValue* v = table.insert(key, table.place(flow_hash(key)), value_until(0), 0, &evicted);
+    if (v == nullptr) {
+      ++refused;
+      continue;
+    }
+    if (evicted == FlowEviction::half_open) ++evicted_half_open;
+    table.observe(*v, kProtoTcp, kTcpSyn | kTcpAck, 0, kLongTimeouts);
+    EXPECT_EQ(v->tcp_state, TcpFlowState::none);
+  }
+  EXPECT_EQ(refused, 0u);
+  EXPECT_GT(evicted_half_open, table.capacity());
+  EXPECT_EQ(table.half_open(), table.size());
+  // A plain ACK proves the flow: it leaves the half-open count.
+  FlowValue* v = table.lookup(keys.back(), flow_hash(keys.back()), 1);
+  ASSERT_NE(v, nullptr);
+  table.observe(*v, kProtoTcp, kTcpAck, 1, kLongTimeouts);
+  EXPECT_EQ(table.half_open(), table.size() - 1);
+}
+
+}  // namespace
+}  // namespace fairway

@@ -269,6 +269,32 @@ TEST(SynProxyUnderPressure, OffWhileTheTableIsCalmOnUnderAFloodAndForAWhileAfter
   EXPECT_EQ(h.run(*snap, late).port, 1);
 }
 
+TEST_F(SynProxy, SegmentsWithoutFlowOrCookieLeaveNoEntry) {
+  // A flood of SYN+ACKs, resets or flagless segments from made-up clients must not fill the table
+  // that the cookies' flows need.
+  for (uint8_t flags : {uint8_t(kTcpSyn | kTcpAck), uint8_t(kTcpRst), uint8_t(0),
+                        uint8_t(kTcpFin | kTcpAck)}) {
+    Decision d = h.run(*snap, from_client(flags, 5, 6));
+    EXPECT_EQ(d.verdict, Verdict::drop);
+  }
+  EXPECT_EQ(h.drops(DropReason::bad_syn_cookie), 4u);
+  EXPECT_EQ(h.flows.size(), 0u);
+}
+
+TEST(SynProxyUnderPressure, WhileEngagedSegmentsWithoutCookieGoUntracked) {
+  auto snap = SynProxy::proxied_snapshot(SynProxyMode::under_pressure);
+  Harness h;
+  h.ctx.wall_seconds = kWallSeconds;
+  h.ctx.syn_proxy.until_ms = h.ctx.now_ms + SynProxyEngagement::kHoldMs;  // engaged
+  h.ctx.syn_proxy.window_start_ms = h.ctx.now_ms;
+  for (uint8_t flags : {uint8_t(kTcpAck), uint8_t(kTcpSyn | kTcpAck), uint8_t(0)}) {
+    Decision d = h.run(*snap, from_client(flags, 5, 6));
+    EXPECT_EQ(d.port, 1);  // the Maglev choice, as for any segment that misses
+  }
+  EXPECT_EQ(h.counters.flows_consistent, 3u);
+  EXPECT_EQ(h.flows.size(), 0u);
+}
+
 TEST(SynProxyUnderPressure, AckWithoutCookieFollowsTheMissingFlowPolicy) {
   auto snap = SynProxy::proxied_snapshot(SynProxyMode::under_pressure);
   Harness h;
