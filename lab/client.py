@@ -34,6 +34,12 @@ Every command is bounded in count and in time (--deadline) and prints one JSON o
       loops, each paced at its share, so that one slow connection holds none of the others
       back). Result: totals, the held connections, and a record per short connection: [start
       (Unix time), connect+request milliseconds, error or null].
+  client.py bulk  HOST PORT [--bytes 4000000] [--conns 1] [--timeout 5] [--deadline 60]
+      --conns connections at once to an echo server (tests/lab/test_lab_syn_proxy.py starts one on
+      the back-ends): on each, --bytes random bytes sent while the echo is read back at the same
+      time, then a half-close; the echo must come back complete and identical (SHA-256 of both)
+      before the server's FIN. Result: per connection bytes sent and received, intact, connect
+      milliseconds, seconds, MB/s, error.
 """
 import argparse
 import json
@@ -401,6 +407,69 @@ def cmd_steady(a):
             "held_requests": sum(h["requests"] for h in held), "held": held, "records": records}
 
 
+def cmd_bulk(a):
+    import hashlib
+    import threading
+    fam = family_of(a.host)
+    deadline = time.monotonic() + a.deadline
+
+    def one(result):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        sent_hash, recv_hash = hashlib.sha256(), hashlib.sha256()
+        sent, received, send_error = [0], 0, []
+
+        def sender():
+            try:
+                while sent[0] < a.bytes and time.monotonic() < deadline:
+                    chunk = os.urandom(min(65536, a.bytes - sent[0]))
+                    s.sendall(chunk)
+                    sent_hash.update(chunk)
+                    sent[0] += len(chunk)
+                s.shutdown(socket.SHUT_WR)
+            except Exception as e:
+                send_error.append("send %s: %s" % (type(e).__name__, e))
+
+        t0 = time.monotonic()
+        try:
+            s.connect((a.host, a.port))
+            result["connect_ms"] = round((time.monotonic() - t0) * 1000, 3)
+            result["local"] = fmt_addr(s.getsockname())
+            t = threading.Thread(target=sender)
+            t.start()
+            try:
+                while time.monotonic() < deadline:
+                    chunk = s.recv(262144)
+                    if not chunk:
+                        break
+                    recv_hash.update(chunk)
+                    received += len(chunk)
+                else:
+                    raise TimeoutError("deadline")
+            finally:
+                t.join(a.timeout + 5)
+            if send_error:
+                raise ConnectionError(send_error[0])
+        except Exception as e:
+            result["error"] = "%s: %s" % (type(e).__name__, e)
+        finally:
+            s.close()
+        result["seconds"] = round(time.monotonic() - t0, 3)
+        result["sent"], result["received"] = sent[0], received
+        result["intact"] = (result["error"] is None and sent[0] == a.bytes and received == a.bytes
+                            and sent_hash.digest() == recv_hash.digest())
+        result["mbytes_per_s"] = round(received / 1e6 / max(result["seconds"], 1e-6), 2)
+
+    results = [{"error": None, "connect_ms": None, "local": None} for _ in range(a.conns)]
+    threads = [threading.Thread(target=one, args=(r,)) for r in results]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(a.deadline + a.timeout + 10)
+    return {"cmd": "bulk", "host": a.host, "port": a.port, "bytes": a.bytes, "conns": a.conns,
+            "ok": sum(1 for r in results if r.get("intact")), "results": results}
+
+
 def cmd_refused(a):
     fam = family_of(a.host)
     s = socket.socket(fam, socket.SOCK_STREAM)
@@ -468,14 +537,23 @@ def main(argv=None):
     st.add_argument("--seconds", type=float, default=30.0)
     st.add_argument("--stop-file")
     st.add_argument("--timeout", type=float, default=3.0)
+    bk = sub.add_parser("bulk")
+    bk.add_argument("host")
+    bk.add_argument("port", type=int)
+    bk.add_argument("--bytes", type=int, default=4000000)
+    bk.add_argument("--conns", type=int, default=1, choices=range(1, 17), metavar="1..16")
+    bk.add_argument("--timeout", type=float, default=5.0)
+    bk.add_argument("--deadline", type=float, default=60.0)
     a = ap.parse_args(argv)
+    if a.cmd == "bulk" and not (1 <= a.bytes <= 1000000000 and 0 < a.deadline <= 600):
+        ap.error("bulk: --bytes out of range (1..10^9) or --deadline (0..600]")
     if getattr(a, "rate", 1) <= 0 or getattr(a, "rate", 1) > 2000:
         ap.error("--rate out of range (0..2000]")
     for k in ("n", "requests"):
         if getattr(a, k, 1) > 100000 or getattr(a, k, 1) < 1:
             ap.error("%s out of range (1..100000)" % k)
     out = {"http": cmd_http, "udp": cmd_udp, "refused": cmd_refused, "churn": cmd_churn,
-           "reuse": cmd_reuse, "steady": cmd_steady}[a.cmd](a)
+           "reuse": cmd_reuse, "steady": cmd_steady, "bulk": cmd_bulk}[a.cmd](a)
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
     return 0
