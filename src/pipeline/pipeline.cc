@@ -90,8 +90,8 @@ bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
   return std::memcmp(mine.bytes.data(), pkt.buffer.data(), mine.bytes.size()) == 0;  // inlined
 }
 
-// MACs and egress port toward a back-end; `egress` is kNoPort when it has no next hop.
-[[gnu::always_inline]] inline DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt,
+// MACs and egress port toward a back-end (forward_to_backend spells it out, for its hot path).
+DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt,
                                                              const IpAddress& backend,
                                                              uint16_t& egress) {
   if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
@@ -113,9 +113,12 @@ bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
     nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
   }
   uint16_t egress = kNoPort;
-  if (DropReason reason = next_hop_to_backend(snap, pkt, backend, egress);
-      reason != DropReason::none) {
-    return drop(ctx, reason);
+  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
+    egress = next_hop->port;
+    rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
+  } else if (DropReason reason = set_next_hop(snap, pkt, backend, egress);
+             reason != DropReason::none) {
+    return drop(ctx, reason);  // a back-end no longer in the snapshot, or unresolved
   }
   if (service.mode == ForwardingMode::nat) {
     ++ctx.counters.nat_forwarded;
