@@ -4,5 +4,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" --programs  # only what the demo runs: fairwayd, fairwayctl
 FAIRWAYD="$root/build/fairwayd" exec "$root/lab/demo.sh" "$@"

@@ -27,13 +27,15 @@
 
 #include "agent/app_stats.h"
 #include "agent/arguments.h"
-#include "agent/key_file.h"
 #include "agent/load_sampler.h"
-#include "agent/report.h"
+#include "report/load_report.h"
+#include "report/signature.h"
+#include "util/key_file.h"
 #include "agent/sender.h"
 
 namespace {
 
+using namespace fairway;
 using namespace fairway::agent;
 
 constexpr uint64_t kMinIntervalMs = 100;
@@ -126,6 +128,8 @@ class ReportBuilder {
   ReportBuilder(const Options& options, uint64_t interval_ms, std::string key, LoadSampler& sampler,
                 std::optional<AppStatsSource> app)
       : options_(options),
+        // --address was checked to be an IP address when the arguments were read.
+        address_(IpAddress::parse(options.address).value_or(IpAddress{})),
         interval_ms_(interval_ms),
         key_(std::move(key)),
         sampler_(sampler),
@@ -146,8 +150,8 @@ class ReportBuilder {
 
     LoadReport report{
         .agent = options_.name,
-        .address = options_.address,
-        .timestamp_ms = wall_clock_ms(),
+        .address = address_,
+        .timestamp_ms = static_cast<uint64_t>(wall_clock_ms()),
         .sequence = next_sequence_++,
         .interval_ms = interval_ms_,
         .cpu_percent = measured.load->cpu_percent,
@@ -179,6 +183,7 @@ class ReportBuilder {
   }
 
   const Options& options_;
+  IpAddress address_;
   uint64_t interval_ms_;
   std::string key_;
   LoadSampler& sampler_;

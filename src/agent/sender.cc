@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "agent/report.h"
+#include "report/signature.h"
 
 namespace fairway::agent {
 namespace {

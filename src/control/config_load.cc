@@ -7,6 +7,7 @@
 #include <set>
 
 #include "control/config_loader.h"
+#include "util/key_file.h"
 
 namespace fairway::config_detail {
 namespace {
@@ -16,23 +17,6 @@ constexpr uint64_t kMaxReportIntervalMs = 3'600'000;
 constexpr size_t kMinKeyBytes = 16;  // HMAC-SHA256 keys shorter than this are guessable
 constexpr size_t kMaxPools = 16;
 
-// The key file's bytes without trailing whitespace (a newline an editor added is not key).
-std::optional<std::string> read_key_file(const std::string& path, std::string& error) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::string key;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0 && key.size() < 65536) {
-    key.append(buffer, n);
-  }
-  while (!key.empty() && std::strchr(" \t\r\n", key.back()) != nullptr) key.pop_back();
-  return key;
-}
 
 }  // namespace
 
@@ -45,10 +29,9 @@ void ConfigLoader::read_load_feedback(const Field& field) {
   if (key_file && key) key->fail("give either key or key_file, not both");
   if (key_file) {
     feedback.key_file = key_file->string();
-    std::string error;
-    auto bytes = read_key_file(feedback.key_file, error);
-    if (!bytes) key_file->fail("cannot read '" + feedback.key_file + "': " + error);
-    feedback.key = *bytes;
+    KeyResult read = load_key_file(feedback.key_file);
+    if (!read.key) key_file->fail(read.error);
+    feedback.key = *read.key;
   } else if (key) {
     feedback.key = key->string();
   } else {
@@ -75,10 +58,9 @@ void ConfigLoader::read_syn_cookies(const Field& field) {
   if (key_file && key) key->fail("give either key or key_file, not both");
   if (key_file) {
     config_.syn_cookie_key_file = key_file->string();
-    std::string error;
-    auto bytes = read_key_file(config_.syn_cookie_key_file, error);
-    if (!bytes) key_file->fail("cannot read '" + config_.syn_cookie_key_file + "': " + error);
-    config_.syn_cookie_secret = *bytes;
+    KeyResult read = load_key_file(config_.syn_cookie_key_file);
+    if (!read.key) key_file->fail(read.error);
+    config_.syn_cookie_secret = *read.key;
   } else if (key) {
     config_.syn_cookie_secret = key->string();
   } else {

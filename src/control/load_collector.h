@@ -17,41 +17,9 @@
 
 #include "control/config.h"
 #include "packet/addresses.h"
+#include "report/load_report.h"
 
 namespace fairway {
-
-struct LoadReport {
-  std::string agent;
-  IpAddress address;
-  uint64_t timestamp_ms = 0;  // the agent's wall clock
-  uint64_t sequence = 0;
-  uint64_t interval_ms = 0;
-  double cpu_percent = 0;
-  double memory_percent = 0;
-  uint64_t active_clients = 0;
-  std::optional<double> requests_per_second;
-  std::optional<double> mean_response_ms;
-};
-
-#define FAIRWAY_REPORT_REJECTIONS(X)                                                 \
-  X(feedback_disabled) /* no load_feedback key configured */                         \
-  X(bad_signature)     /* missing or wrong X-Fairway-Signature */                    \
-  X(malformed)         /* not JSON, a field missing, of the wrong type or unknown */ \
-  X(out_of_range)      /* a figure outside what a real server can report */          \
-  X(clock_skew)        /* timestamp too far from ours: old, or a wrong clock */      \
-  X(replayed)          /* sequence not above the last accepted one */                \
-  X(too_many_agents)   /* a new address beyond the collector's limit */
-
-enum class ReportRejection : uint8_t {
-#define FAIRWAY_REJECTION_ENUM(name) name,
-  FAIRWAY_REPORT_REJECTIONS(FAIRWAY_REJECTION_ENUM)
-#undef FAIRWAY_REJECTION_ENUM
-      count
-};
-const char* rejection_name(ReportRejection reason);
-
-// Lowercase hex HMAC-SHA256 of `body` with `key` (OpenSSL).
-std::string hmac_sha256_hex(const std::string& key, const std::string& body);
 
 class LoadCollector {
  public:
@@ -97,8 +65,5 @@ class LoadCollector {
   std::set<std::pair<std::string, ReportRejection>> logged_;  // bounded: see refuse()
 };
 
-// Parses and range-checks a report body; on failure says which field and why.
-std::optional<LoadReport> parse_load_report(const std::string& body, ReportRejection& reason,
-                                            std::string& error);
 
 }  // namespace fairway

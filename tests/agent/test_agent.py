@@ -112,7 +112,7 @@ def test_app_figures_omitted_when_the_command_fails(key_file):
 
 @pytest.mark.parametrize("args,message", [
     (["--address", "198.18.1.11", "--key-file", "/nonexistent/agent.key"],
-     "key file /nonexistent/agent.key: No such file or directory"),
+     "cannot read '/nonexistent/agent.key': No such file or directory"),
     (["--address", "be1", "--key-file", "KEY"], "--address be1: expected an IPv4 or IPv6 address"),
     (["--address", "198.18.1.11", "--key-file", "KEY", "--server", "2001:2::1:9180"],
      "expected HOST:PORT or [IPv6]:PORT"),

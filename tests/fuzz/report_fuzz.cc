@@ -12,6 +12,7 @@
 #include <string>
 
 #include "control/load_collector.h"
+#include "report/signature.h"
 #include "fuzz_check.h"
 
 using namespace fairway;

@@ -1,4 +1,5 @@
 #include "control/load_collector.h"
+#include "report/signature.h"
 
 #include <gtest/gtest.h>
 

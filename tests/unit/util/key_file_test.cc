@@ -1,4 +1,4 @@
-#include "agent/key_file.h"
+#include "util/key_file.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace fairway::agent {
+namespace fairway {
 namespace {
 
 namespace fs = std::filesystem;
@@ -72,4 +72,4 @@ TEST(StripTrailingWhitespace, Cases) {
 }
 
 }  // namespace
-}  // namespace fairway::agent
+}  // namespace fairway

@@ -1,16 +1,18 @@
-#include "agent/report.h"
+#include "report/load_report.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-namespace fairway::agent {
+#include "report/signature.h"
+
+namespace fairway {
 namespace {
 
 LoadReport example_report() {
   return LoadReport{
       .agent = "be1",
-      .address = "198.18.1.11",
+      .address = *IpAddress::parse("198.18.1.11"),
       .timestamp_ms = 1795662148017,
       .sequence = 42,
       .interval_ms = 1000,
@@ -33,7 +35,7 @@ TEST(ReportJson, ApplicationKeysOmittedWhenUnknown) {
   LoadReport report = example_report();
   report.requests_per_second.reset();
   report.mean_response_ms.reset();
-  report.address = "2001:2::11";
+  report.address = *IpAddress::parse("2001:2::11");
   report.cpu_percent = 100;
   report.memory_percent = 0;
   EXPECT_EQ(to_json(report),
@@ -95,5 +97,38 @@ TEST(Signature, HeaderValueSignsTheExactBody) {
   EXPECT_NE(header, signature_header("jefe", body));
 }
 
+// The contract between the two ends: what the agent writes, the collector reads back unchanged.
+TEST(ReportContract, WhatTheAgentWritesTheCollectorReads) {
+  for (LoadReport report : {example_report(), [] {
+                              LoadReport r = example_report();
+                              r.requests_per_second.reset();
+                              r.mean_response_ms.reset();
+                              r.address = *IpAddress::parse("2001:2::11");
+                              r.cpu_percent = 100;
+                              r.memory_percent = 0;
+                              return r;
+                            }()}) {
+    ReportRejection reason = ReportRejection::count;
+    std::string error;
+    std::optional<LoadReport> read = parse_load_report(to_json(report), reason, error);
+    ASSERT_TRUE(read) << error;
+    EXPECT_EQ(*read, report);
+  }
+}
+
+TEST(ReportContract, ASignedBodyChecksOutAndATamperedOneDoesNot) {
+  const std::string body = to_json(example_report());
+  const std::string header = signature_header("a shared key of 16+", body);
+  EXPECT_TRUE(signature_matches("a shared key of 16+", body, header));
+  std::string upper = header;
+  for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'f' ? c - 'a' + 'A' : c);
+  upper.replace(0, 7, "sha256=");
+  EXPECT_TRUE(signature_matches("a shared key of 16+", body, upper));  // hex case is free
+  EXPECT_FALSE(signature_matches("a shared key of 16+", body + " ", header));
+  EXPECT_FALSE(signature_matches("another key of 16+!", body, header));
+  EXPECT_FALSE(signature_matches("a shared key of 16+", body, header.substr(7)));  // no prefix
+  EXPECT_FALSE(signature_matches("a shared key of 16+", body, ""));
+}
+
 }  // namespace
-}  // namespace fairway::agent
+}  // namespace fairway
