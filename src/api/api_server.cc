@@ -207,11 +207,9 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
     if (res.status == 404) reply_error(res, 404, "no such resource: " + req.path);
     if (res.status == 405) reply_error(res, 405, req.method + " is not allowed on " + req.path);
   });
-  size_t colon = listen.rfind(':');
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  int port = std::stoi(listen.substr(colon + 1));
-  if (!server_->bind_to_port(host.c_str(), port)) {
+  auto endpoint = parse_endpoint_text(listen);
+  if (!endpoint || !endpoint->port ||
+      !server_->bind_to_port(endpoint->address.to_string().c_str(), *endpoint->port)) {
     error = "control API: cannot listen on " + listen + " (in use, or not an address of this host)";
     server_.reset();
     return false;

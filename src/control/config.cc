@@ -149,14 +149,8 @@ void ConfigLoader::read_control(const Field& field) {
     return;
   }
   std::string text = listen->string();
-  size_t colon = text.rfind(':');
-  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  const std::string port_text = colon == std::string::npos ? "" : text.substr(colon + 1);
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (!IpAddress::parse(host) || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port == 0 || port > 65535) {
+  auto endpoint = parse_endpoint_text(text);
+  if (!endpoint || !endpoint->port) {
     listen->fail("'" + text + "' is not an address, expected HOST:PORT like 127.0.0.1:9180 or " +
                  "[::1]:9180, or off");
   }

@@ -19,27 +19,11 @@
 
 namespace {
 
-struct EndpointText {
-  fairway::IpAddress address;
-  uint16_t port = 0;
-};
-
-// "198.18.0.2:80" or "[2001:2::2]:80"
-std::optional<EndpointText> parse_endpoint(std::string_view text) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::string_view port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  auto address = fairway::IpAddress::parse(host);
-  if (!address || ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return std::nullopt;
-  }
-  return EndpointText{*address, static_cast<uint16_t>(port)};
+// "198.18.0.2:80" or "[2001:2::2]:80": the one endpoint parser (packet/addresses.h), port required.
+std::optional<fairway::EndpointText> parse_endpoint(std::string_view text) {
+  auto endpoint = fairway::parse_endpoint_text(text);
+  if (!endpoint || !endpoint->port) return std::nullopt;
+  return endpoint;
 }
 
 std::string show(const fairway::IpAddress& a, uint16_t port) {
@@ -59,9 +43,9 @@ bool simulate(const fairway::Snapshot& snap, const std::string& proto_text,
                  proto_text.c_str(), src_text.c_str(), dst_text.c_str());
     return false;
   }
-  std::string flow = proto_text + " " + show(src->address, src->port) + " -> " +
-                     show(dst->address, dst->port) + ": ";
-  const fairway::Service* service = snap.find_service(dst->address, dst->port, protocol);
+  std::string flow = proto_text + " " + show(src->address, *src->port) + " -> " +
+                     show(dst->address, *dst->port) + ": ";
+  const fairway::Service* service = snap.find_service(dst->address, *dst->port, protocol);
   if (service == nullptr) {
     if (!snap.is_vip(dst->address)) {
       std::printf("%snot a VIP: routed as transit traffic\n", flow.c_str());
@@ -73,7 +57,7 @@ bool simulate(const fairway::Snapshot& snap, const std::string& proto_text,
     }
     return true;
   }
-  fairway::FlowKey key{src->address, dst->address, src->port, dst->port, protocol};
+  fairway::FlowKey key{src->address, dst->address, *src->port, *dst->port, protocol};
   const fairway::Backend* backend = fairway::schedule(*service, fairway::flow_hash(key), src->address);
   const char* mode = service->mode == fairway::ForwardingMode::nat ? "nat" : "dsr";
   if (backend == nullptr) {
