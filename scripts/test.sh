@@ -22,4 +22,4 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-15}" "$root/scripts/fuzz.sh"
 echo "== packet, configuration and lab tests"
 export FAIRWAYD="$root/build/fairwayd"
 # Debian's python3 has scapy and pytest; a python3 earlier on PATH (pyenv) may not.
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/config tests/golden tests/api tests/agent tests/lab
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/config tests/golden tests/sim tests/api tests/agent tests/lab

@@ -1,83 +1,62 @@
-// fairway-sim: "which back-end gets this flow?" for a configuration, without a NIC or EAL.
-// Uses the same snapshot builder, flow hash and scheduler as the workers, so its answer is the
-// data plane's answer for a new flow (and, Maglev being consistent, every node's answer).
+// fairway-sim: what the data plane does with a frame, for a configuration, without a NIC or EAL.
+// It runs the workers' own process_burst over a snapshot built by the same builder from the same
+// file, in a make-believe kernel where every neighbor resolves; Maglev being consistent, its
+// answer for a new flow is every node's answer.
 //
 //   fairway-sim -c fairway.yaml tcp 198.18.0.2:40000 198.18.100.1:80
-//   printf 'udp [2001:2::2]:5000 [2001:2:0:100::1]:53\n' | fairway-sim -c fairway.yaml
+//   printf 'udp [2001:2::2]:5000 [2001:2:0:100::1]:53\ntcp 198.18.0.2:1 198.18.100.1:80 A\n' |
+//       fairway-sim -c fairway.yaml
+//   fairway-sim -c fairway.yaml --pcap capture.pcap --port client
+#include <pcap/pcap.h>
+
 #include <CLI/CLI.hpp>
-#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <optional>
-#include <sstream>
 
 #include "control/config.h"
-#include "control/snapshot_builder.h"
-#include "lb/flow_key.h"
-#include "packet/parse.h"
-#include "pipeline/pipeline.h"
+#include "sim/simulator.h"
 
 namespace {
 
-// "198.18.0.2:80" or "[2001:2::2]:80": the one endpoint parser (packet/addresses.h), port required.
-std::optional<fairway::EndpointText> parse_endpoint(std::string_view text) {
-  auto endpoint = fairway::parse_endpoint_text(text);
-  if (!endpoint || !endpoint->port) return std::nullopt;
-  return endpoint;
-}
-
-std::string show(const fairway::IpAddress& a, uint16_t port) {
-  return fairway::backend_key(a, port);
-}
-
-// One answer line for one flow; false when the flow could not be read.
-bool simulate(const fairway::Snapshot& snap, const std::string& proto_text,
-              const std::string& src_text, const std::string& dst_text) {
-  uint8_t protocol = proto_text == "tcp" ? fairway::kProtoTcp
-                     : proto_text == "udp" ? fairway::kProtoUdp
-                                           : 0;
-  auto src = parse_endpoint(src_text);
-  auto dst = parse_endpoint(dst_text);
-  if (protocol == 0 || !src || !dst) {
-    std::fprintf(stderr, "fairway-sim: cannot read flow '%s %s %s' (want: tcp|udp SRC:PORT DST:PORT)\n",
-                 proto_text.c_str(), src_text.c_str(), dst_text.c_str());
-    return false;
+// The capture's Ethernet frames, or nullopt with `error` set.
+std::optional<std::vector<std::vector<uint8_t>>> read_pcap(const std::string& path,
+                                                           std::string& error) {
+  char message[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* capture = pcap_open_offline(path.c_str(), message);
+  if (capture == nullptr) {
+    error = message;
+    return std::nullopt;
   }
-  std::string flow = proto_text + " " + show(src->address, *src->port) + " -> " +
-                     show(dst->address, *dst->port) + ": ";
-  const fairway::Service* service = snap.find_service(dst->address, *dst->port, protocol);
-  if (service == nullptr) {
-    if (!snap.is_vip(dst->address)) {
-      std::printf("%snot a VIP: routed as transit traffic\n", flow.c_str());
-    } else if (protocol == fairway::kProtoTcp) {
-      std::printf("%sno service on this port: TCP reset\n", flow.c_str());
-    } else {
-      std::printf("%sno service on this port: dropped%s\n", flow.c_str(),
-                  snap.udp_port_unreachable ? " with ICMP port unreachable" : "");
-    }
-    return true;
+  if (pcap_datalink(capture) != DLT_EN10MB) {
+    pcap_close(capture);
+    error = path + ": not an Ethernet capture";
+    return std::nullopt;
   }
-  fairway::FlowKey key{src->address, dst->address, *src->port, *dst->port, protocol};
-  const fairway::Backend* backend = fairway::schedule(*service, fairway::flow_hash(key), src->address);
-  const char* mode = service->mode == fairway::ForwardingMode::nat ? "nat" : "dsr";
-  if (backend == nullptr) {
-    std::printf("%sservice %s (%s): no back-end with weight, dropped\n", flow.c_str(),
-                service->name.c_str(), mode);
-  } else {
-    std::printf("%sservice %s (%s) -> back-end %s\n", flow.c_str(), service->name.c_str(), mode,
-                show(backend->address, backend->port).c_str());
+  std::vector<std::vector<uint8_t>> frames;
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  while (pcap_next_ex(capture, &header, &data) == 1) {
+    frames.emplace_back(data, data + header->caplen);
   }
-  return true;
+  pcap_close(capture);
+  return frames;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"fairway-sim - which back-end gets this flow"};
+  CLI::App app{"fairway-sim - what the data plane does with these flows or frames"};
   std::string config_path;
+  std::string pcap_path;
+  std::string port_name;
   std::vector<std::string> flow;
   app.add_option("-c,--config", config_path, "configuration file (YAML)")->required();
-  app.add_option("flow", flow, "PROTO SRC:PORT DST:PORT (else read such lines from stdin)");
+  app.add_option("--pcap", pcap_path, "Ethernet frames to decide, from a capture file");
+  app.add_option("--port", port_name, "the data port the frames arrive on (default: the first)");
+  app.add_option("flow", flow,
+                 "PROTO SRC:PORT DST:PORT [TCP FLAGS, letters of SAFRP; default S] (else read "
+                 "such lines from stdin)");
   CLI11_PARSE(app, argc, argv);
 
   fairway::ConfigResult loaded = fairway::load_config_file(config_path);
@@ -85,26 +64,52 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fairway-sim: %s\n", loaded.error->message.c_str());
     return 1;
   }
-  std::vector<fairway::RuntimePort> ports;
-  for (const fairway::PortConfig& p : loaded.config->ports) {
-    ports.push_back({p.name, p.mac.value_or(fairway::MacAddress{}), false, 0});
-  }
-  auto snap = fairway::build_snapshot(*loaded.config, ports, {}, 1);
-  if (!flow.empty()) {
-    if (flow.size() != 3) {
-      std::fprintf(stderr, "fairway-sim: a flow is PROTO SRC:PORT DST:PORT\n");
+  std::vector<fairway::sim::FlowLine> flows;
+  std::vector<fairway::sim::Arrival> frames;
+  std::string error;
+  auto add_flow = [&](const std::string& line) {
+    auto parsed = fairway::sim::parse_flow_line(line, error);
+    if (!parsed) {
+      std::fprintf(stderr, "fairway-sim: %s\n", error.c_str());
+      return false;
+    }
+    flows.push_back(*parsed);
+    return true;
+  };
+  if (!pcap_path.empty()) {
+    auto captured = read_pcap(pcap_path, error);
+    if (!captured) {
+      std::fprintf(stderr, "fairway-sim: %s\n", error.c_str());
       return 2;
     }
-    return simulate(*snap, flow[0], flow[1], flow[2]) ? 0 : 2;
+    for (auto& f : *captured) frames.push_back({std::move(f), 0});
+  } else if (!flow.empty()) {
+    std::string line;
+    for (const std::string& word : flow) line += word + " ";
+    if (!add_flow(line)) return 2;
+  } else {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+      if (!add_flow(line)) return 2;
+    }
   }
-  bool all_read = true;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    std::istringstream words(line);
-    std::string proto, src, dst;
-    if (!(words >> proto)) continue;
-    words >> src >> dst;
-    all_read = simulate(*snap, proto, src, dst) && all_read;
+  const uint64_t wall_seconds =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  fairway::sim::Simulator simulator(*loaded.config, flows, frames, wall_seconds);
+  uint16_t port = 0;
+  if (!port_name.empty()) {
+    port = simulator.port_index(port_name);
+    if (port == fairway::kNoPort) {
+      std::fprintf(stderr, "fairway-sim: --port %s: no such port in %s\n", port_name.c_str(),
+                   config_path.c_str());
+      return 2;
+    }
   }
-  return all_read ? 0 : 2;
+  for (auto& f : frames) f.port = port;
+  for (const auto& f : flows) frames.push_back(simulator.frame_of(f, port));
+  for (const std::string& line : simulator.run(frames)) std::printf("%s\n", line.c_str());
+  return 0;
 }
