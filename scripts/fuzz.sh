@@ -3,12 +3,13 @@
 # each one on a copy of its seed corpus for FUZZ_SECONDS (default 20) seconds.
 # Exits non-zero if a target crashes, leaks, times out or fails an invariant; the input that did
 # it is kept in the work directory printed at the end (copy it to tests/fuzz/crashes/).
-# Usage: scripts/fuzz.sh [TARGET...]   (default: parse_fuzz pipeline_fuzz config_fuzz)
+# Usage: scripts/fuzz.sh [TARGET...]   (default: parse_fuzz pipeline_fuzz burst_fuzz config_fuzz
+# report_fuzz)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${FUZZ_SECONDS:-20}"
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(parse_fuzz pipeline_fuzz config_fuzz report_fuzz)
+[[ ${#targets[@]} -gt 0 ]] || targets=(parse_fuzz pipeline_fuzz burst_fuzz config_fuzz report_fuzz)
 
 cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of the packet fuzz targets (tests/fuzz/corpus/{parse,pipeline}/).
+"""Writes the seed corpora of the packet fuzz targets (tests/fuzz/corpus/{parse,pipeline,burst}/).
 
 The frames match the embedded configuration of pipeline_fuzz.cc (port MACs, VIPs, back-ends).
 A pipeline seed is one control byte (bits 0-1: in_port, bits 2-7: clock step) then the frame;
-a parse seed is the frame alone. Run: /usr/bin/python3 tests/fuzz/make_corpus.py
+a parse seed is the frame alone; a burst seed is several records [control][length][frame]
+(control bit 0: port, bit 1: the burst ends here), a flow's segments in one burst.
+Run: /usr/bin/python3 tests/fuzz/make_corpus.py
 """
 import os
 
@@ -82,8 +84,33 @@ FRAMES = {
 }
 
 
+def record(in_port, frame, ends_burst=False):
+    raw = bytes(frame)[:255]
+    return bytes([in_port | (2 if ends_burst else 0), len(raw)]) + raw
+
+
+def tcp_flow(sport, dport, vip, flags):
+    return [(0, c(IP(src="198.18.0.2", dst=vip) / TCP(sport=sport, dport=dport, flags=f, seq=9)))
+            for f in flags]
+
+
+# name -> records: a flow's segments inside one burst, and a reply after it.
+BURSTS = {
+    "dsr_handshake_one_burst": tcp_flow(41000, 80, "198.18.100.1", ["S", "A", "PA", "FA", "S", "A"]),
+    "nat_proxy_one_burst": tcp_flow(41001, 8080, "198.18.100.1", ["S", "A", "PA", "R", "S"]) +
+    [(1, s(IP(src="198.18.1.10", dst="198.18.0.2") / TCP(sport=8000, dport=41001, flags="SA")))],
+    "v6_proxy_one_burst": [(0, c(IPv6(src="2001:2:0:1::2", dst="2001:2:0:100::1") /
+                                 TCP(sport=41002, dport=8080, flags=f))) for f in ["S", "A", "SA", ""]],
+    "mixed": [(p, f) for _, (p, f) in sorted(FRAMES.items())],
+}
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
+    os.makedirs(os.path.join(here, "corpus", "burst"), exist_ok=True)
+    for name, records in BURSTS.items():
+        with open(os.path.join(here, "corpus", "burst", name), "wb") as f:
+            f.write(b"".join(record(p, frame) for p, frame in records))
     for target in ("parse", "pipeline"):
         os.makedirs(os.path.join(here, "corpus", target), exist_ok=True)
     for name, (in_port, frame) in sorted(FRAMES.items()):
@@ -92,7 +119,8 @@ def main():
             f.write(raw)
         with open(os.path.join(here, "corpus", "pipeline", name), "wb") as f:
             f.write(bytes([in_port]) + raw)
-    print(f"wrote {len(FRAMES)} frames to corpus/parse and corpus/pipeline")
+    print(f"wrote {len(FRAMES)} frames to corpus/parse and corpus/pipeline, "
+          f"{len(BURSTS)} runs to corpus/burst")
 
 
 if __name__ == "__main__":
