@@ -6,6 +6,7 @@ frames once, so the counters the API reports are known exactly. Run as root:
 """
 import json
 import os
+import re
 import sys
 import urllib.error
 
@@ -144,3 +145,41 @@ def test_fairwayctl_drains_and_lists(daemon):
     row = [l for l in listing.stdout.splitlines() if "198.18.1.12:80" in l]
     assert row and row[0].split()[5] == "drained", listing.stdout
     assert ctl(daemon, "-t", TOKEN, "backend", "set", "web", "198.18.1.12:80", "--undrain").returncode == 0
+
+
+def documented_families():
+    """Every metric family docs/API.md's table names, with `<counter>` rows expanded."""
+    api_md = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "API.md")
+    text = open(api_md).read()
+    table = text[text.index("## Metrics"):]
+    names = set()
+    for row in table.splitlines():
+        if not row.startswith("| `fairway_"):
+            continue
+        cells = row.split("|")
+        for name in re.findall(r"`(fairway_[a-z0-9_<>]+)`", cells[1]):
+            if "<counter>" in name:
+                for counter in re.findall(r"`([a-z0-9_]+)`", cells[4]):
+                    names.add(name.replace("<counter>", counter))
+            else:
+                names.add(name)
+    return names
+
+
+def test_metrics_parse_as_prometheus_text_and_every_documented_family_is_there(daemon):
+    from prometheus_client.parser import text_string_to_metric_families
+    text = get(daemon, "/metrics")[2]
+    families = list(text_string_to_metric_families(text))  # raises on anything malformed
+    assert families
+    typed = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    documented = documented_families()
+    assert len(documented) > 40
+    # Families that only exist with a feature configured (health checks, least-load, agents).
+    conditional = {"fairway_backend_healthy", "fairway_backend_health_check_failures_total",
+                   "fairway_backend_load_factor", "fairway_backend_cpu_utilization_ratio",
+                   "fairway_backend_memory_utilization_ratio", "fairway_backend_active_clients",
+                   "fairway_backend_report_age_seconds"}
+    missing = documented - typed - conditional
+    assert not missing, "documented in docs/API.md but not exposed: %s" % sorted(missing)
+    undocumented = typed - documented
+    assert not undocumented, "exposed but not in docs/API.md: %s" % sorted(undocumented)
