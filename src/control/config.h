@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "control/distributor.h"
-#include "lb/flow_table.h"
+#include "lb/flow_state.h"
 #include "lb/service_mode.h"
 #include "packet/addresses.h"
 

@@ -63,7 +63,7 @@ class ConfigLoader {
                           const BackendConfig& backend);
   void check_table_size(const MapReader& map, const ServiceConfig& service) const;
 
-  // config_load.cc: load feedback from agents, least-load scheduling, capability pools
+  // config_feedback.cc: load feedback from agents, least-load scheduling, capability pools
   void read_load_feedback(const Field& field);
   void read_syn_cookies(const Field& field);
   void read_scheduling(const MapReader& map, ServiceConfig& service) const;

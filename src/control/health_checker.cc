@@ -96,28 +96,28 @@ enum class ReadEnd : uint8_t {
   limit,  // kMaxResponseBytes read: judge what is there
 };
 
-struct Verdict {
+struct CheckOutcome {
   bool success = false;
   std::string error;
 };
 
 // Judges an HTTP response read so far; nullopt when it cannot tell yet.
-std::optional<Verdict> judge_http(std::string_view response, ReadEnd end,
+std::optional<CheckOutcome> judge_http(std::string_view response, ReadEnd end,
                                   const HealthCheckConfig& check) {
   bool ended = end != ReadEnd::more;
   size_t eol = response.find('\n');
   if (eol == std::string_view::npos) {
     if (!ended) return std::nullopt;
-    if (response.empty()) return Verdict{false, "connection closed without a response"};
-    if (end == ReadEnd::limit) return Verdict{false, "no end of the status line in 64 KiB"};
-    return Verdict{false, "response ended inside the status line " + snippet(response)};
+    if (response.empty()) return CheckOutcome{false, "connection closed without a response"};
+    if (end == ReadEnd::limit) return CheckOutcome{false, "no end of the status line in 64 KiB"};
+    return CheckOutcome{false, "response ended inside the status line " + snippet(response)};
   }
   std::string_view line = response.substr(0, eol);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   auto status = parse_status_line(line);
-  if (!status) return Verdict{false, "malformed HTTP status line " + snippet(line)};
+  if (!status) return CheckOutcome{false, "malformed HTTP status line " + snippet(line)};
   if (*status != check.expect_status) {
-    return Verdict{false, "HTTP status " + std::to_string(*status) + ", expected " +
+    return CheckOutcome{false, "HTTP status " + std::to_string(*status) + ", expected " +
                               std::to_string(check.expect_status)};
   }
   // The headers end with an empty line; tolerate bare LF line ends.
@@ -135,8 +135,8 @@ std::optional<Verdict> judge_http(std::string_view response, ReadEnd end,
   }
   if (blank == std::string_view::npos) {
     if (!ended) return std::nullopt;
-    if (end == ReadEnd::limit) return Verdict{false, "no end of the headers in 64 KiB"};
-    return Verdict{false, "response ended inside the headers"};
+    if (end == ReadEnd::limit) return CheckOutcome{false, "no end of the headers in 64 KiB"};
+    return CheckOutcome{false, "response ended inside the headers"};
   }
   std::string_view body = rest.substr(blank + skip);
   auto length = content_length(rest.substr(0, blank));
@@ -145,13 +145,13 @@ std::optional<Verdict> judge_http(std::string_view response, ReadEnd end,
   } else if (!ended) {
     return std::nullopt;  // until the server closes (HTTP/1.0, Connection: close)
   } else if (length && end == ReadEnd::eof) {
-    return Verdict{false, "response body ended after " + std::to_string(body.size()) + " of " +
+    return CheckOutcome{false, "response body ended after " + std::to_string(body.size()) + " of " +
                               std::to_string(*length) + " bytes"};
   }
   if (!check.expect_body.empty() && body.find(check.expect_body) == std::string_view::npos) {
-    return Verdict{false, "body does not contain " + snippet(check.expect_body)};
+    return CheckOutcome{false, "body does not contain " + snippet(check.expect_body)};
   }
-  return Verdict{true, ""};
+  return CheckOutcome{true, ""};
 }
 
 // The Host header when the check names none: the back-end's address, and its port unless 80.

@@ -11,17 +11,17 @@ constexpr size_t kMaxLoggedPairs = 1024;
 
 }  // namespace
 
-LoadCollector::Verdict LoadCollector::refuse(ReportRejection reason, int status,
+LoadCollector::Outcome LoadCollector::refuse(ReportRejection reason, int status,
                                              std::string message, const std::string& source) {
   ++rejected_[static_cast<size_t>(reason)];
-  Verdict verdict{status, reason, std::move(message), false};
+  Outcome verdict{status, reason, std::move(message), false};
   // Once per (source, reason): a hostile or broken agent must not flood the log. The set is
   // bounded; past it nothing more is logged (the counters still count).
   if (logged_.size() < kMaxLoggedPairs) verdict.log = logged_.emplace(source, reason).second;
   return verdict;
 }
 
-LoadCollector::Verdict LoadCollector::submit(const std::string& body, const std::string& signature,
+LoadCollector::Outcome LoadCollector::submit(const std::string& body, const std::string& signature,
                                              const std::string& source, uint64_t wall_now_ms,
                                              SteadyTime now) {
   if (!config_.enabled()) {
@@ -74,7 +74,7 @@ LoadCollector::Verdict LoadCollector::submit(const std::string& body, const std:
   it->second.source = source;
   ++it->second.accepted;
   ++accepted_;
-  return Verdict{};
+  return Outcome{};
 }
 
 bool LoadCollector::is_stale(const AgentState& agent, SteadyTime now) const {

@@ -28,7 +28,7 @@ class LoadCollector {
 
   void configure(const LoadFeedbackConfig& config) { config_ = config; }
 
-  struct Verdict {
+  struct Outcome {
     int status = 200;  // 200 accepted; 400 malformed/out of range; 401 signature; 409 replay/skew
     std::optional<ReportRejection> rejection;
     std::string message;
@@ -36,7 +36,7 @@ class LoadCollector {
   };
   // `signature` is the X-Fairway-Signature header ("sha256=<hex>"), `source` the peer address
   // (for counting and logging only: an agent may report from any address).
-  Verdict submit(const std::string& body, const std::string& signature, const std::string& source,
+  Outcome submit(const std::string& body, const std::string& signature, const std::string& source,
                  uint64_t wall_now_ms, SteadyTime now);
 
   struct AgentState {
@@ -55,7 +55,7 @@ class LoadCollector {
   uint64_t accepted() const { return accepted_; }
 
  private:
-  Verdict refuse(ReportRejection reason, int status, std::string message,
+  Outcome refuse(ReportRejection reason, int status, std::string message,
                  const std::string& source);
 
   LoadFeedbackConfig config_;

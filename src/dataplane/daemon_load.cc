@@ -61,7 +61,7 @@ nlohmann::json report_json(const LoadReport& r) {
 
 ApiResult Daemon::agent_report(const std::string& body, const std::string& signature,
                                const std::string& source) {
-  LoadCollector::Verdict verdict =
+  LoadCollector::Outcome verdict =
       collector_.submit(body, signature, source, wall_clock_ms(), Clock::now());
   if (!verdict.rejection) return {200, {{"accepted", true}}};
   if (verdict.log) {

@@ -73,8 +73,9 @@ struct FrameRef {
   uint16_t length = 0;        // the frame is buffer's first `length` bytes
 };
 
-// A burst (at most kMaxBurst frames) from one port: every frame is parsed and its flow-table
-// lookup started before the first decision, then decided in order. decisions[i] is frames[i]'s.
+// A burst (at most kMaxBurst frames) from one port, decided in order: a rolling pipeline parses
+// and prefetches a frame's flow-table lines several frames ahead of its decision. The decisions
+// are exactly those of process_frame one frame at a time. decisions[i] is frames[i]'s.
 void process_burst(const Snapshot& snapshot, PipelineContext& ctx, uint16_t in_port,
                    std::span<const FrameRef> frames, Decision* decisions);
 

@@ -38,7 +38,7 @@ LoadCollector& collector() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string body(reinterpret_cast<const char*>(data), size);
   LoadCollector& c = collector();
-  LoadCollector::Verdict verdict;
+  LoadCollector::Outcome verdict;
   try {
     verdict = c.submit(body, "sha256=" + hmac_sha256_hex(kKey, body), "fuzz", kNow,
                        std::chrono::steady_clock::now());
