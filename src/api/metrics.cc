@@ -23,6 +23,17 @@ void family(std::ostringstream& out, const std::string& name, const char* type,
   out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
 }
 
+// busy_cycles in seconds (Prometheus wants time in seconds, not TSC cycles of this machine).
+void worker_busy(std::ostringstream& out, const nlohmann::json& workers, double tsc_hz) {
+  if (workers.empty() || tsc_hz <= 0) return;
+  family(out, "fairway_worker_busy_seconds_total", "counter",
+         "Time each worker spent on poll iterations that received packets.");
+  for (const auto& w : workers) {
+    out << "fairway_worker_busy_seconds_total{worker=\"" << w["worker"].get<int>() << "\"} "
+        << static_cast<double>(w["counters"]["busy_cycles"].get<uint64_t>()) / tsc_hz << '\n';
+  }
+}
+
 void worker_counters(std::ostringstream& out, const nlohmann::json& workers) {
   if (workers.empty()) return;
   for (const auto& [counter, _] : workers[0]["counters"].items()) {
@@ -215,6 +226,8 @@ void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
 
 std::string render_metrics(const nlohmann::json& stats) {
   std::ostringstream out;
+  family(out, "fairway_build_info", "gauge", "Always 1; the version of fairwayd in a label.");
+  out << "fairway_build_info{version=\"" << escape_label(FAIRWAY_VERSION) << "\"} 1\n";
   family(out, "fairway_snapshot_version", "gauge", "Version of the published snapshot.");
   out << "fairway_snapshot_version " << stats.value("snapshot_version", uint64_t{0}) << '\n';
   if (stats.contains("last_publication_us")) {
@@ -223,7 +236,10 @@ std::string render_metrics(const nlohmann::json& stats) {
     out << "fairway_last_publication_seconds " << stats["last_publication_us"].get<double>() / 1e6
         << '\n';
   }
-  if (stats.contains("workers")) worker_counters(out, stats["workers"]);
+  if (stats.contains("workers")) {
+    worker_counters(out, stats["workers"]);
+    worker_busy(out, stats["workers"], stats.value("tsc_hz", 0.0));
+  }
   if (stats.contains("ports")) port_counters(out, stats["ports"]);
   if (stats.contains("flow_capacity_per_worker")) {
     family(out, "fairway_flow_table_capacity", "gauge", "Flows each worker's table can hold.");

@@ -76,3 +76,24 @@ TEST(Metrics, EverySampleHasATypeLine) {
 
 }  // namespace
 }  // namespace fairway
+
+namespace fairway {
+namespace {
+
+TEST(Metrics, BuildInfoAndBusyTimeInSeconds) {
+  nlohmann::json stats = nlohmann::json::parse(R"({"snapshot_version": 1, "tsc_hz": 2000000000,
+    "workers": [{"worker": 0, "snapshot_version": 1, "flows": 0,
+                 "counters": {"busy_cycles": 3000000000, "drops": {}}}]})");
+  const std::string text = render_metrics(stats);
+  EXPECT_NE(text.find("fairway_build_info{version=\"" FAIRWAY_VERSION "\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("# TYPE fairway_worker_busy_seconds_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("fairway_worker_busy_seconds_total{worker=\"0\"} 1.5\n"), std::string::npos)
+      << text;
+  stats.erase("tsc_hz");  // without the clock's rate no busy time is made up
+  EXPECT_EQ(render_metrics(stats).find("fairway_worker_busy_seconds_total"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fairway
