@@ -17,6 +17,35 @@ constexpr uint64_t kMaxReportIntervalMs = 3'600'000;
 constexpr size_t kMinKeyBytes = 16;  // HMAC-SHA256 keys shorter than this are guessable
 constexpr size_t kMaxPools = 16;
 
+struct SharedSecret {
+  std::string file;  // empty when given inline
+  std::string key;
+};
+
+// A shared secret given as `key_file` (read with the one key-file reader) or inline as `key`, at
+// least kMinKeyBytes long. `what` names it in the error for neither.
+SharedSecret read_shared_secret(const MapReader& map, const char* what) {
+  SharedSecret secret;
+  auto key_file = map.get("key_file");
+  auto key = map.get("key");
+  if (key_file && key) key->fail("give either key or key_file, not both");
+  if (key_file) {
+    secret.file = key_file->string();
+    KeyResult read = load_key_file(secret.file);
+    if (!read.key) key_file->fail(read.error);
+    secret.key = *read.key;
+  } else if (key) {
+    secret.key = key->string();
+  } else {
+    map.self().fail_at("key_file", std::string("missing, expected the file with ") + what);
+  }
+  if (secret.key.size() < kMinKeyBytes) {
+    (key_file ? *key_file : *key)
+        .fail("the key has " + std::to_string(secret.key.size()) + " bytes, expected at least " +
+              std::to_string(kMinKeyBytes) + " (e.g. `openssl rand -hex 32`)");
+  }
+  return secret;
+}
 
 }  // namespace
 
@@ -24,24 +53,9 @@ void ConfigLoader::read_load_feedback(const Field& field) {
   MapReader map =
       field.map({"key_file", "key", "report_interval", "stale_after", "max_clock_skew"});
   LoadFeedbackConfig& feedback = config_.load_feedback;
-  auto key_file = map.get("key_file");
-  auto key = map.get("key");
-  if (key_file && key) key->fail("give either key or key_file, not both");
-  if (key_file) {
-    feedback.key_file = key_file->string();
-    KeyResult read = load_key_file(feedback.key_file);
-    if (!read.key) key_file->fail(read.error);
-    feedback.key = *read.key;
-  } else if (key) {
-    feedback.key = key->string();
-  } else {
-    map.self().fail_at("key_file", "missing, expected the file with the agents' shared key");
-  }
-  if (feedback.key.size() < kMinKeyBytes) {
-    (key_file ? *key_file : *key)
-        .fail("the key has " + std::to_string(feedback.key.size()) + " bytes, expected at least " +
-              std::to_string(kMinKeyBytes) + " (e.g. `openssl rand -hex 32`)");
-  }
+  SharedSecret secret = read_shared_secret(map, "the agents' shared key");
+  feedback.key_file = std::move(secret.file);
+  feedback.key = std::move(secret.key);
   if (auto f = map.get("report_interval")) {
     feedback.report_interval_ms = f->duration_ms(kMinReportIntervalMs, kMaxReportIntervalMs);
   }
@@ -53,25 +67,9 @@ void ConfigLoader::read_load_feedback(const Field& field) {
 
 void ConfigLoader::read_syn_cookies(const Field& field) {
   MapReader map = field.map({"key_file", "key"});
-  auto key_file = map.get("key_file");
-  auto key = map.get("key");
-  if (key_file && key) key->fail("give either key or key_file, not both");
-  if (key_file) {
-    config_.syn_cookie_key_file = key_file->string();
-    KeyResult read = load_key_file(config_.syn_cookie_key_file);
-    if (!read.key) key_file->fail(read.error);
-    config_.syn_cookie_secret = *read.key;
-  } else if (key) {
-    config_.syn_cookie_secret = key->string();
-  } else {
-    map.self().fail_at("key_file", "missing, expected the file with the nodes' shared cookie secret");
-  }
-  if (config_.syn_cookie_secret.size() < kMinKeyBytes) {
-    (key_file ? *key_file : *key)
-        .fail("the key has " + std::to_string(config_.syn_cookie_secret.size()) +
-              " bytes, expected at least " + std::to_string(kMinKeyBytes) +
-              " (e.g. `openssl rand -hex 32`)");
-  }
+  SharedSecret secret = read_shared_secret(map, "the nodes' shared cookie secret");
+  config_.syn_cookie_key_file = std::move(secret.file);
+  config_.syn_cookie_secret = std::move(secret.key);
 }
 
 void ConfigLoader::read_scheduling(const MapReader& map, ServiceConfig& service) const {

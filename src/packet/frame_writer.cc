@@ -17,6 +17,15 @@ size_t ip_header_size(bool v6) {
   return v6 ? ipv6::kSize : ipv4::kMinSize;
 }
 
+// The L4 checksum of a message written after write_ip_header().
+uint16_t l4_checksum(const uint8_t* ip, bool v6, uint8_t protocol, std::span<const uint8_t> l4,
+                     size_t checksum_offset) {
+  return v6 ? l4_checksum_ipv6(ip + ipv6::kSrc, ip + ipv6::kDst, protocol, l4, checksum_offset)
+            : l4_checksum_ipv4(ip + ipv4::kSrc, ip + ipv4::kDst, protocol, l4, checksum_offset);
+}
+
+}  // namespace
+
 void write_ip_header(uint8_t* ip, const IpAddress& src, const IpAddress& dst, uint8_t protocol,
                      size_t payload_length, uint8_t hop_limit) {
   if (!src.is_v4()) {
@@ -40,14 +49,12 @@ void write_ip_header(uint8_t* ip, const IpAddress& src, const IpAddress& dst, ui
   store_raw16(ip + ipv4::kChecksum, ipv4_header_checksum({ip, ipv4::kMinSize}));
 }
 
-// The L4 checksum of a message written after write_ip_header().
-uint16_t l4_checksum(const uint8_t* ip, bool v6, uint8_t protocol, std::span<const uint8_t> l4,
-                     size_t checksum_offset) {
-  return v6 ? l4_checksum_ipv6(ip + ipv6::kSrc, ip + ipv6::kDst, protocol, l4, checksum_offset)
-            : l4_checksum_ipv4(ip + ipv4::kSrc, ip + ipv4::kDst, protocol, l4, checksum_offset);
+void swap_macs(uint8_t* frame) {
+  uint8_t old_dst[6];
+  std::memcpy(old_dst, frame + eth::kDst, sizeof old_dst);
+  std::memcpy(frame + eth::kDst, frame + eth::kSrc, sizeof old_dst);
+  std::memcpy(frame + eth::kSrc, old_dst, sizeof old_dst);
 }
-
-}  // namespace
 
 void write_ethernet(std::span<uint8_t> frame, const MacAddress& dst, const MacAddress& src,
                     bool v6) {

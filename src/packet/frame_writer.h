@@ -20,6 +20,14 @@ struct TcpSegmentSpec {
   uint16_t mss = 0;  // 0: no option; else one MSS option
 };
 
+// An IP header at `ip` from `src` to `dst` (the family is theirs) carrying `payload_length` bytes
+// of `protocol`: IPv4 without options, DF, ID 0, its checksum; IPv6 without extension headers.
+void write_ip_header(uint8_t* ip, const IpAddress& src, const IpAddress& dst, uint8_t protocol,
+                     size_t payload_length, uint8_t hop_limit);
+
+// Swaps the Ethernet source and destination: a reply goes back where the frame came from.
+void swap_macs(uint8_t* frame);
+
 // The Ethernet header: MACs and the ethertype of `v6`.
 void write_ethernet(std::span<uint8_t> frame, const MacAddress& dst, const MacAddress& src,
                     bool v6);

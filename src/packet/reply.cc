@@ -5,6 +5,7 @@
 
 #include "packet/byte_order.h"
 #include "packet/checksum.h"
+#include "packet/frame_writer.h"
 #include "packet/headers.h"
 
 namespace fairway {
@@ -28,47 +29,11 @@ uint8_t icmp_protocol(const ParsedPacket& p) {
   return p.l3 == L3Kind::ipv4 ? kProtoIcmp : kProtoIcmpv6;
 }
 
-void swap_macs(uint8_t* frame) {
-  uint8_t old_dst[6];
-  std::memcpy(old_dst, frame + eth::kDst, sizeof old_dst);
-  std::memcpy(frame + eth::kDst, frame + eth::kSrc, sizeof old_dst);
-  std::memcpy(frame + eth::kSrc, old_dst, sizeof old_dst);
-}
-
-// ID 0 with DF: replies are atomic datagrams, whose ID RFC 6864 leaves free.
-void write_ipv4_header(uint8_t* ip, const ParsedPacket& p, uint8_t protocol,
-                       size_t payload_length) {
-  std::memset(ip, 0, ipv4::kMinSize);
-  ip[ipv4::kVersionIhl] = 0x45;
-  store_be16(ip + ipv4::kTotalLength, static_cast<uint16_t>(ipv4::kMinSize + payload_length));
-  store_be16(ip + ipv4::kFlagsFragment, ipv4::kDontFragment);
-  ip[ipv4::kTtl] = kReplyHopLimit;
-  ip[ipv4::kProtocol] = protocol;
-  std::memcpy(ip + ipv4::kSrc, p.dst.v4_bytes(), 4);
-  std::memcpy(ip + ipv4::kDst, p.src.v4_bytes(), 4);
-  store_raw16(ip + ipv4::kChecksum, ipv4_header_checksum({ip, ipv4::kMinSize}));
-}
-
-void write_ipv6_header(uint8_t* ip, const ParsedPacket& p, uint8_t protocol,
-                       size_t payload_length) {
-  std::memset(ip, 0, ipv6::kSize);
-  ip[0] = 0x60;
-  store_be16(ip + ipv6::kPayloadLength, static_cast<uint16_t>(payload_length));
-  ip[ipv6::kNextHeader] = protocol;
-  ip[ipv6::kHopLimit] = kReplyHopLimit;
-  std::memcpy(ip + ipv6::kSrc, p.dst.bytes.data(), 16);
-  std::memcpy(ip + ipv6::kDst, p.src.bytes.data(), 16);
-}
-
 // A header without options or extension headers, from the packet's destination back to its
-// source.
+// source. ID 0 with DF for IPv4: replies are atomic datagrams, whose ID RFC 6864 leaves free.
 void write_reply_ip_header(uint8_t* ip, const ParsedPacket& p, uint8_t protocol,
                            size_t payload_length) {
-  if (p.l3 == L3Kind::ipv4) {
-    write_ipv4_header(ip, p, protocol, payload_length);
-  } else {
-    write_ipv6_header(ip, p, protocol, payload_length);
-  }
+  write_ip_header(ip, p.dst, p.src, protocol, payload_length, kReplyHopLimit);
 }
 
 // Checksum of an L4 message written after a header from write_reply_ip_header().

@@ -15,13 +15,6 @@ constexpr uint8_t kOptionNop = 1;
 constexpr uint8_t kOptionMss = 2;
 constexpr size_t kMssOptionSize = 4;
 
-void swap_macs(uint8_t* frame) {
-  uint8_t old_dst[6];
-  std::memcpy(old_dst, frame + eth::kDst, sizeof old_dst);
-  std::memcpy(frame + eth::kDst, frame + eth::kSrc, sizeof old_dst);
-  std::memcpy(frame + eth::kSrc, old_dst, sizeof old_dst);
-}
-
 bool is_tcp_segment(const ParsedPacket& p) {
   return (p.l3 == L3Kind::ipv4 || p.l3 == L3Kind::ipv6) && p.l4_protocol == kProtoTcp &&
          !p.is_later_fragment;
@@ -53,8 +46,8 @@ uint16_t tcp_mss_option(std::span<const uint8_t> frame, const ParsedPacket& p) {
 size_t build_syn_cookie_reply(std::span<uint8_t> buffer, size_t frame_length, const ParsedPacket& p,
                               uint32_t cookie, uint16_t mss, uint16_t window) {
   if (!is_tcp_segment(p) || frame_length > buffer.size()) return 0;
-  const TcpSegmentSpec s{p.dst_port, p.src_port, cookie, p.tcp_seq + 1, kTcpSyn | kTcpAck,
-                         window, mss};
+  const TcpSegmentSpec s{p.dst_port,        p.src_port, cookie, p.tcp_seq + 1,
+                         kTcpSyn | kTcpAck, window,     mss};
   const size_t length = write_tcp_packet(buffer, p.dst, p.src, s);
   if (length != 0) swap_macs(buffer.data());
   return length;
