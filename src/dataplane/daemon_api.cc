@@ -98,15 +98,7 @@ nlohmann::json Daemon::services() const {
     nlohmann::json backends = nlohmann::json::array();
     for (const Backend& b : s.backends) backends.push_back(backend_json(s, b));
     ServiceEvents events;
-    for (const auto& w : workers_) {
-      const ServiceEvents one = w->service_counters.get(s.stats_slot);
-      events.syns += one.syns;
-      events.flows_untracked += one.flows_untracked;
-      events.denied += one.denied;
-      events.cookies_sent += one.cookies_sent;
-      events.cookies_validated += one.cookies_validated;
-      events.cookies_invalid += one.cookies_invalid;
-    }
+    for (const auto& w : workers_) events += w->service_counters.get(s.stats_slot);
     nlohmann::json deny = nlohmann::json::array();
     for (const ServiceConfig& sc : config_.services) {
       if (sc.name != s.name) continue;

@@ -66,6 +66,16 @@ struct alignas(64) ServiceEvents {
   uint64_t cookies_sent = 0;      // SYNs the SYN proxy answered with a cookie
   uint64_t cookies_validated = 0; // ACKs whose cookie was good: proxied flows opened
   uint64_t cookies_invalid = 0;   // ACKs with a bad cookie, dropped (syn_proxy: always)
+
+  ServiceEvents& operator+=(const ServiceEvents& other) {
+    syns += other.syns;
+    flows_untracked += other.flows_untracked;
+    denied += other.denied;
+    cookies_sent += other.cookies_sent;
+    cookies_validated += other.cookies_validated;
+    cookies_invalid += other.cookies_invalid;
+    return *this;
+  }
 };
 static_assert(sizeof(ServiceEvents) == 64);
 struct alignas(64) ServiceCounters {
