@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "control/api_result.h"
 #include "control/config_changes.h"
 #include "packet/addresses.h"
 
@@ -32,11 +33,6 @@ struct DenyRequest {
   std::string service;  // empty: the global list
 };
 std::optional<DenyRequest> parse_deny_request(const std::string& body, std::string& error);
-
-struct ApiResult {
-  int status = 200;
-  nlohmann::json body;
-};
 
 // GET /api/v1/flows?service=NAME&backend=ADDR[:PORT]&client=ADDR&limit=N
 struct FlowRequest {

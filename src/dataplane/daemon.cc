@@ -1,10 +1,7 @@
 #include "dataplane/daemon.h"
 
-#include <rte_cycles.h>
 #include <rte_eal.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
-#include <rte_mbuf.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -41,6 +38,7 @@ constexpr auto kControlTick = std::chrono::milliseconds(50);
 constexpr auto kMirrorPeriod = std::chrono::milliseconds(200);
 constexpr auto kResolvePeriod = std::chrono::milliseconds(1000);
 constexpr auto kRetiredSweepPeriod = std::chrono::milliseconds(1000);
+constexpr auto kLoadSamplePeriod = std::chrono::milliseconds(1000);
 
 }  // namespace
 
@@ -52,64 +50,15 @@ bool Daemon::start(std::string& error) {
   if (!exception_path_.create(ports_.ports(), config_.workers, config_.exception_path, error)) {
     return false;
   }
-  if (!publisher_.init(config_.workers, error)) return false;
-  runtime_.syn_cookie_key = random_syn_cookie_key();
-  adopt_syn_cookie_secret();
-  assign_stats_slots();
-  update_health_targets();
-  collector_.configure(config_.load_feedback);
-  if (netlink_.ok() && !netlink_.dump(kernel_)) {
+  if (!fleet_.init(config_.workers, error)) return false;
+  KernelState kernel;
+  if (netlink_.ok() && !netlink_.dump(kernel)) {
     spdlog::warn("kernel mirror: {}", netlink_.last_error());
   }
-  publish("start-up");
-  return launch_workers(error);
-}
-
-bool Daemon::launch_workers(std::string& error) {
-  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
-  for (uint32_t w = 0; w < config_.workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
-    if (lcore >= RTE_MAX_LCORE) {
-      error = "not enough worker lcores for " + std::to_string(config_.workers) +
-              " workers (check eal.lcores)";
-      return false;
-    }
-    auto ctx = std::make_unique<WorkerContext>();
-    ctx->index = w;
-    ctx->lcore = lcore;
-    ctx->ports = worker_ports(ports_.ports(), exception_path_, w);
-    ctx->publisher = &publisher_;
-    ctx->stop = &stop_workers_;
-    ctx->flows = std::make_unique<FlowTable>(config_.flow_capacity);
-    if (!prepare_worker(*ctx, error)) return false;
-    workers_.push_back(std::move(ctx));
-  }
-  for (auto& ctx : workers_) {
-    if (rte_eal_remote_launch(worker_main, ctx.get(), ctx->lcore) != 0) {
-      error = "cannot launch worker on lcore " + std::to_string(ctx->lcore);
-      stop_workers();
-      return false;
-    }
-  }
-  workers_running_ = true;
+  core_.start(std::move(kernel), Clock::now());
+  if (!fleet_.launch(config_.workers, config_.flow_capacity, error)) return false;
   exception_path_.start();
   return true;
-}
-
-// Builds a snapshot from the running configuration, the runtime state and the kernel's routes
-// and neighbors, and makes it the one every worker runs.
-void Daemon::publish(const char* why) {
-  auto build_start = Clock::now();
-  auto snapshot =
-      build_snapshot(config_, ports_.runtime_ports(), kernel_, publisher_.next_version(), runtime_);
-  auto build_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - build_start);
-  uint64_t version = snapshot->version;
-  size_t services = snapshot->services.size(), routes = snapshot->routes.size(),
-         neighbors = snapshot->neighbors.size();
-  last_publication_ns_ = publisher_.publish(std::move(snapshot));
-  spdlog::info(
-      "snapshot {} published ({}): {} services, {} routes, {} neighbors; built in {} us, running "
-      "on every worker {} us after the switch",
-      version, why, services, routes, neighbors, build_us.count(), last_publication_ns_ / 1000);
 }
 
 void Daemon::refresh_kernel_state() {
@@ -119,9 +68,7 @@ void Daemon::refresh_kernel_state() {
     spdlog::warn("kernel mirror: {}", netlink_.last_error());
     return;
   }
-  if (fresh == kernel_) return;
-  kernel_ = std::move(fresh);
-  publish("kernel routes or neighbors changed");
+  core_.set_kernel_state(std::move(fresh));
 }
 
 // Back-ends and gateways must be resolved before the first packet needs them, and stay resolved
@@ -130,7 +77,7 @@ void Daemon::refresh_kernel_state() {
 // through the exception path and the answer comes back the same way. Returns how many are
 // still missing from the snapshot.
 size_t Daemon::refresh_neighbors(bool only_missing) {
-  const Snapshot* snap = publisher_.current();
+  const Snapshot* snap = fleet_.running();
   std::set<IpAddress> wanted;
   for (const Service& service : snap->services) {
     for (const Backend& backend : service.backends) wanted.insert(backend.address);
@@ -160,37 +107,10 @@ size_t Daemon::refresh_neighbors(bool only_missing) {
   return missing;
 }
 
-uint64_t Daemon::total_rx() const {
-  uint64_t rx = 0;
-  for (const auto& w : workers_) rx += w->counters.rx_packets;
-  return rx;
-}
-
-void Daemon::sample_worker_load() {
-  worker_load_.resize(workers_.size());
-  uint64_t now = rte_get_tsc_cycles();
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    LoadSample& sample = worker_load_[i];
-    uint64_t busy = workers_[i]->counters.busy_cycles;
-    if (sample.tsc != 0 && now > sample.tsc) {
-      sample.load = std::min(1.0, static_cast<double>(busy - sample.busy_cycles) /
-                                      static_cast<double>(now - sample.tsc));
-    }
-    sample.busy_cycles = busy;
-    sample.tsc = now;
-  }
-}
-
-std::vector<WorkerContext*> Daemon::worker_list() const {
-  std::vector<WorkerContext*> out;
-  for (const auto& w : workers_) out.push_back(w.get());
-  return out;
-}
-
 void Daemon::control_loop() {
   auto last_mirror = Clock::now();
   auto last_resolve = Clock::time_point{};
-  auto last_sweep = Clock::now();
+  auto last_load_sample = Clock::now();
   auto last_activity = Clock::now();
   uint64_t last_rx = 0;
   while (g_stop_signal == 0) {
@@ -203,14 +123,12 @@ void Daemon::control_loop() {
     }
     if (g_reload != 0) {
       g_reload = 0;
-      reload("SIGHUP");
+      core_.reload("SIGHUP");
     }
-    run_health_checks();
-    run_distributor();
-    if (now - last_sweep >= kRetiredSweepPeriod) {
-      sweep_retired();
-      sample_worker_load();
-      last_sweep = now;
+    core_.tick(now);
+    if (now - last_load_sample >= kLoadSamplePeriod) {
+      fleet_.sample_load();
+      last_load_sample = now;
     }
     // While something is unresolved, ask again every tick; then re-confirm all periodically.
     if (neighbors_missing_ != 0) refresh_neighbors(true);
@@ -218,12 +136,11 @@ void Daemon::control_loop() {
       refresh_neighbors(false);
       last_resolve = now;
     }
-    log_flow_table_pressure();
     if (g_dump_stats != 0) {
       g_dump_stats = 0;
       std::cout << stats().dump() << std::endl;
     }
-    uint64_t rx = total_rx();
+    uint64_t rx = fleet_.total_rx();
     if (rx != last_rx) {
       last_rx = rx;
       last_activity = now;
@@ -236,32 +153,9 @@ void Daemon::control_loop() {
   }
 }
 
-// One line when a worker's flow table comes under pressure and one when it leaves it (the table
-// holds the state for 10 s after the last full bucket, so the lines cannot flap faster).
-void Daemon::log_flow_table_pressure() {
-  pressure_logged_.resize(workers_.size(), false);
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    const WorkerContext& w = *workers_[i];
-    const bool now = w.under_pressure.load(std::memory_order_relaxed);
-    if (now == pressure_logged_[i]) continue;
-    pressure_logged_[i] = now;
-    if (now) {
-      spdlog::warn(
-          "worker {}: flow table under pressure ({} flows, {} half-open, capacity {}): half-open "
-          "flows now live {} ms and are evicted first",
-          w.index, w.flow_count.load(), w.half_open.load(), config_.flow_capacity,
-          std::min(config_.timeouts.tcp_syn_ms, config_.timeouts.tcp_syn_under_pressure_ms));
-    } else {
-      spdlog::info("worker {}: flow table no longer under pressure ({} flows, {} half-open)",
-                   w.index, w.flow_count.load(), w.half_open.load());
-    }
-  }
-}
-
 void Daemon::stop_workers() {
-  stop_workers_.store(true);
-  rte_eal_mp_wait_lcore();
-  workers_running_ = false;
+  sweeper_.stop();
+  fleet_.stop();
   exception_path_.stop();
 }
 
@@ -269,12 +163,13 @@ int Daemon::run() {
   std::string error;
   if (!start(error)) {
     spdlog::error("{}", error);
-    if (workers_running_) stop_workers();
+    if (fleet_.launched()) stop_workers();
     ports_.stop();
     return 1;
   }
-  spdlog::info("fairwayd running: {} worker(s), {} port(s), snapshot {}", workers_.size(),
-               ports_.ports().size(), publisher_.current()->version);
+  spdlog::info("fairwayd running: {} worker(s), {} port(s), snapshot {}", config_.workers,
+               ports_.ports().size(), fleet_.running()->version);
+  sweeper_.start(kRetiredSweepPeriod);
   start_api();
   control_loop();
   api_.stop();
@@ -284,7 +179,7 @@ int Daemon::run() {
   if (!options_.stats_file.empty()) {
     std::ofstream(options_.stats_file) << final_stats.dump(2) << "\n";
   }
-  for (auto& w : workers_) release_worker(*w);
+  fleet_.release();
   ports_.stop();
   return 0;
 }

@@ -10,12 +10,6 @@
 
 namespace fairway {
 
-struct FlowListing {
-  uint64_t matched = 0;           // flows matching the filter, on the workers that answered
-  std::vector<FlowRecord> flows;  // the first `limit` of them (worker by worker, bucket order)
-  bool complete = true;           // every worker answered within the timeout
-};
-
 // Lists (up to `limit`; 0 counts only) and counts the live flows matching `filter` on every
 // worker. Sleeps ~1 ms between looks and returns after `timeout` at the latest: a worker that
 // has not answered by then (stopped, or still busy with a query that timed out before) is left

@@ -47,7 +47,7 @@ struct alignas(64) WorkerContext {
   std::atomic<uint64_t> flow_count{0};                   // published for the control core
   // The control core's flow listings and counts (query_flows()), answered once per iteration.
   FlowQuery flow_query;
-  // New flows per back-end stats slot, read like `counters` (backend_new_flows()).
+  // New flows per back-end stats slot, read like `counters`.
   BackendCounters backend_counters;
   // Per-service events by service stats slot, read like `counters`.
   ServiceCounters service_counters;
@@ -55,12 +55,6 @@ struct alignas(64) WorkerContext {
   std::atomic<uint64_t> half_open{0};
   std::atomic<bool> under_pressure{false};
 };
-
-// What the control core reads of `ctx`'s new flows for a back-end's stats slot (0 for
-// kNoStatsSlot); sum it over the workers. A plain read, like the other worker counters.
-inline uint64_t backend_new_flows(const WorkerContext& ctx, uint32_t slot) {
-  return ctx.backend_counters.new_flows_of(slot);
-}
 
 // The queues of worker `index` on every port.
 std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,

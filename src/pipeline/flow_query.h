@@ -60,6 +60,13 @@ struct FlowRecord {
   uint32_t expires_in_ms = 0;
 };
 
+// What the workers answered to one query, summed over them.
+struct FlowListing {
+  uint64_t matched = 0;           // flows matching the filter, on the workers that answered
+  std::vector<FlowRecord> flows;  // the first `limit` of them (worker by worker, bucket order)
+  bool complete = true;           // every worker answered within the timeout
+};
+
 class FlowQuery {
  public:
   enum class State : uint8_t {

@@ -3,8 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <set>
 
-#include "dataplane/daemon_internal.h"
+#include "control/control_core.h"
 
 namespace fairway {
 namespace {
@@ -59,10 +60,9 @@ nlohmann::json report_json(const LoadReport& r) {
 
 }  // namespace
 
-ApiResult Daemon::agent_report(const std::string& body, const std::string& signature,
-                               const std::string& source) {
-  LoadCollector::Outcome verdict =
-      collector_.submit(body, signature, source, wall_clock_ms(), Clock::now());
+ApiResult ControlCore::agent_report(const std::string& body, const std::string& signature,
+                                    const std::string& source, Clock::time_point now) {
+  LoadCollector::Outcome verdict = collector_.submit(body, signature, source, wall_clock_ms(), now);
   if (!verdict.rejection) return {200, {{"accepted", true}}};
   if (verdict.log) {
     spdlog::warn("load report from {} refused ({}): {} (said once per source and reason)", source,
@@ -72,8 +72,7 @@ ApiResult Daemon::agent_report(const std::string& body, const std::string& signa
           {{"error", verdict.message}, {"reason", rejection_name(*verdict.rejection)}}};
 }
 
-nlohmann::json Daemon::agents() const {
-  auto now = Clock::now();
+nlohmann::json ControlCore::agents(Clock::time_point now) const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [address, agent] : collector_.agents()) {
     double age = std::chrono::duration<double>(now - agent.received_at).count();
@@ -99,8 +98,7 @@ nlohmann::json Daemon::agents() const {
 // One round per report interval for every least-load service. A service that left least-load (or
 // went away) loses its distributor and its weights; the snapshot is republished only when a
 // weight changed beyond the dead band.
-void Daemon::run_distributor() {
-  auto now = Clock::now();
+void ControlCore::run_distributor(Clock::time_point now) {
   auto period = std::chrono::milliseconds(config_.load_feedback.report_interval_ms);
   if (now - last_distribution_ < period) return;
   last_distribution_ = now;
@@ -111,10 +109,12 @@ void Daemon::run_distributor() {
     active.insert(service.name);
     auto it = distributors_.find(service.name);
     if (it == distributors_.end() || !(it->second.config == service.least_load)) {
-      it = distributors_
-               .insert_or_assign(service.name, ServiceDistributor{service.least_load,
-                                                                  LeastLoadDistributor(service.least_load.params)})
-               .first;
+      it =
+          distributors_
+              .insert_or_assign(service.name,
+                                ServiceDistributor{service.least_load,
+                                                   LeastLoadDistributor(service.least_load.params)})
+              .first;
     }
     std::vector<DistributorInput> inputs;
     for (const BackendConfig& b : service.backends) {

@@ -5,13 +5,10 @@
 
 #include <algorithm>
 
-#include "dataplane/daemon_internal.h"
-#include "dataplane/flow_query_runner.h"
+#include "control/control_core.h"
 
 namespace fairway {
 namespace {
-
-constexpr auto kRetiredQueryTimeout = std::chrono::milliseconds(500);
 
 bool same_endpoint(const ServiceConfig& a, const ServiceConfig& b) {
   return a.vip == b.vip && a.port == b.port && a.protocol == b.protocol && a.mode == b.mode;
@@ -30,9 +27,17 @@ bool has_backend(const ServiceConfig& service, const BackendConfig& backend) {
   });
 }
 
+FlowFilter service_flows(const ServiceConfig& service) {
+  FlowFilter filter;
+  filter.vip = service.vip;
+  filter.vip_port = service.port;
+  filter.protocol = service.protocol;
+  return filter;
+}
+
 }  // namespace
 
-ApiResult Daemon::apply(const ChangeResult& change, int success_status) {
+ApiResult ControlCore::apply(const ChangeResult& change, int success_status) {
   if (change.error) {
     spdlog::warn("change refused ({}): {}", change.error->status, change.error->message);
     return {change.error->status, {{"error", change.error->message}}};
@@ -40,12 +45,12 @@ ApiResult Daemon::apply(const ChangeResult& change, int success_status) {
   spdlog::info("{}", change.summary);
   adopt(*change.config);
   return {success_status,
-          {{"snapshot_version", publisher_.current()->version}, {"change", change.summary}}};
+          {{"snapshot_version", data_plane_.running()->version}, {"change", change.summary}}};
 }
 
 // Makes `next` the running configuration. What it no longer has is retired, not dropped: a
 // removed back-end or service keeps its established flows until they end.
-void Daemon::adopt(Config next) {
+void ControlCore::adopt(Config next) {
   retire_removed(next);
   config_ = std::move(next);
   adopt_syn_cookie_secret();
@@ -57,14 +62,14 @@ void Daemon::adopt(Config next) {
 
 // A configured secret gives every node the same cookie key; without one the key made at start-up
 // stays (a reload must not invalidate the cookies in flight).
-void Daemon::adopt_syn_cookie_secret() {
+void ControlCore::adopt_syn_cookie_secret() {
   const std::string& secret = config_.syn_cookie_secret;
   if (secret.empty()) return;
-  runtime_.syn_cookie_key = syn_cookie_key_from_secret(
-      reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
+  runtime_.syn_cookie_key =
+      syn_cookie_key_from_secret(reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
 }
 
-void Daemon::retire_removed(const Config& next) {
+void ControlCore::retire_removed(const Config& next) {
   for (const ServiceConfig& old : config_.services) {
     const ServiceConfig* kept = find(next.services, old.name);
     if (kept == nullptr || !same_endpoint(*kept, old)) {
@@ -88,25 +93,30 @@ void Daemon::retire_removed(const Config& next) {
     }
   }
   // What comes back (or is replaced by a service on the same endpoint) is no longer retired.
+  // A sweep's checks made before then no longer hold (see forget_retired()).
+  size_t revived = 0;
   for (const ServiceConfig& s : next.services) {
-    std::erase_if(runtime_.retired_services, [&](const ServiceConfig& r) {
+    revived += std::erase_if(runtime_.retired_services, [&](const ServiceConfig& r) {
       return r.name == s.name || (r.vip == s.vip && r.port == s.port && r.protocol == s.protocol);
     });
     auto retired = runtime_.retired_backends.find(s.name);
     if (retired == runtime_.retired_backends.end()) continue;
-    std::erase_if(retired->second, [&](const BackendConfig& b) { return has_backend(s, b); });
+    revived +=
+        std::erase_if(retired->second, [&](const BackendConfig& b) { return has_backend(s, b); });
     if (retired->second.empty()) runtime_.retired_backends.erase(retired);
   }
+  if (revived != 0) ++revival_epoch_;
 }
 
 // Each (service, back-end) keeps one counter slot for the daemon's life, so its counters stay
 // meaningful across removal and return. Slots are not reused; past kBackendStatsSlots a back-end
 // simply has no per-back-end counters (said once in the log).
-void Daemon::assign_stats_slots() {
+void ControlCore::assign_stats_slots() {
   for (const ServiceConfig& s : config_.services) {
     // The service's own counters use the slot of (name, ""), from the same space.
     std::vector<BackendId> ids{{s.name, ""}};
-    for (const BackendConfig& b : s.backends) ids.push_back({s.name, backend_key(b.address, b.port)});
+    for (const BackendConfig& b : s.backends)
+      ids.push_back({s.name, backend_key(b.address, b.port)});
     for (const BackendId& id : ids) {
       if (runtime_.stats_slots.count(id) != 0) continue;
       if (next_stats_slot_ >= kBackendStatsSlots) {
@@ -121,7 +131,7 @@ void Daemon::assign_stats_slots() {
   }
 }
 
-void Daemon::update_health_targets() {
+void ControlCore::update_health_targets() {
   std::vector<HealthTarget> targets = health_targets(config_);
   std::set<BackendId> checked;
   for (const HealthTarget& t : targets) checked.insert({t.service, t.backend});
@@ -130,8 +140,8 @@ void Daemon::update_health_targets() {
   health_.set_targets(std::move(targets));
 }
 
-void Daemon::run_health_checks() {
-  std::vector<HealthTransition> transitions = health_.step(Clock::now());
+void ControlCore::run_health_checks(Clock::time_point now) {
+  std::vector<HealthTransition> transitions = health_.step(now);
   bool changed = false;
   for (const HealthTransition& t : transitions) {
     BackendId id{t.service, t.backend};
@@ -146,48 +156,56 @@ void Daemon::run_health_checks() {
   if (changed) publish("health changed");
 }
 
-// Drops retired services and back-ends that no worker has a flow for any more.
-void Daemon::sweep_retired() {
-  if (runtime_.retired_services.empty() && runtime_.retired_backends.empty()) return;
-  std::vector<WorkerContext*> workers = worker_list();
-  auto has_flows = [&](const FlowFilter& filter) {
-    FlowListing listing = query_flows(workers, filter, 0, kRetiredQueryTimeout);
-    return !listing.complete || listing.matched != 0;
-  };
-  bool changed = false;
-  std::erase_if(runtime_.retired_services, [&](const ServiceConfig& s) {
-    FlowFilter filter;
-    filter.vip = s.vip;
-    filter.vip_port = s.port;
-    filter.protocol = s.protocol;
-    if (has_flows(filter)) return false;
-    spdlog::info("service {} removed: no flows left", s.name);
-    changed = true;
-    return true;
-  });
-  for (auto it = runtime_.retired_backends.begin(); it != runtime_.retired_backends.end();) {
-    const ServiceConfig* service = find(config_.services, it->first);
-    std::erase_if(it->second, [&](const BackendConfig& b) {
+std::vector<RetiredCheck> ControlCore::retired_checks() const {
+  std::vector<RetiredCheck> checks;
+  for (const ServiceConfig& s : runtime_.retired_services) {
+    checks.push_back({s.name, std::nullopt, service_flows(s), revival_epoch_});
+  }
+  for (const auto& [name, backends] : runtime_.retired_backends) {
+    const ServiceConfig* service = find(config_.services, name);
+    for (const BackendConfig& b : backends) {
+      // A back-end retired from a service that is itself gone has nothing left to match.
+      std::optional<FlowFilter> filter;
       if (service != nullptr) {
-        FlowFilter filter;
-        filter.vip = service->vip;
-        filter.vip_port = service->port;
-        filter.protocol = service->protocol;
-        filter.backend = b.address;
-        filter.backend_port = b.port;
-        if (has_flows(filter)) return false;
+        filter = service_flows(*service);
+        filter->backend = b.address;
+        filter->backend_port = b.port;
       }
-      spdlog::info("service {} back-end {} removed: no flows left", it->first,
-                   backend_key(b.address, b.port));
-      changed = true;
-      return true;
+      checks.push_back({name, b, filter, revival_epoch_});
+    }
+  }
+  return checks;
+}
+
+// Drops what the sweeper found without flows on any worker.
+void ControlCore::forget_retired(const std::vector<RetiredCheck>& ended) {
+  bool changed = false;
+  for (const RetiredCheck& check : ended) {
+    if (check.epoch != revival_epoch_) continue;
+    if (!check.backend) {
+      if (std::erase_if(runtime_.retired_services,
+                        [&](const ServiceConfig& s) { return s.name == check.service; }) != 0) {
+        spdlog::info("service {} removed: no flows left", check.service);
+        changed = true;
+      }
+      continue;
+    }
+    auto it = runtime_.retired_backends.find(check.service);
+    if (it == runtime_.retired_backends.end()) continue;
+    const BackendConfig& b = *check.backend;
+    size_t erased = std::erase_if(it->second, [&](const BackendConfig& r) {
+      return r.address == b.address && r.port == b.port;
     });
-    it = it->second.empty() ? runtime_.retired_backends.erase(it) : std::next(it);
+    if (erased == 0) continue;
+    changed = true;
+    spdlog::info("service {} back-end {} removed: no flows left", check.service,
+                 backend_key(b.address, b.port));
+    if (it->second.empty()) runtime_.retired_backends.erase(it);
   }
   if (changed) publish("retired flows ended");
 }
 
-ApiResult Daemon::reload(const char* trigger) {
+ApiResult ControlCore::reload(const char* trigger) {
   if (config_.source_path.empty()) {
     return {409, {{"error", "the configuration was not loaded from a file; nothing to reload"}}};
   }

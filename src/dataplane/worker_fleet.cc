@@ -1,0 +1,116 @@
+#include "dataplane/worker_fleet.h"
+
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <algorithm>
+
+#include "dataplane/flow_query_runner.h"
+
+namespace fairway {
+
+bool WorkerFleet::init(uint32_t workers, std::string& error) {
+  return publisher_.init(workers, error);
+}
+
+bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, std::string& error) {
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (uint32_t w = 0; w < workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
+    if (lcore >= RTE_MAX_LCORE) {
+      error =
+          "not enough worker lcores for " + std::to_string(workers) + " workers (check eal.lcores)";
+      return false;
+    }
+    auto ctx = std::make_unique<WorkerContext>();
+    ctx->index = w;
+    ctx->lcore = lcore;
+    ctx->ports = worker_ports(ports_.ports(), exception_path_, w);
+    ctx->publisher = &publisher_;
+    ctx->stop = &stop_;
+    ctx->flows = std::make_unique<FlowTable>(flow_capacity);
+    if (!prepare_worker(*ctx, error)) return false;
+    workers_.push_back(std::move(ctx));
+  }
+  load_.resize(workers_.size());
+  for (auto& ctx : workers_) {
+    if (rte_eal_remote_launch(worker_main, ctx.get(), ctx->lcore) != 0) {
+      error = "cannot launch worker on lcore " + std::to_string(ctx->lcore);
+      stop();
+      return false;
+    }
+  }
+  running_ = true;
+  return true;
+}
+
+void WorkerFleet::stop() {
+  stop_.store(true);
+  rte_eal_mp_wait_lcore();
+  running_ = false;
+}
+
+void WorkerFleet::release() {
+  for (auto& w : workers_) release_worker(*w);
+}
+
+void WorkerFleet::sample_load() {
+  uint64_t now = rte_get_tsc_cycles();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    LoadSample& sample = load_[i];
+    uint64_t busy = workers_[i]->counters.busy_cycles;
+    if (sample.tsc != 0 && now > sample.tsc) {
+      sample.load = std::min(1.0, static_cast<double>(busy - sample.busy_cycles) /
+                                      static_cast<double>(now - sample.tsc));
+    }
+    sample.busy_cycles = busy;
+    sample.tsc = now;
+  }
+}
+
+uint64_t WorkerFleet::total_rx() const {
+  uint64_t rx = 0;
+  for (const auto& w : workers_) rx += w->counters.rx_packets;
+  return rx;
+}
+
+std::vector<WorkerContext*> WorkerFleet::contexts() const {
+  std::vector<WorkerContext*> out;
+  for (const auto& w : workers_) out.push_back(w.get());
+  return out;
+}
+
+uint64_t WorkerFleet::publish(std::unique_ptr<Snapshot> next) {
+  return publisher_.publish(std::move(next));
+}
+
+std::vector<WorkerState> WorkerFleet::workers() const {
+  std::vector<WorkerState> out;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const WorkerContext& w = *workers_[i];
+    out.push_back({w.index, w.lcore, w.running_version.load(std::memory_order_relaxed),
+                   w.flow_count.load(std::memory_order_relaxed),
+                   w.half_open.load(std::memory_order_relaxed),
+                   w.under_pressure.load(std::memory_order_relaxed), load_[i].load, w.counters});
+  }
+  return out;
+}
+
+ServiceEvents WorkerFleet::service_events(uint32_t slot) const {
+  ServiceEvents sum;
+  for (const auto& w : workers_) sum += w->service_counters.get(slot);
+  return sum;
+}
+
+uint64_t WorkerFleet::backend_new_flows(uint32_t slot) const {
+  uint64_t sum = 0;
+  for (const auto& w : workers_) sum += w->backend_counters.new_flows_of(slot);
+  return sum;
+}
+
+FlowListing WorkerFleet::query_flows(const FlowFilter& filter, size_t limit,
+                                     std::chrono::milliseconds timeout) {
+  return fairway::query_flows(contexts(), filter, limit, timeout);
+}
+
+}  // namespace fairway
