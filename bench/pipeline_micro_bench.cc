@@ -51,12 +51,23 @@ Workload make_workload(size_t flows, const char* vip, uint8_t tcp_flags) {
   }
   std::vector<RuntimePort> ports = {{"client", *MacAddress::parse("02:00:00:00:00:01"), false, 0},
                                     {"server", *MacAddress::parse("02:00:00:00:01:01"), false, 0}};
-  Workload w{build_snapshot(*loaded.config, ports, {}, 1), {}};
+  // Counter slots for every service and back-end, as fairwayd gives them: the benchmark counts
+  // what the daemon counts.
+  RuntimeState runtime;
+  uint32_t slot = 0;
+  for (const ServiceConfig& s : loaded.config->services) {
+    runtime.stats_slots[{s.name, ""}] = slot++;
+    for (const BackendConfig& b : s.backends) {
+      runtime.stats_slots[{s.name, backend_key(b.address, b.port)}] = slot++;
+    }
+  }
+  Workload w{build_snapshot(*loaded.config, ports, {}, 1, runtime), {}};
   for (size_t i = 0; i < flows; ++i) {
     test::FrameSpec spec;
     spec.src_mac = {2, 0, 0, 0, 0, 0xfe};
     spec.dst_mac = {2, 0, 0, 0, 0, 1};
-    spec.src = "198.18." + std::to_string(64 + (i >> 16) % 64) + "." + std::to_string((i >> 8) & 0xff);
+    spec.src =
+        "198.18." + std::to_string(64 + (i >> 16) % 64) + "." + std::to_string((i >> 8) & 0xff);
     spec.dst = vip;
     spec.src_port = static_cast<uint16_t>(1024 + (i & 0xff) * 211 % 60000);
     spec.tcp_flags = tcp_flags;
@@ -80,6 +91,10 @@ void run(benchmark::State& state, const char* vip, uint8_t flags, uint64_t ms_pe
   FlowTable table(capacity != 0 ? capacity : flows * 2);
   WorkerCounters counters;
   PipelineContext ctx{table, counters, 1'000};
+  static BackendCounters backend_counters;
+  static ServiceCounters service_counters;
+  ctx.backend_counters = &backend_counters;
+  ctx.service_counters = &service_counters;
   // Frames are copied into mbuf-like buffers a burst at a time, as a NIC would have written them.
   static uint8_t buffers[kMaxBurst][2048];
   FrameRef frames[kMaxBurst];
@@ -103,10 +118,16 @@ void run(benchmark::State& state, const char* vip, uint8_t flags, uint64_t ms_pe
   state.SetItemsProcessed(state.iterations() * kMaxBurst);
 }
 
-void BM_DsrEstablished(benchmark::State& s) { run(s, "198.18.100.1", kTcpAck, 1); }
-void BM_NatEstablished(benchmark::State& s) { run(s, "198.18.100.2", kTcpAck, 1); }
+void BM_DsrEstablished(benchmark::State& s) {
+  run(s, "198.18.100.1", kTcpAck, 1);
+}
+void BM_NatEstablished(benchmark::State& s) {
+  run(s, "198.18.100.2", kTcpAck, 1);
+}
 // Each pass is 200 ms apart and SYN flows expire after 100 ms: every SYN creates a flow again.
-void BM_SynNewFlow(benchmark::State& s) { run(s, "198.18.100.1", kTcpSyn, 200); }
+void BM_SynNewFlow(benchmark::State& s) {
+  run(s, "198.18.100.1", kTcpSyn, 200);
+}
 
 // A SYN flood: distinct tuples twice the table's capacity, default timeouts: the table is full
 // and under pressure, every SYN misses and evicts a half-open entry. 2M tuples take ~200 ms a

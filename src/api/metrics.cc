@@ -104,6 +104,33 @@ void service_metrics(std::ostringstream& out, const nlohmann::json& services) {
           << b["flows_created"].get<uint64_t>() << '\n';
     }
   }
+  family(
+      out, "fairway_backend_flows_reset_total", "counter",
+      "Flows ended because the back-end went down (on_backend_down: reset), summed over workers.");
+  for (const auto& s : services) {
+    for (const auto& b : s["backends"]) {
+      out << "fairway_backend_flows_reset_total" << backend_labels(s, b) << ' '
+          << b["flows_reset"].get<uint64_t>() << '\n';
+    }
+  }
+  // direction "in": client to back-end, forwarded; "out": back-end to client, translated back
+  // (nat only: dsr replies do not pass through the load balancer).
+  for (const auto& [unit, help] :
+       {std::pair{"packets", "Packets"}, std::pair{"bytes", "Frame bytes"}}) {
+    const std::string name = std::string("fairway_backend_") + unit + "_total";
+    family(out, name, "counter",
+           std::string(help) + " forwarded to (in) and translated back from (out) the back-end.");
+    for (const auto& s : services) {
+      for (const auto& b : s["backends"]) {
+        std::string labels = backend_labels(s, b);
+        labels.pop_back();  // the closing brace: a direction label follows
+        for (const char* direction : {"in", "out"}) {
+          out << name << labels << ",direction=\"" << direction << "\"} "
+              << b[std::string(unit) + "_" + direction].get<uint64_t>() << '\n';
+        }
+      }
+    }
+  }
   family(out, "fairway_backend_weight", "gauge", "Administrative weight of the back-end.");
   for (const auto& s : services) {
     for (const auto& b : s["backends"]) {

@@ -62,8 +62,8 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 }  // namespace
 
 void ConfigLoader::load(const Field& root) {
-  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports", "neighbors",
-                            "routes", "services", "load_feedback", "exception_path",
+  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports",
+                            "neighbors", "routes", "services", "load_feedback", "exception_path",
                             "deny_clients", "syn_cookies"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("mbufs"))
@@ -118,16 +118,16 @@ void ConfigLoader::read_flow_table(const Field& field) {
   }
   auto timeouts_field = map.get("timeouts");
   if (!timeouts_field) return;
-  MapReader timeouts =
-      timeouts_field->map({"tcp_syn", "tcp_syn_under_pressure", "tcp_established", "tcp_closing",
-                           "udp", "other"});
+  MapReader timeouts = timeouts_field->map(
+      {"tcp_syn", "tcp_syn_under_pressure", "tcp_established", "tcp_closing", "udp", "other"});
   FlowTimeouts& t = config_.timeouts;
-  std::pair<const char*, uint64_t*> slots[] = {{"tcp_syn", &t.tcp_syn_ms},
-                                               {"tcp_syn_under_pressure", &t.tcp_syn_under_pressure_ms},
-                                               {"tcp_established", &t.tcp_established_ms},
-                                               {"tcp_closing", &t.tcp_closing_ms},
-                                               {"udp", &t.udp_ms},
-                                               {"other", &t.other_ms}};
+  std::pair<const char*, uint64_t*> slots[] = {
+      {"tcp_syn", &t.tcp_syn_ms},
+      {"tcp_syn_under_pressure", &t.tcp_syn_under_pressure_ms},
+      {"tcp_established", &t.tcp_established_ms},
+      {"tcp_closing", &t.tcp_closing_ms},
+      {"udp", &t.udp_ms},
+      {"other", &t.other_ms}};
   for (auto [key, slot] : slots) {
     if (auto f = timeouts.get(key)) *slot = f->duration_ms(kMinTimeoutMs, kMaxTimeoutMs);
   }
@@ -266,8 +266,8 @@ std::optional<YAML::Mark> second_document_start(const std::string& text) {
     size_t end = text.find('\n', line_start);
     std::string_view row(text.data() + line_start,
                          (end == std::string::npos ? text.size() : end) - line_start);
-    bool marker = row.starts_with("---") && (row.size() == 3 || row[3] == ' ' || row[3] == '\t' ||
-                                             row[3] == '\r');
+    bool marker = row.starts_with("---") &&
+                  (row.size() == 3 || row[3] == ' ' || row[3] == '\t' || row[3] == '\r');
     if (marker && seen_content) {
       YAML::Mark mark;
       mark.line = line;

@@ -146,8 +146,9 @@ ChangeResult change_deny_list(const Config& running, const std::string& service,
     }
   }
   if (!prefix) {
-    return fail(400, "prefix: '" + prefix_text +
-                         "' is not an address prefix; expected e.g. 198.18.9.0/24 or 2001:2:9::/48");
+    return fail(400,
+                "prefix: '" + prefix_text +
+                    "' is not an address prefix; expected e.g. 198.18.9.0/24 or 2001:2:9::/48");
   }
   Config next = running;
   std::vector<IpPrefix>* list = &next.deny_clients;

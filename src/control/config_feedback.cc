@@ -76,9 +76,9 @@ void ConfigLoader::read_scheduling(const MapReader& map, ServiceConfig& service)
   if (auto f = map.get("scheduler")) {
     constexpr Scheduler kSchedulers[] = {Scheduler::maglev, Scheduler::least_load,
                                          Scheduler::source_hash};
-    service.scheduler = kSchedulers[f->choice({scheduler_name(kSchedulers[0]),
-                                               scheduler_name(kSchedulers[1]),
-                                               scheduler_name(kSchedulers[2])})];
+    service.scheduler =
+        kSchedulers[f->choice({scheduler_name(kSchedulers[0]), scheduler_name(kSchedulers[1]),
+                               scheduler_name(kSchedulers[2])})];
     if (service.scheduler == Scheduler::least_load && !config_.load_feedback.enabled()) {
       f->fail(
           "least-load follows the agents' load reports, expected a load_feedback section "

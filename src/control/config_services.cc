@@ -110,14 +110,17 @@ void ConfigLoader::read_syn_proxy(const Field& field, ServiceConfig& service) co
   service.syn_proxy = kModes[field.choice({"off", "under_pressure", "always"})];
   if (service.syn_proxy == SynProxyMode::off) return;
   if (service.mode != ForwardingMode::nat || service.protocol != kProtoTcp) {
-    field.fail("a SYN proxy needs mode: nat and protocol: tcp (in dsr the back-end answers the "
-               "client itself, so the load balancer cannot complete a handshake for it), expected "
-               "off");
+    field.fail(
+        "a SYN proxy needs mode: nat and protocol: tcp (in dsr the back-end answers the "
+        "client itself, so the load balancer cannot complete a handshake for it), expected "
+        "off");
   }
   if (config_.workers > 1) {
-    field.fail("a SYN proxy needs workers: 1 for now (a back-end's replies must reach the worker "
-               "that holds the flow's sequence offset, and the workers' queues are spread by RSS), "
-               "got workers: " + std::to_string(config_.workers) + ", expected off");
+    field.fail(
+        "a SYN proxy needs workers: 1 for now (a back-end's replies must reach the worker "
+        "that holds the flow's sequence offset, and the workers' queues are spread by RSS), "
+        "got workers: " +
+        std::to_string(config_.workers) + ", expected off");
   }
 }
 

@@ -7,6 +7,12 @@
 namespace fairway {
 namespace {
 
+nlohmann::json traffic_json(const BackendTraffic& t) {
+  return {{"flows_created", t.flows_created}, {"flows_reset", t.flows_reset},
+          {"packets_in", t.packets_in},       {"bytes_in", t.bytes_in},
+          {"packets_out", t.packets_out},     {"bytes_out", t.bytes_out}};
+}
+
 double rounded_seconds(ControlCore::Clock::duration d) {
   return std::round(std::chrono::duration<double>(d).count() * 1000) / 1000;
 }
@@ -20,8 +26,8 @@ nlohmann::json ControlCore::backend_json(const Service& service, const Backend& 
                         {"weight", backend.weight},
                         {"effective_weight", backend.effective_weight},
                         {"drained", backend.drained},
-                        {"removed", backend.removed},
-                        {"flows_created", data_plane_.backend_new_flows(backend.stats_slot)}};
+                        {"removed", backend.removed}};
+  out.update(traffic_json(data_plane_.backend_traffic(backend.stats_slot)));
   // The effective state, most decisive first: what gets new flows is "up" only.
   const char* state = backend.removed       ? "removed"
                       : !backend.up         ? "down"
@@ -59,29 +65,38 @@ nlohmann::json ControlCore::services(Clock::time_point now) const {
   nlohmann::json out = nlohmann::json::array();
   for (const Service& s : data_plane_.running()->services) {
     nlohmann::json backends = nlohmann::json::array();
-    for (const Backend& b : s.backends) backends.push_back(backend_json(s, b, now));
+    BackendTraffic traffic;  // the service's: the sum of its back-ends'
+    for (const Backend& b : s.backends) {
+      backends.push_back(backend_json(s, b, now));
+      traffic += data_plane_.backend_traffic(b.stats_slot);
+    }
     const ServiceEvents events = data_plane_.service_events(s.stats_slot);
     nlohmann::json deny = nlohmann::json::array();
+    // A retired service is no longer in the configuration: it keeps the default scheduler's name.
+    Scheduler scheduler = Scheduler::maglev;
     for (const ServiceConfig& sc : config_.services) {
       if (sc.name != s.name) continue;
+      scheduler = sc.scheduler;
       for (const IpPrefix& prefix : sc.deny_clients) deny.push_back(prefix.to_string());
     }
+    nlohmann::json counters = {{"syns", events.syns},
+                               {"flows_untracked", events.flows_untracked},
+                               {"denied", events.denied},
+                               {"cookies_sent", events.cookies_sent},
+                               {"cookies_validated", events.cookies_validated},
+                               {"cookies_invalid", events.cookies_invalid}};
+    counters.update(traffic_json(traffic));
     out.push_back(
         {{"name", s.name},
          {"vip", s.vip.to_string()},
          {"port", s.port},
          {"protocol", s.protocol == kProtoTcp ? "tcp" : "udp"},
          {"mode", s.mode == ForwardingMode::nat ? "nat" : "dsr"},
+         {"scheduler", scheduler_name(scheduler)},
          {"on_backend_down", s.on_backend_down == BackendDownPolicy::reset ? "reset" : "keep"},
          {"accepting", s.accepting},
          {"syn_proxy", syn_proxy_name(s.syn_proxy)},
-         {"counters",
-          {{"syns", events.syns},
-           {"flows_untracked", events.flows_untracked},
-           {"denied", events.denied},
-           {"cookies_sent", events.cookies_sent},
-           {"cookies_validated", events.cookies_validated},
-           {"cookies_invalid", events.cookies_invalid}}},
+         {"counters", counters},
          {"deny_clients", deny},
          {"backends", backends}});
   }

@@ -41,9 +41,9 @@ class DataPlane {
   virtual std::vector<RuntimePort> ports() const = 0;
 
   virtual std::vector<WorkerState> workers() const = 0;
-  // Per-service events and per-back-end new flows by stats slot, summed over the workers.
+  // Per-service events and per-back-end traffic by stats slot, summed over the workers.
   virtual ServiceEvents service_events(uint32_t slot) const = 0;
-  virtual uint64_t backend_new_flows(uint32_t slot) const = 0;
+  virtual BackendTraffic backend_traffic(uint32_t slot) const = 0;
 
   // Lists (up to `limit`; 0 counts only) and counts the flows matching `filter` on every worker.
   // Blocks up to `timeout`: call it without holding the control core's lock. Thread-safe.

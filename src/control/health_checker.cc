@@ -103,7 +103,7 @@ struct CheckOutcome {
 
 // Judges an HTTP response read so far; nullopt when it cannot tell yet.
 std::optional<CheckOutcome> judge_http(std::string_view response, ReadEnd end,
-                                  const HealthCheckConfig& check) {
+                                       const HealthCheckConfig& check) {
   bool ended = end != ReadEnd::more;
   size_t eol = response.find('\n');
   if (eol == std::string_view::npos) {
@@ -118,7 +118,7 @@ std::optional<CheckOutcome> judge_http(std::string_view response, ReadEnd end,
   if (!status) return CheckOutcome{false, "malformed HTTP status line " + snippet(line)};
   if (*status != check.expect_status) {
     return CheckOutcome{false, "HTTP status " + std::to_string(*status) + ", expected " +
-                              std::to_string(check.expect_status)};
+                                   std::to_string(check.expect_status)};
   }
   // The headers end with an empty line; tolerate bare LF line ends.
   std::string_view rest = response.substr(eol + 1);
@@ -146,7 +146,7 @@ std::optional<CheckOutcome> judge_http(std::string_view response, ReadEnd end,
     return std::nullopt;  // until the server closes (HTTP/1.0, Connection: close)
   } else if (length && end == ReadEnd::eof) {
     return CheckOutcome{false, "response body ended after " + std::to_string(body.size()) + " of " +
-                              std::to_string(*length) + " bytes"};
+                                   std::to_string(*length) + " bytes"};
   }
   if (!check.expect_body.empty() && body.find(check.expect_body) == std::string_view::npos) {
     return CheckOutcome{false, "body does not contain " + snippet(check.expect_body)};

@@ -8,7 +8,6 @@ namespace {
 constexpr size_t kMaxBodyBytes = 4096;
 constexpr size_t kMaxLoggedPairs = 1024;
 
-
 }  // namespace
 
 LoadCollector::Outcome LoadCollector::refuse(ReportRejection reason, int status,

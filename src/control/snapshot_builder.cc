@@ -89,8 +89,8 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
   }
   for (Backend& b : service.backends) {
     auto effective = runtime.effective_weights.find({config.name, backend_key(b.address, b.port)});
-    bool distributed = config.scheduler == Scheduler::least_load &&
-                       effective != runtime.effective_weights.end();
+    bool distributed =
+        config.scheduler == Scheduler::least_load && effective != runtime.effective_weights.end();
     b.effective_weight = scheduling_weight(b, distributed ? effective->second : b.weight);
     if (!b.up && config.on_backend_down == BackendDownPolicy::reset) service.resets_flows = true;
   }
@@ -119,9 +119,9 @@ void add_service(const ServiceConfig& sc, bool accepting, const RuntimeState& ru
     // claim of one kept only for its remaining flows.
     Endpoint backend_endpoint{b.address, b.port, sc.protocol};
     if (accepting && !b.removed) {
-      snap.nat_service_by_backend[backend_endpoint] = id;
+      snap.nat_service_by_backend[backend_endpoint] = NatSource{id, b.stats_slot};
     } else {
-      snap.nat_service_by_backend.emplace(backend_endpoint, id);
+      snap.nat_service_by_backend.emplace(backend_endpoint, NatSource{id, b.stats_slot});
     }
   }
 }
@@ -180,12 +180,14 @@ void add_neighbors(const Config& config, const std::vector<RuntimePort>& ports,
 void add_backend_next_hops(Snapshot& snap) {
   for (const Service& service : snap.services) {
     for (const Backend& backend : service.backends) {
+      snap.address_roles[backend.address].backend = true;
       const Route* route = snap.find_route(backend.address);
       if (route == nullptr || route->port >= snap.ports.size()) continue;
       const Neighbor* neighbor =
           snap.find_neighbor(route->has_gateway ? route->gateway : backend.address);
       if (neighbor == nullptr) continue;
-      snap.backend_next_hops[backend.address] = NextHop{route->port, neighbor->mac};
+      snap.backend_next_hops[ServiceBackend{backend.address, backend.port, service.id}] =
+          NextHop{route->port, neighbor->mac, backend.stats_slot};
     }
   }
 }

@@ -1,12 +1,12 @@
 #include "control/yaml_reader.h"
 
-#include "util/duration.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <limits>
+
+#include "util/duration.h"
 
 namespace fairway::config_detail {
 namespace {
@@ -90,7 +90,6 @@ std::optional<uint64_t> parse_decimal(std::string_view text) {
   return value;
 }
 
-
 std::string duration_text(uint64_t ms) {
   if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
@@ -151,7 +150,8 @@ double Field::number(double min, double max) const {
   if (is_quoted(node_) || !plain || ec != std::errc() || end != text.data() + text.size()) {
     fail("expected " + expected + ", got " + describe_typed(node_));
   }
-  if (!(value >= min && value <= max)) fail("value " + text + " is out of range, expected " + expected);
+  if (!(value >= min && value <= max))
+    fail("value " + text + " is out of range, expected " + expected);
   return value;
 }
 

@@ -112,8 +112,9 @@ void print_status(const nlohmann::json& s) {
 }
 
 void print_services(const nlohmann::json& services) {
-  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %-14s %-10s %s\n", "SERVICE", "VIP", "MODE",
-              "BACKEND", "WEIGHT", "STATE", "HEALTH", "FLOWS_CREATED", "EFFECTIVE", "WHY");
+  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %-10s %-12s %-12s %-12s %-12s %-10s %s\n",
+              "SERVICE", "VIP", "MODE", "BACKEND", "WEIGHT", "STATE", "HEALTH", "FLOWS", "PKTS_IN",
+              "BYTES_IN", "PKTS_OUT", "BYTES_OUT", "EFFECTIVE", "WHY");
   for (const auto& s : services) {
     std::string vip = s["vip"].get<std::string>() + ":" + std::to_string(s["port"].get<int>()) +
                       "/" + s["protocol"].get<std::string>();
@@ -121,13 +122,15 @@ void print_services(const nlohmann::json& services) {
       // Effective weights are relative: admin weight x 100 under least-load, the admin weight
       // otherwise; WHY says what the distributor did.
       std::string why = b.contains("load") ? b["load"]["reason"].get<std::string>() : "";
-      std::printf("%-16s %-28s %-5s %-24s %-7u %-9s %-10s %-14llu %-10u %s\n",
-                  s["name"].get<std::string>().c_str(), vip.c_str(),
-                  s["mode"].get<std::string>().c_str(), b["backend"].get<std::string>().c_str(),
-                  b["weight"].get<unsigned>(), b["state"].get<std::string>().c_str(),
-                  b["health"]["state"].get<std::string>().c_str(),
-                  b["flows_created"].get<unsigned long long>(),
-                  b["effective_weight"].get<unsigned>(), why.c_str());
+      auto count = [&](const char* key) { return b[key].get<unsigned long long>(); };
+      std::printf(
+          "%-16s %-28s %-5s %-24s %-7u %-9s %-10s %-10llu %-12llu %-12llu %-12llu %-12llu "
+          "%-10u %s\n",
+          s["name"].get<std::string>().c_str(), vip.c_str(), s["mode"].get<std::string>().c_str(),
+          b["backend"].get<std::string>().c_str(), b["weight"].get<unsigned>(),
+          b["state"].get<std::string>().c_str(), b["health"]["state"].get<std::string>().c_str(),
+          count("flows_created"), count("packets_in"), count("bytes_in"), count("packets_out"),
+          count("bytes_out"), b["effective_weight"].get<unsigned>(), why.c_str());
     }
   }
 }
@@ -214,9 +217,11 @@ void print_stats(const nlohmann::json& s) {
 
 void print_deny(const nlohmann::json& d) {
   std::printf("%-20s %s\n", "SCOPE", "PREFIX");
-  for (const auto& p : d["global"]) std::printf("%-20s %s\n", "(all services)", p.get<std::string>().c_str());
+  for (const auto& p : d["global"])
+    std::printf("%-20s %s\n", "(all services)", p.get<std::string>().c_str());
   for (const auto& [name, list] : d["services"].items()) {
-    for (const auto& p : list) std::printf("%-20s %s\n", name.c_str(), p.get<std::string>().c_str());
+    for (const auto& p : list)
+      std::printf("%-20s %s\n", name.c_str(), p.get<std::string>().c_str());
   }
   std::printf("packets denied: %llu\n", d["denied"].get<unsigned long long>());
 }
@@ -384,11 +389,11 @@ int main(int argc, char** argv) {
     std::cout << body;
     return 0;
   }
-  std::string path = status->parsed()     ? "/api/v1/status"
-                     : services->parsed() ? "/api/v1/services"
-                     : agents->parsed()   ? "/api/v1/agents"
+  std::string path = status->parsed()      ? "/api/v1/status"
+                     : services->parsed()  ? "/api/v1/services"
+                     : agents->parsed()    ? "/api/v1/agents"
                      : deny_list->parsed() ? "/api/v1/deny"
-                                          : "/api/v1/stats";
+                                           : "/api/v1/stats";
   if (flows->parsed()) {
     httplib::Params params;
     if (!flow_service.empty()) params.emplace("service", flow_service);

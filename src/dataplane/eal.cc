@@ -9,7 +9,9 @@
 namespace fairway {
 namespace {
 
-bool is_virtual_device(const std::string& device) { return device.rfind("net_", 0) == 0; }
+bool is_virtual_device(const std::string& device) {
+  return device.rfind("net_", 0) == 0;
+}
 
 // Main lcore on CPU 0, workers spread over the remaining CPUs (several lcores may share a CPU
 // on small machines: correctness there, speed on real cores).

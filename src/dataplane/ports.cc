@@ -21,8 +21,7 @@ std::string device_name(const std::string& device_args) {
 }
 
 // One RX and one TX queue per worker; RSS spreads flows over the workers' RX queues.
-bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool,
-                         std::string& error) {
+bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool, std::string& error) {
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port_id, &info) != 0) {
     error = "cannot read device info";

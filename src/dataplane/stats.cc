@@ -60,8 +60,8 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
   }
   nlohmann::json ports = nlohmann::json::array();
   for (const PortRuntime& p : ports_runtime) {
-    nlohmann::json port = {{"name", p.name}, {"mac", p.mac.to_string()},
-                           {"device", device_json(p.data_port_ids)}};
+    nlohmann::json port = {
+        {"name", p.name}, {"mac", p.mac.to_string()}, {"device", device_json(p.data_port_ids)}};
     if (p.data_port_ids.size() > 1) {
       nlohmann::json per_device = nlohmann::json::array();
       for (uint16_t id : p.data_port_ids) per_device.push_back(device_json({id}));
@@ -73,9 +73,9 @@ nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
     }
     ports.push_back(port);
   }
-  return {{"snapshot_version", version}, {"flows", flows},        {"half_open_flows", half_open},
-          {"counters", counters_json(total)},
-          {"workers", per_worker},       {"ports", ports}};
+  return {{"snapshot_version", version},  {"flows", flows},
+          {"half_open_flows", half_open}, {"counters", counters_json(total)},
+          {"workers", per_worker},        {"ports", ports}};
 }
 
 }  // namespace fairway

@@ -1,11 +1,11 @@
 #include "dataplane/worker.h"
 
-#include <chrono>
-
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+
+#include <chrono>
 
 #include "pipeline/pipeline.h"
 
@@ -80,8 +80,7 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
 }
 
 // What the kernel sends through a TAP leaves through that TAP's data port, unchanged.
-void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packets,
-                      uint16_t count) {
+void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packets, uint16_t count) {
   const WorkerPort& out = ctx.ports[port_index];
   ctx.counters.from_kernel += count;
   ctx.counters.tx_packets += count;
@@ -129,18 +128,18 @@ int worker_main(void* arg) {
   PipelineContext pipeline{*ctx.flows, ctx.counters, 0, &ctx.backend_counters,
                            &ctx.service_counters};
   // The SYN cookies' clock is the wall clock; reading it per burst would be a call each.
-  const int64_t wall_offset_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count() -
-      static_cast<int64_t>(rte_rdtsc() / cycles_per_ms);
+  const int64_t wall_offset_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count() -
+                                 static_cast<int64_t>(rte_rdtsc() / cycles_per_ms);
 
   while (!ctx.stop->load(std::memory_order_relaxed)) {
     const uint64_t start = rte_rdtsc();
     const Snapshot& snap = *ctx.publisher->current();
     ctx.running_version.store(snap.version, std::memory_order_relaxed);
     pipeline.now_ms = start / cycles_per_ms;
-    pipeline.wall_seconds = static_cast<uint64_t>(static_cast<int64_t>(pipeline.now_ms) + wall_offset_ms) / 1000;
+    pipeline.wall_seconds =
+        static_cast<uint64_t>(static_cast<int64_t>(pipeline.now_ms) + wall_offset_ms) / 1000;
     uint32_t received = 0;
     for (uint16_t p = 0; p < port_count; ++p) {
       const WorkerPort& port = ctx.ports[p];

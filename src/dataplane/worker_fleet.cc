@@ -102,9 +102,9 @@ ServiceEvents WorkerFleet::service_events(uint32_t slot) const {
   return sum;
 }
 
-uint64_t WorkerFleet::backend_new_flows(uint32_t slot) const {
-  uint64_t sum = 0;
-  for (const auto& w : workers_) sum += w->backend_counters.new_flows_of(slot);
+BackendTraffic WorkerFleet::backend_traffic(uint32_t slot) const {
+  BackendTraffic sum;
+  for (const auto& w : workers_) sum += w->backend_counters.get(slot);
   return sum;
 }
 

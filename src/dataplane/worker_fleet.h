@@ -39,7 +39,7 @@ class WorkerFleet final : public DataPlane {
   std::vector<RuntimePort> ports() const override { return ports_.runtime_ports(); }
   std::vector<WorkerState> workers() const override;
   ServiceEvents service_events(uint32_t slot) const override;
-  uint64_t backend_new_flows(uint32_t slot) const override;
+  BackendTraffic backend_traffic(uint32_t slot) const override;
   FlowListing query_flows(const FlowFilter& filter, size_t limit,
                           std::chrono::milliseconds timeout) override;
 

@@ -36,7 +36,7 @@ KernelPriority kernel_priority(const Snapshot& snap, const ParsedPacket& p) {
     return KernelPriority::control;
   }
   // Health checks are the box's own connections to back-ends; agents report from them.
-  if (snap.backend_next_hops.find(p.src) != nullptr) return KernelPriority::control;
+  if (snap.role_of(p.src).backend) return KernelPriority::control;
   return KernelPriority::other;
 }
 

@@ -91,10 +91,11 @@ bool addressed_to_port(const Snapshot& snap, const Packet& pkt) {
 }
 
 // MACs and egress port toward a back-end (forward_to_backend spells it out, for its hot path).
-DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt,
-                                                             const IpAddress& backend,
-                                                             uint16_t& egress) {
-  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
+DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt, const Service& service,
+                               const FlowValue& flow, uint16_t& egress) {
+  const IpAddress& backend = flow.backend;
+  if (const NextHop* next_hop =
+          snap.backend_next_hops.find(ServiceBackend{backend, flow.backend_port, service.id})) {
     egress = next_hop->port;
     rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
     return DropReason::none;
@@ -113,9 +114,16 @@ DropReason next_hop_to_backend(const Snapshot& snap, Packet& pkt,
     nat_rewrite_destination(pkt.frame(), pkt.parsed, backend, backend_port);
   }
   uint16_t egress = kNoPort;
-  if (const NextHop* next_hop = snap.backend_next_hops.find(backend)) {
+  if (const NextHop* next_hop =
+          snap.backend_next_hops.find(ServiceBackend{backend, backend_port, service.id})) {
     egress = next_hop->port;
     rewrite_macs(pkt.frame(), snap.ports[egress].mac, next_hop->mac);
+    if (ctx.backend_counters != nullptr) {
+      if (BackendTraffic* traffic = ctx.backend_counters->of(next_hop->stats_slot)) {
+        ++traffic->packets_in;
+        traffic->bytes_in += pkt.length;
+      }
+    }
   } else if (DropReason reason = set_next_hop(snap, pkt, backend, egress);
              reason != DropReason::none) {
     return drop(ctx, reason);  // a back-end no longer in the snapshot, or unresolved
@@ -141,6 +149,13 @@ Decision handle_unserved(const Snapshot& snap, PipelineContext& ctx, Packet& pkt
   if (!snap.udp_port_unreachable) return drop(ctx, DropReason::unserved_udp);
   ++ctx.counters.port_unreachables;
   return send_reply(ctx, pkt, build_icmp_port_unreachable(pkt.buffer, pkt.length, p));
+}
+
+void count_new_flow(PipelineContext& ctx, const Backend& backend) {
+  if (ctx.backend_counters == nullptr) return;
+  if (BackendTraffic* traffic = ctx.backend_counters->of(backend.stats_slot)) {
+    ++traffic->flows_created;
+  }
 }
 
 // The service's entry for the flow's back-end, or nullptr when it is no longer in the service.
@@ -237,7 +252,7 @@ uint16_t proxied_mss(const FlowValue& flow) {
 // The SYN that opens (or, repeated on every client segment until the back-end answers, retries)
 // the back-end's side of a proxied flow, written over the client's segment.
 Decision send_backend_syn(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
-                          const FlowValue& flow) {
+                          const Service& service, const FlowValue& flow) {
   const uint32_t client_isn = static_cast<uint32_t>(ctx.flows.proxy_word(flow));
   const size_t length =
       build_backend_syn(pkt.buffer, pkt.length, pkt.parsed, flow.backend, flow.backend_port,
@@ -245,7 +260,7 @@ Decision send_backend_syn(const Snapshot& snap, PipelineContext& ctx, Packet& pk
   if (length == 0) return drop(ctx, DropReason::no_room_for_reply);
   pkt.length = static_cast<uint16_t>(length);
   uint16_t egress = kNoPort;
-  if (DropReason reason = next_hop_to_backend(snap, pkt, flow.backend, egress);
+  if (DropReason reason = next_hop_to_backend(snap, pkt, service, flow, egress);
       reason != DropReason::none) {
     return drop(ctx, reason);
   }
@@ -282,9 +297,9 @@ std::optional<Decision> open_proxied_flow(const Snapshot& snap, PipelineContext&
   ++ctx.counters.flows_created;
   ++ctx.counters.syn_cookies_validated;
   ++ctx.syn_proxy.validated;
-  if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
+  count_new_flow(ctx, *backend);
   if (ServiceEvents* events = service_events(ctx, service)) ++events->cookies_validated;
-  return send_backend_syn(snap, ctx, pkt, *flow);
+  return send_backend_syn(snap, ctx, pkt, service, *flow);
 }
 
 // A client's segment of a proxied flow.
@@ -293,7 +308,8 @@ Decision proxied_client_segment(const Snapshot& snap, PipelineContext& ctx, Pack
   const ParsedPacket& p = pkt.parsed;
   ctx.flows.observe(flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
   if ((flow.flags & kFlowProxyOpening) && !(p.tcp_flags & kTcpRst)) {
-    return send_backend_syn(snap, ctx, pkt, flow);  // its payload waits for the client's resend
+    return send_backend_syn(snap, ctx, pkt, service,
+                            flow);  // its payload waits for the client's resend
   }
   // A reset while opening carries the client's sequence number alone, which the back-end's side
   // already shares: it goes as it is.
@@ -355,6 +371,12 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
   if (service.resets_flows && flow != nullptr && backend_down(service, *flow)) {
     ctx.flows.erase(key, hash);
     ++ctx.counters.flows_reset_backend_down;
+    if (ctx.backend_counters != nullptr) {
+      const Backend* down = backend_of(service, *flow);
+      if (BackendTraffic* traffic = ctx.backend_counters->of(down->stats_slot)) {
+        ++traffic->flows_reset;
+      }
+    }
     if (!opens_flow(p)) return tcp_reset(ctx, pkt);
     flow = nullptr;
   }
@@ -401,7 +423,7 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
     const Backend* backend = schedule(service, hash, key.src);
     if (backend == nullptr) return drop(ctx, DropReason::service_without_backends);
     if (!track) return forward_to_backend(snap, ctx, pkt, service, backend->address, backend->port);
-    if (ctx.backend_counters != nullptr) ctx.backend_counters->count_new_flow(backend->stats_slot);
+    count_new_flow(ctx, *backend);
     FlowValue value{backend->address, backend->port, TcpFlowState::none, 0, 0};
     FlowEviction evicted = FlowEviction::none;
     flow = ctx.flows.insert(key, pkt.place, value, ctx.now_ms, &evicted);
@@ -513,7 +535,8 @@ Decision handle_transit(const Snapshot& snap, PipelineContext& ctx, Packet& pkt)
 
 // A nat back-end's reply: from back-end:port, it must look as if it came from VIP:port.
 Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
-                     const Service& service) {
+                     const NatSource& source) {
+  const Service& service = snap.services[source.service];
   if (service.syn_proxy != SynProxyMode::off && pkt.parsed.l4_protocol == kProtoTcp) [[unlikely]] {
     if (std::optional<Decision> decided = proxied_backend_segment(ctx, pkt, service)) {
       return *decided;
@@ -521,14 +544,19 @@ Decision reverse_nat(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
   }
   nat_rewrite_source(pkt.frame(), pkt.parsed, service.vip, service.port);
   ++ctx.counters.nat_reversed;
+  if (ctx.backend_counters != nullptr) {
+    if (BackendTraffic* traffic = ctx.backend_counters->of(source.stats_slot)) {
+      ++traffic->packets_out;
+      traffic->bytes_out += pkt.length;
+    }
+  }
   return handle_transit(snap, ctx, pkt);
 }
 
-const Service* nat_service_of_source(const Snapshot& snap, const ParsedPacket& p) {
+const NatSource* nat_source_of(const Snapshot& snap, const ParsedPacket& p) {
   if (snap.nat_service_by_backend.empty() || p.is_later_fragment) return nullptr;
   if (p.l4_protocol != kProtoTcp && p.l4_protocol != kProtoUdp) return nullptr;
-  const uint32_t* id = snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
-  return id == nullptr ? nullptr : &snap.services[*id];
+  return snap.nat_service_by_backend.find(Endpoint{p.src, p.src_port, p.l4_protocol});
 }
 
 // Stage one: parse, classify the destination and start the flow-table lookup, so that a burst's
@@ -568,9 +596,7 @@ Decision decide(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   if (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6) return to_kernel(snap, ctx, pkt);
   if (pkt.dst_role.local || is_multicast_or_link_local(p.dst)) return to_kernel(snap, ctx, pkt);
   if (pkt.dst_role.vip) return handle_vip(snap, ctx, pkt);
-  if (const Service* service = nat_service_of_source(snap, p)) {
-    return reverse_nat(snap, ctx, pkt, *service);
-  }
+  if (const NatSource* source = nat_source_of(snap, p)) return reverse_nat(snap, ctx, pkt, *source);
   return handle_transit(snap, ctx, pkt);
 }
 

@@ -34,9 +34,9 @@ struct IpAddressHash {
 
 struct Backend {
   IpAddress address;
-  uint16_t port = 0;      // host byte order
-  uint32_t weight = 0;    // as configured or set through the API
-  bool drained = false;   // no new flows (Maglev weight 0); existing flows keep going
+  uint16_t port = 0;     // host byte order
+  uint32_t weight = 0;   // as configured or set through the API
+  bool drained = false;  // no new flows (Maglev weight 0); existing flows keep going
   // Health: false once the health checker marks it down. It then has Maglev weight 0 and its
   // existing flows follow the service's on_backend_down.
   bool up = true;
@@ -89,7 +89,7 @@ struct Service {
   // Whether this list or the snapshot's global one is non-empty: the hit path tests one flag.
   bool screens_clients = false;
   std::vector<Backend> backends;
-  std::vector<uint16_t> maglev;  // index into backends, kNoBackend when all weights are 0
+  std::vector<uint16_t> maglev;   // index into backends, kNoBackend when all weights are 0
   std::vector<ClientPool> pools;  // the first pool whose clients match picks; usually none
 };
 
@@ -120,14 +120,36 @@ struct Neighbor {
 
 // What an address is to us, so that one lookup per packet answers "ours?" and "a VIP?".
 struct AddressRole {
-  bool local = false;  // one of the box's own addresses: the kernel's
-  bool vip = false;    // a virtual address with at least one service
+  bool local = false;    // one of the box's own addresses: the kernel's
+  bool vip = false;      // a virtual address with at least one service
+  bool backend = false;  // a back-end of some service
 };
 
-// Egress port and next-hop MAC for a back-end, resolved when the snapshot is built.
+// One back-end of one service (Service::id): what a flow's FlowValue and its service name.
+struct ServiceBackend {
+  IpAddress address;
+  uint16_t port = 0;
+  uint32_t service = 0;
+  friend bool operator==(const ServiceBackend&, const ServiceBackend&) = default;
+};
+struct ServiceBackendHash {
+  uint64_t operator()(const ServiceBackend& b) const {
+    return hash_address_words(b.address, uint64_t{b.port} << 32 | b.service);
+  }
+};
+
+// Egress port and next-hop MAC for a back-end, resolved when the snapshot is built, and the
+// back-end's counter slot: the one lookup a forwarded packet makes.
 struct NextHop {
   uint16_t port = kNoPort;
   MacAddress mac;
+  uint32_t stats_slot = kNoStatsSlot;
+};
+
+// A nat back-end's endpoint: the service its replies are translated for, and its counter slot.
+struct NatSource {
+  uint32_t service = 0;
+  uint32_t stats_slot = kNoStatsSlot;
 };
 
 struct PortInfo {
@@ -142,12 +164,12 @@ struct Snapshot {
   std::vector<Service> services;
   FlatMap<Endpoint, uint32_t, EndpointHash> service_by_endpoint;  // VIP:port/proto
   // nat back-end endpoint -> the service whose replies it sends (for reverse NAT)
-  FlatMap<Endpoint, uint32_t, EndpointHash> nat_service_by_backend;
+  FlatMap<Endpoint, NatSource, EndpointHash> nat_service_by_backend;
   FlatMap<IpAddress, AddressRole, IpAddressHash> address_roles;
   std::vector<Route> routes;  // longest prefix first
   FlatMap<IpAddress, Neighbor, IpAddressHash> neighbors;
   // Every back-end whose route and neighbor resolve: the per-packet path needs one lookup.
-  FlatMap<IpAddress, NextHop, IpAddressHash> backend_next_hops;
+  FlatMap<ServiceBackend, NextHop, ServiceBackendHash> backend_next_hops;
   FlowTimeouts timeouts;
   PrefixSet deny_clients;  // to every service
   // The SYN proxy's cookie key: kept by the control core across snapshots and reloads, shared by

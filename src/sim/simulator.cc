@@ -242,7 +242,8 @@ std::string Simulator::describe(const Arrival& in, const Decision& d,
         // dsr: the back-end whose next hop the frame was sent to.
         const MacAddress mac = mac_at(out, 0);
         for (const Backend& b : service->backends) {
-          const NextHop* hop = snapshot_->backend_next_hops.find(b.address);
+          const NextHop* hop =
+              snapshot_->backend_next_hops.find(ServiceBackend{b.address, b.port, service->id});
           if (hop != nullptr && hop->mac == mac && hop->port == d.port) {
             backend = endpoint_text(b.address, b.port);
             break;

@@ -48,6 +48,26 @@ def test_stats_count_what_was_sent(daemon):
     assert c["flows_created"] == FRAMES
 
 
+def test_services_count_each_backends_traffic(daemon):
+    frame_bytes = 14 + 20 + 20  # the SYNs as scapy writes them: Ethernet, IPv4, TCP, no padding
+    web = get_json(daemon, "/api/v1/services")[0]
+    assert web["scheduler"] == "maglev"
+    backends = web["backends"]
+    assert sum(b["packets_in"] for b in backends) == FRAMES
+    assert sum(b["bytes_in"] for b in backends) == FRAMES * frame_bytes
+    for b in backends:  # each back-end's packets are its new flows (one SYN each), nothing back
+        assert b["packets_in"] == b["flows_created"], b
+        assert b["packets_out"] == b["bytes_out"] == b["flows_reset"] == 0, b
+    assert web["counters"]["packets_in"] == FRAMES
+    assert web["counters"]["bytes_in"] == FRAMES * frame_bytes
+    status, _, text = get(daemon, "/metrics")
+    busiest = max(backends, key=lambda b: b["packets_in"])
+    assert ('fairway_backend_packets_total{service="web",backend="%s",direction="in"} %d\n'
+            % (busiest["backend"], busiest["packets_in"])) in text
+    table = ctl(daemon, "services")
+    assert "PKTS_IN" in table.stdout and "BYTES_OUT" in table.stdout
+
+
 def test_metrics_are_prometheus_text(daemon):
     status, ctype, text = get(daemon, "/metrics")
     assert status == 200 and ctype.startswith("text/plain")

@@ -16,10 +16,13 @@ const nlohmann::json kStats = nlohmann::json::parse(R"({
   "flow_capacity_per_worker": 1024,
   "services": [{"name": "web", "accepting": true, "backends": [
     {"backend": "198.18.1.11:80", "weight": 2, "state": "up", "flows_created": 9,
+     "flows_reset": 1, "packets_in": 90, "bytes_in": 9000, "packets_out": 80, "bytes_out": 64000,
      "health": {"state": "up", "checks": 4, "failures": 1, "last_error": ""}},
     {"backend": "[2001:2::12]:80", "weight": 1, "state": "down", "flows_created": 3,
+     "flows_reset": 0, "packets_in": 30, "bytes_in": 3000, "packets_out": 0, "bytes_out": 0,
      "health": {"state": "down", "checks": 4, "failures": 4, "last_error": "refused"}},
     {"backend": "198.18.1.13:80", "weight": 1, "state": "drained", "flows_created": 0,
+     "flows_reset": 0, "packets_in": 0, "bytes_in": 0, "packets_out": 0, "bytes_out": 0,
      "health": {"state": "unchecked"}}]}]
 })");
 
@@ -39,17 +42,26 @@ TEST(Metrics, EveryCounterAppearsPerWorkerWithPrometheusNaming) {
 
 TEST(Metrics, PerServiceAndBackend) {
   const std::string text = render_metrics(kStats);
-  for (const char* line : {
-           "fairway_backend_flows_created_total{service=\"web\",backend=\"198.18.1.11:80\"} 9\n",
-           "fairway_backend_flows_created_total{service=\"web\",backend=\"[2001:2::12]:80\"} 3\n",
-           "fairway_backend_weight{service=\"web\",backend=\"198.18.1.11:80\"} 2\n",
-           "fairway_backend_up{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
-           "fairway_backend_up{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
-           "fairway_backend_up{service=\"web\",backend=\"198.18.1.13:80\"} 0\n",
-           "fairway_backend_healthy{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
-           "fairway_backend_health_check_failures_total{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
-           "fairway_service_accepting{service=\"web\"} 1\n",
-           "fairway_flow_table_capacity 1024\n"}) {
+  for (const char* line :
+       {"fairway_backend_flows_created_total{service=\"web\",backend=\"198.18.1.11:80\"} 9\n",
+        "fairway_backend_flows_created_total{service=\"web\",backend=\"[2001:2::12]:80\"} 3\n",
+        "fairway_backend_weight{service=\"web\",backend=\"198.18.1.11:80\"} 2\n",
+        "fairway_backend_flows_reset_total{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
+        "fairway_backend_packets_total{service=\"web\",backend=\"198.18.1.11:80\",direction=\"in\"}"
+        " 90\n",
+        "fairway_backend_packets_total{service=\"web\",backend=\"198.18.1.11:80\",direction="
+        "\"out\"} 80\n",
+        "fairway_backend_bytes_total{service=\"web\",backend=\"[2001:2::12]:80\",direction=\"in\"} "
+        "3000\n",
+        "fairway_backend_bytes_total{service=\"web\",backend=\"198.18.1.11:80\",direction=\"out\"} "
+        "64000\n",
+        "fairway_backend_up{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
+        "fairway_backend_up{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
+        "fairway_backend_up{service=\"web\",backend=\"198.18.1.13:80\"} 0\n",
+        "fairway_backend_healthy{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
+        "fairway_backend_health_check_failures_total{service=\"web\",backend=\"198.18.1.11:80\"} "
+        "1\n",
+        "fairway_service_accepting{service=\"web\"} 1\n", "fairway_flow_table_capacity 1024\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line;
   }
   // not health-checked: no health sample
@@ -85,8 +97,7 @@ TEST(Metrics, BuildInfoAndBusyTimeInSeconds) {
     "workers": [{"worker": 0, "snapshot_version": 1, "flows": 0,
                  "counters": {"busy_cycles": 3000000000, "drops": {}}}]})");
   const std::string text = render_metrics(stats);
-  EXPECT_NE(text.find("fairway_build_info{version=\"" FAIRWAY_VERSION "\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(text.find("fairway_build_info{version=\"" FAIRWAY_VERSION "\"} 1\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE fairway_worker_busy_seconds_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("fairway_worker_busy_seconds_total{worker=\"0\"} 1.5\n"), std::string::npos)

@@ -238,10 +238,12 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, load_feedback, exception_path, deny_clients, syn_cookies"},
+       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, "
+       "load_feedback, exception_path, deny_clients, syn_cookies"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
-       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, least_load, pools, backends, deny_clients, syn_proxy"},
+       "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, "
+       "least_load, pools, backends, deny_clients, syn_proxy"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),
@@ -492,8 +494,8 @@ TEST(ConfigTest, ExampleFilesBehaveAsAnnotated) {
 }  // namespace
 // Inputs the config fuzzer found hanging yaml-cpp's LoadAll: each must end with an error.
 TEST(ConfigTest, FuzzerReproducersEndWithAnError) {
-  for (const char* name : {"config_yaml_loadall_hang_comma.yaml",
-                           "config_yaml_loadall_hang_after_document.yaml"}) {
+  for (const char* name :
+       {"config_yaml_loadall_hang_comma.yaml", "config_yaml_loadall_hang_after_document.yaml"}) {
     ConfigResult r =
         load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/fuzz/crashes/" + name);
     EXPECT_TRUE(r.error.has_value()) << name;
@@ -567,8 +569,8 @@ TEST(ConfigTest, HealthCheckDefaults) {
       "[{address: 198.18.1.10}]"));
   EXPECT_EQ(edges.services[0].health_check->interval_ms, 100u);
   EXPECT_EQ(edges.services[0].health_check->timeout_ms, 100u);
-  Config slow = load_ok(service("    health_check: {interval: 1h, timeout: 10ms}\n",
-                                "[{address: 198.18.1.10}]"));
+  Config slow = load_ok(
+      service("    health_check: {interval: 1h, timeout: 10ms}\n", "[{address: 198.18.1.10}]"));
   EXPECT_EQ(slow.services[0].health_check->interval_ms, 3'600'000u);
   EXPECT_EQ(slow.services[0].health_check->timeout_ms, 10u);
 }
@@ -662,9 +664,8 @@ INSTANTIATE_TEST_SUITE_P(HealthMistakes, BadConfigTest, testing::ValuesIn(health
                          case_name);
 
 TEST(ConfigTest, SourceHashScheduler) {
-  ConfigResult result = load_config_string(service("    scheduler: source-hash\n",
-                                                   "[{address: 198.18.1.10}]"),
-                                           "t.yaml");
+  ConfigResult result = load_config_string(
+      service("    scheduler: source-hash\n", "[{address: 198.18.1.10}]"), "t.yaml");
   ASSERT_FALSE(result.error) << result.error->message;
   EXPECT_EQ(result.config->services.at(0).scheduler, Scheduler::source_hash);
   EXPECT_STREQ(scheduler_name(Scheduler::source_hash), "source-hash");
@@ -757,10 +758,9 @@ std::string syn_proxy_config(const std::string& head, const std::string& service
 }
 
 TEST(ConfigSynProxy, ModesAndSecretLoad) {
-  ConfigResult r = load_config_string(
-      syn_proxy_config("syn_cookies: {key: 0123456789abcdef0123}\n",
-                       "mode: nat, syn_proxy: under_pressure, "),
-      "t.yaml");
+  ConfigResult r = load_config_string(syn_proxy_config("syn_cookies: {key: 0123456789abcdef0123}\n",
+                                                       "mode: nat, syn_proxy: under_pressure, "),
+                                      "t.yaml");
   ASSERT_TRUE(r.config) << r.error->message;
   EXPECT_EQ(r.config->services[0].syn_proxy, SynProxyMode::under_pressure);
   EXPECT_EQ(r.config->syn_cookie_secret, "0123456789abcdef0123");

@@ -42,9 +42,9 @@ class FakeDataPlane : public DataPlane {
     auto it = events.find(slot);
     return it == events.end() ? ServiceEvents{} : it->second;
   }
-  uint64_t backend_new_flows(uint32_t slot) const override {
-    auto it = new_flows.find(slot);
-    return it == new_flows.end() ? 0 : it->second;
+  BackendTraffic backend_traffic(uint32_t slot) const override {
+    auto it = traffic.find(slot);
+    return it == traffic.end() ? BackendTraffic{} : it->second;
   }
   FlowListing query_flows(const FlowFilter& filter, size_t, std::chrono::milliseconds) override {
     queries.push_back(filter);
@@ -71,7 +71,7 @@ class FakeDataPlane : public DataPlane {
   std::vector<uint64_t> published;
   std::vector<WorkerState> worker_states{WorkerState{}};
   std::map<uint32_t, ServiceEvents> events;
-  std::map<uint32_t, uint64_t> new_flows;
+  std::map<uint32_t, BackendTraffic> traffic;
   std::vector<FlowFilter> queries;
   std::function<FlowListing(const FlowFilter&)> answer = [](const FlowFilter&) {
     return FlowListing{};
@@ -255,14 +255,27 @@ TEST_F(CoreTest, ServicesShowTheWorkersCounters) {
   events.syns = 7;
   events.denied = 2;
   data_plane.events[web->stats_slot] = events;
-  data_plane.new_flows[web->backends[1].stats_slot] = 5;
+  data_plane.traffic[web->backends[1].stats_slot] = BackendTraffic{5, 40, 4000, 30, 9000, 1};
+  data_plane.traffic[web->backends[0].stats_slot] = BackendTraffic{1, 2, 200, 0, 0, 0};
   nlohmann::json services = core.services(start);
   ASSERT_EQ(services.size(), 2u);
   EXPECT_EQ(services[0]["name"], "web");
+  EXPECT_EQ(services[0]["scheduler"], "maglev");
   EXPECT_EQ(services[0]["counters"]["syns"], 7);
   EXPECT_EQ(services[0]["counters"]["denied"], 2);
-  EXPECT_EQ(services[0]["backends"][1]["flows_created"], 5);
-  EXPECT_EQ(services[0]["backends"][0]["flows_created"], 0);
+  const nlohmann::json& b1 = services[0]["backends"][1];
+  EXPECT_EQ(b1["flows_created"], 5);
+  EXPECT_EQ(b1["packets_in"], 40);
+  EXPECT_EQ(b1["bytes_in"], 4000);
+  EXPECT_EQ(b1["packets_out"], 30);
+  EXPECT_EQ(b1["bytes_out"], 9000);
+  EXPECT_EQ(b1["flows_reset"], 1);
+  EXPECT_EQ(services[0]["backends"][0]["flows_created"], 1);
+  // The service's traffic is its back-ends' summed; the api service has none.
+  EXPECT_EQ(services[0]["counters"]["packets_in"], 42);
+  EXPECT_EQ(services[0]["counters"]["bytes_in"], 4200);
+  EXPECT_EQ(services[0]["counters"]["flows_created"], 6);
+  EXPECT_EQ(services[1]["counters"]["packets_in"], 0);
   EXPECT_EQ(services[0]["backends"][0]["health"]["state"], "unchecked");
 }
 

@@ -1,9 +1,10 @@
 #include "control/load_collector.h"
-#include "report/signature.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include "report/signature.h"
 
 namespace fairway {
 namespace {

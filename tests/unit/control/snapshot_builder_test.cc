@@ -89,8 +89,37 @@ TEST(SnapshotBuilder, RetiredServicesAndBackendsKeepTheirFlowsPath) {
   EXPECT_TRUE(web.accepting);
   // its VIP still finds it, and its back-end's replies are still translated
   EXPECT_EQ(snap->find_service(*IpAddress::parse("198.18.100.2"), 80, 6), &api);
-  EXPECT_EQ(snap->nat_service_by_backend.at(Endpoint{*IpAddress::parse("198.18.1.11"), 8080, 6}),
-            api.id);
+  EXPECT_EQ(
+      snap->nat_service_by_backend.at(Endpoint{*IpAddress::parse("198.18.1.11"), 8080, 6}).service,
+      api.id);
+}
+
+TEST(SnapshotBuilder, EachServicesBackendHasItsOwnNextHopAndCounterSlot) {
+  // 198.18.1.11 serves web (dsr, port 80) and api (nat, port 8080): two next hops, two slots.
+  std::string text = kConfig;
+  text += "neighbors:\n  - {address: 198.18.1.11, mac: \"02:00:00:00:01:0b\", port: server}\n";
+  ConfigResult r = load_config_string(text, "t.yaml");
+  ASSERT_FALSE(r.error) << r.error->message;
+  RuntimeState runtime;
+  runtime.stats_slots[{"web", "198.18.1.11:80"}] = 7;
+  runtime.stats_slots[{"api", "198.18.1.11:8080"}] = 9;
+  auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
+  const IpAddress be = *IpAddress::parse("198.18.1.11");
+  const NextHop* web = snap->backend_next_hops.find(ServiceBackend{be, 80, 0});
+  const NextHop* api = snap->backend_next_hops.find(ServiceBackend{be, 8080, 1});
+  ASSERT_NE(web, nullptr);
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(web->stats_slot, 7u);
+  EXPECT_EQ(api->stats_slot, 9u);
+  EXPECT_EQ(web->port, 1);
+  EXPECT_EQ(web->mac, *MacAddress::parse("02:00:00:00:01:0b"));
+  EXPECT_EQ(snap->backend_next_hops.find(ServiceBackend{be, 80, 1}), nullptr);
+  // Unresolved back-ends have no next hop, but are still known as back-ends.
+  EXPECT_EQ(snap->backend_next_hops.find(ServiceBackend{*IpAddress::parse("198.18.1.13"), 80, 0}),
+            nullptr);
+  EXPECT_TRUE(snap->role_of(*IpAddress::parse("198.18.1.13")).backend);
+  EXPECT_FALSE(snap->role_of(*IpAddress::parse("198.18.1.13")).vip);
+  EXPECT_EQ(snap->nat_service_by_backend.at(Endpoint{be, 8080, 6}).stats_slot, 9u);
 }
 
 TEST(SnapshotBuilder, ARunningServiceWinsItsEndpointOverARetiredOne) {
@@ -148,7 +177,8 @@ TEST(SnapshotBuilder, SourceHashKeysTheTableByClient) {
     const IpAddress address = *IpAddress::parse("198.19.0." + std::to_string(client));
     const Backend* first = schedule(web, 1, address);
     ASSERT_NE(first, nullptr);
-    for (uint64_t hash = 2; hash < 50; ++hash) EXPECT_EQ(schedule(web, hash * 7919, address), first);
+    for (uint64_t hash = 2; hash < 50; ++hash)
+      EXPECT_EQ(schedule(web, hash * 7919, address), first);
     chosen.insert(first->address);
   }
   EXPECT_GE(chosen.size(), 2u);  // clients still spread over the back-ends
@@ -156,8 +186,9 @@ TEST(SnapshotBuilder, SourceHashKeysTheTableByClient) {
 
 TEST(SnapshotBuilder, PoolsFollowWeightsAndStates) {
   std::string text = kConfig;
-  text.replace(text.find("    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},"),
-               0, "    pools: [{name: p, clients: [198.18.0.0/24], backends: [198.18.1.12, 198.18.1.13]}]\n");
+  text.replace(
+      text.find("    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},"), 0,
+      "    pools: [{name: p, clients: [198.18.0.0/24], backends: [198.18.1.12, 198.18.1.13]}]\n");
   ConfigResult r = load_config_string(text, "t.yaml");
   ASSERT_FALSE(r.error) << r.error->message;
   auto snap = build_snapshot(*r.config, kPorts, {}, 1);
@@ -172,7 +203,8 @@ TEST(SnapshotBuilder, PoolsFollowWeightsAndStates) {
 }
 
 TEST(SnapshotBuilder, LeastLoadUsesTheDistributorsWeights) {
-  std::string text = "load_feedback: {key: 0123456789abcdef0123456789abcdef}\n" + std::string(kConfig);
+  std::string text =
+      "load_feedback: {key: 0123456789abcdef0123456789abcdef}\n" + std::string(kConfig);
   text.replace(text.find("    on_backend_down: reset\n"), 0, "    scheduler: least-load\n");
   ConfigResult r = load_config_string(text, "t.yaml");
   ASSERT_FALSE(r.error) << r.error->message;

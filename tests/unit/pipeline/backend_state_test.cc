@@ -34,8 +34,8 @@ std::unique_ptr<Snapshot> with_backend_down(int down, BackendDownPolicy policy,
                                             uint8_t protocol = kProtoTcp) {
   std::vector<uint32_t> weights = {1, 1, 1};
   weights[down - 1] = 0;
-  auto snap = make_snapshot(weights, ForwardingMode::dsr, 2, MissingFlowPolicy::consistent,
-                            protocol);
+  auto snap =
+      make_snapshot(weights, ForwardingMode::dsr, 2, MissingFlowPolicy::consistent, protocol);
   Service& s = snap->services[0];
   s.backends[down - 1].up = false;
   s.on_backend_down = policy;
@@ -55,19 +55,77 @@ TEST(BackendCounters, NewFlowsCountOnTheirBackendsSlot) {
   ASSERT_EQ(per_backend[0], 0u);
   for (int i = 1; i <= 3; ++i) {
     EXPECT_GT(per_backend[i], 0u);
-    EXPECT_EQ(h.backend_counters.new_flows_of(99 + i), per_backend[i]) << "back-end " << i;
+    EXPECT_EQ(h.backend_counters.get(99 + i).flows_created, per_backend[i]) << "back-end " << i;
   }
   EXPECT_EQ(h.counters.flows_created, 300u);
   // Only the three slots moved.
   uint64_t total = 0;
-  for (uint64_t n : h.backend_counters.new_flows) total += n;
+  for (const BackendTraffic& t : h.backend_counters.slots) total += t.flows_created;
   EXPECT_EQ(total, 300u);
+}
+
+TEST(BackendCounters, TrafficCountsBothWaysOnTheBackendsSlot) {
+  Harness h;
+  auto snap = make_snapshot({1, 1, 1}, ForwardingMode::nat);
+  ASSERT_EQ(h.run(*snap, client_segment(7000, kTcpSyn)).verdict, Verdict::forward);
+  const int backend = h.backend_of_output();
+  ASSERT_NE(backend, 0);
+  const size_t in_length = h.last_output.size();
+  FrameSpec data = client_segment(7000, kTcpAck);
+  data.payload.assign(100, 0x61);
+  ASSERT_EQ(h.run(*snap, data).verdict, Verdict::forward);
+  const size_t data_length = h.last_output.size();
+  FrameSpec reply;
+  reply.src_mac = backend_mac(backend).bytes;
+  reply.dst_mac = kServerPortMac.bytes;
+  reply.src = "198.18.1." + std::to_string(10 + backend);
+  reply.dst = "198.18.0.2";
+  reply.src_port = 8080;
+  reply.dst_port = 7000;
+  reply.tcp_flags = kTcpAck;
+  reply.payload.assign(300, 0x62);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(h.run(*snap, reply, 1).verdict, Verdict::forward);
+  const size_t out_length = h.last_output.size();
+
+  const BackendTraffic t = h.backend_counters.get(static_cast<uint32_t>(99 + backend));
+  EXPECT_EQ(t.flows_created, 1u);
+  EXPECT_EQ(t.packets_in, 2u);
+  EXPECT_EQ(t.bytes_in, in_length + data_length);
+  EXPECT_EQ(t.packets_out, 3u);
+  EXPECT_EQ(t.bytes_out, 3 * out_length);
+  EXPECT_EQ(t.flows_reset, 0u);
+  // Nothing on the other back-ends' slots.
+  for (uint32_t slot = 100; slot < 103; ++slot) {
+    if (slot == static_cast<uint32_t>(99 + backend)) continue;
+    EXPECT_EQ(h.backend_counters.get(slot).packets_in + h.backend_counters.get(slot).packets_out,
+              0u);
+  }
+}
+
+TEST(BackendCounters, DsrCountsWhatGoesToTheBackend) {
+  Harness h;
+  auto snap = make_snapshot({1, 1, 1}, ForwardingMode::dsr);
+  uint64_t packets = 0, bytes = 0;
+  for (uint16_t port = 1000; port < 1050; ++port) {
+    for (uint8_t flags : {kTcpSyn, kTcpAck, static_cast<uint8_t>(kTcpAck | kTcpFin)}) {
+      ASSERT_EQ(h.run(*snap, client_segment(port, flags)).verdict, Verdict::forward);
+      ++packets;
+      bytes += h.last_output.size();
+    }
+  }
+  BackendTraffic sum;
+  for (uint32_t slot = 100; slot < 103; ++slot) sum += h.backend_counters.get(slot);
+  EXPECT_EQ(sum.packets_in, packets);
+  EXPECT_EQ(sum.bytes_in, bytes);
+  EXPECT_EQ(sum.flows_created, 50u);
+  EXPECT_EQ(sum.packets_out, 0u);  // dsr replies never pass through
+  EXPECT_EQ(h.counters.dsr_forwarded, packets);
 }
 
 TEST(BackendCounters, UdpFlowsAndConsistentTcpMissesCountToo) {
   Harness h;
-  auto udp = make_snapshot({1, 1, 1}, ForwardingMode::nat, 1, MissingFlowPolicy::consistent,
-                           kProtoUdp);
+  auto udp =
+      make_snapshot({1, 1, 1}, ForwardingMode::nat, 1, MissingFlowPolicy::consistent, kProtoUdp);
   for (uint16_t port = 1000; port < 1030; ++port) {
     ASSERT_EQ(h.run(*udp, client_datagram(port)).verdict, Verdict::forward);
     h.run(*udp, client_datagram(port));
@@ -76,7 +134,7 @@ TEST(BackendCounters, UdpFlowsAndConsistentTcpMissesCountToo) {
   h.run(*tcp, client_segment(2000, kTcpAck));  // no SYN, no flow: the Maglev choice, a new flow
   EXPECT_EQ(h.counters.flows_consistent, 1u);
   uint64_t total = 0;
-  for (uint32_t slot = 100; slot < 103; ++slot) total += h.backend_counters.new_flows_of(slot);
+  for (uint32_t slot = 100; slot < 103; ++slot) total += h.backend_counters.get(slot).flows_created;
   EXPECT_EQ(total, 31u);
   EXPECT_EQ(h.counters.flows_created, 31u);
 }
@@ -89,10 +147,10 @@ TEST(BackendCounters, InvalidSlotsAndNoCountersCountNothing) {
   Harness h;
   for (uint16_t port = 1000; port < 1100; ++port) h.run(*snap, client_segment(port, kTcpSyn));
   uint64_t total = 0;
-  for (uint64_t n : h.backend_counters.new_flows) total += n;
-  EXPECT_EQ(total, h.backend_counters.new_flows_of(kBackendStatsSlots - 1));
+  for (const BackendTraffic& t : h.backend_counters.slots) total += t.flows_created;
+  EXPECT_EQ(total, h.backend_counters.get(kBackendStatsSlots - 1).flows_created);
   EXPECT_GT(total, 0u);
-  EXPECT_EQ(h.backend_counters.new_flows_of(kNoStatsSlot), 0u);
+  EXPECT_EQ(h.backend_counters.get(kNoStatsSlot).flows_created, 0u);
 
   Harness without;  // a pipeline without back-end counters (fairway-sim)
   without.ctx.backend_counters = nullptr;
@@ -130,11 +188,11 @@ TEST(RetiredService, ExistingFlowsForwardNewOnesAreRefused) {
 
 TEST(RetiredService, NewUdpFlowsAreUnservedUdp) {
   Harness h;
-  auto live = make_snapshot({1, 1, 1}, ForwardingMode::dsr, 1, MissingFlowPolicy::consistent,
-                            kProtoUdp);
+  auto live =
+      make_snapshot({1, 1, 1}, ForwardingMode::dsr, 1, MissingFlowPolicy::consistent, kProtoUdp);
   ASSERT_EQ(h.run(*live, client_datagram(1000)).verdict, Verdict::forward);
-  auto retired = make_snapshot({1, 1, 1}, ForwardingMode::dsr, 2, MissingFlowPolicy::consistent,
-                               kProtoUdp);
+  auto retired =
+      make_snapshot({1, 1, 1}, ForwardingMode::dsr, 2, MissingFlowPolicy::consistent, kProtoUdp);
   retired->services[0].accepting = false;
   EXPECT_EQ(h.run(*retired, client_datagram(1000)).verdict, Verdict::forward);
   EXPECT_EQ(h.run(*retired, client_datagram(1001)).reason, DropReason::unserved_udp);
@@ -233,15 +291,16 @@ TEST(BackendDown, KeepPolicyForwardsExistingFlows) {
 
 TEST(BackendDown, UdpFlowsOfADownBackendAreRescheduled) {
   Harness h;
-  auto healthy = make_snapshot({1, 1, 1}, ForwardingMode::dsr, 1, MissingFlowPolicy::consistent,
-                               kProtoUdp);
+  auto healthy =
+      make_snapshot({1, 1, 1}, ForwardingMode::dsr, 1, MissingFlowPolicy::consistent, kProtoUdp);
   std::map<uint16_t, int> chosen;
   for (uint16_t port = 1000; port < 1120; ++port) {
     ASSERT_EQ(h.run(*healthy, client_datagram(port)).verdict, Verdict::forward);
     chosen[port] = h.backend_of_output();
   }
   const uint64_t created_before = h.counters.flows_created;
-  const uint64_t slot_before = h.backend_counters.new_flows_of(101) + h.backend_counters.new_flows_of(102);
+  const uint64_t slot_before =
+      h.backend_counters.get(101).flows_created + h.backend_counters.get(102).flows_created;
   auto down = with_backend_down(1, BackendDownPolicy::reset, kProtoUdp);
   uint64_t on_down = 0;
   for (auto [port, backend] : chosen) {
@@ -258,8 +317,10 @@ TEST(BackendDown, UdpFlowsOfADownBackendAreRescheduled) {
   ASSERT_GT(on_down, 0u);
   EXPECT_EQ(h.counters.flows_reset_backend_down, on_down);
   EXPECT_EQ(h.counters.flows_created - created_before, on_down);
-  EXPECT_EQ(h.backend_counters.new_flows_of(101) + h.backend_counters.new_flows_of(102) - slot_before,
+  EXPECT_EQ(h.backend_counters.get(101).flows_created + h.backend_counters.get(102).flows_created -
+                slot_before,
             on_down);
+  EXPECT_EQ(h.backend_counters.get(100).flows_reset, on_down);  // counted on the down back-end
   EXPECT_EQ(h.counters.resets_sent + h.counters.port_unreachables, 0u);
   // Rescheduled once: the next datagram stays where it went.
   for (auto [port, backend] : chosen) h.run(*down, client_datagram(port));

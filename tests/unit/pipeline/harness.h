@@ -51,9 +51,15 @@ inline std::unique_ptr<Snapshot> make_snapshot(
   snap->services.push_back(s);
   snap->service_by_endpoint[Endpoint{s.vip, 80, protocol}] = 0;
   snap->address_roles[s.vip].vip = true;
-  if (mode == ForwardingMode::nat) {
-    for (const Backend& b : s.backends) {
-      snap->nat_service_by_backend[Endpoint{b.address, b.port, protocol}] = 0;
+  // As the snapshot builder resolves them: each back-end's next hop with its counter slot.
+  for (size_t i = 0; i < s.backends.size(); ++i) {
+    const Backend& b = s.backends[i];
+    snap->address_roles[b.address].backend = true;
+    snap->backend_next_hops[ServiceBackend{b.address, b.port, 0}] =
+        NextHop{1, backend_mac(static_cast<int>(i) + 1), b.stats_slot};
+    if (mode == ForwardingMode::nat) {
+      snap->nat_service_by_backend[Endpoint{b.address, b.port, protocol}] =
+          NatSource{0, b.stats_slot};
     }
   }
   snap->routes = {{*IpPrefix::parse("198.18.1.0/24"), 1, false, {}},

@@ -22,7 +22,7 @@ struct KernelPriorityTest : ::testing::Test {
     snap->address_roles[ip("2001:2::1")].local = true;
     snap->control_api_port = 9180;
     for (const Backend& b : snap->services[0].backends) {
-      snap->backend_next_hops[b.address] = NextHop{1, backend_mac(1)};
+      snap->address_roles[b.address].backend = true;
     }
   }
   // To the box's own address on the client port.
