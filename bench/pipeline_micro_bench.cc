@@ -56,9 +56,9 @@ Workload make_workload(size_t flows, const char* vip, uint8_t tcp_flags) {
   RuntimeState runtime;
   uint32_t slot = 0;
   for (const ServiceConfig& s : loaded.config->services) {
-    runtime.stats_slots[{s.name, ""}] = slot++;
+    runtime.service_stats_slots[s.name] = slot++;
     for (const BackendConfig& b : s.backends) {
-      runtime.stats_slots[{s.name, backend_key(b.address, b.port)}] = slot++;
+      runtime.stats_slots[BackendId::of(s.name, b)] = slot++;
     }
   }
   Workload w{build_snapshot(*loaded.config, ports, {}, 1, runtime), {}};

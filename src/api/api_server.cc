@@ -4,6 +4,7 @@
 
 #include "api/dashboard.h"
 #include "api/metrics.h"
+#include "control/status_json.h"
 
 namespace fairway {
 namespace {
@@ -142,7 +143,7 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   };
   server_->Get("/api/v1/status",
                [this](Req, Res res) { reply_json(res, 200, handlers_.status()); });
-  server_->Get("/api/v1/stats", [this](Req, Res res) { reply_json(res, 200, handlers_.stats()); });
+  server_->Get("/api/v1/stats", [this](Req, Res res) { reply_json(res, 200, to_json(handlers_.stats())); });
   server_->Get("/api/v1/services",
                [this](Req, Res res) { reply_json(res, 200, handlers_.services()); });
   server_->Get("/api/v1/flows", [this, answer](Req req, Res res) {

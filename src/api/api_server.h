@@ -13,6 +13,7 @@
 
 #include "control/api_result.h"
 #include "control/config_changes.h"
+#include "control/status.h"
 #include "packet/addresses.h"
 
 namespace httplib {
@@ -49,7 +50,7 @@ std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, s
 // The daemon's side of every resource. Each call takes the control core's lock.
 struct ApiHandlers {
   std::function<nlohmann::json()> status;
-  std::function<nlohmann::json()> stats;
+  std::function<Stats()> stats;  // GET /api/v1/stats as JSON, /metrics as Prometheus text
   std::function<nlohmann::json()> services;
   std::function<ApiResult(const FlowRequest&)> flows;
   std::function<ApiResult(const std::string& service, const std::string& backend,

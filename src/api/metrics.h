@@ -1,12 +1,13 @@
 #pragma once
-// The daemon's stats as Prometheus text exposition (format 0.0.4): counters end in _total, one
-// family per counter with the worker as a label, drops with the reason as a label.
-#include <nlohmann/json.hpp>
+// The daemon's typed status (control/status.h) as Prometheus text exposition (format 0.0.4),
+// written by prometheus-cpp's serializer: counters end in _total, one family per counter with the
+// worker as a label, drops with the reason as a label, every series present from the start.
 #include <string>
+
+#include "control/status.h"
 
 namespace fairway {
 
-// `stats` is the daemon's stats JSON (src/dataplane/stats.h: counters, workers, ports, ...).
-std::string render_metrics(const nlohmann::json& stats);
+std::string render_metrics(const Stats& stats);
 
 }  // namespace fairway

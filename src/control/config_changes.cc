@@ -98,6 +98,13 @@ std::optional<std::string> service_conflict(const Config& running, const Service
   return std::nullopt;
 }
 
+// Whether the API's text for a back-end ("ADDRESS:PORT", "[IPv6]:PORT") names `b`; compared as
+// values, so that every spelling of an address works.
+bool names(const std::string& text, const BackendConfig& b) {
+  std::optional<EndpointText> named = parse_endpoint_text(text);
+  return named && named->port && named->address == b.address && *named->port == b.port;
+}
+
 }  // namespace
 
 ChangeResult add_service(const Config& running, const std::string& body) {
@@ -188,7 +195,7 @@ ChangeResult add_backend(const Config& running, const std::string& service,
   } catch (const YAML::Exception& e) {
     return fail(400, config_detail::format_error(kBodySource, e.mark, "", e.msg));
   }
-  std::string key = backend_key(added.address, added.port);
+  std::string key = endpoint_text(added.address, added.port);
   for (const BackendConfig& b : target->backends) {
     if (b.address == added.address && b.port == added.port) {
       return fail(409, "service '" + service + "' already has back-end " + key);
@@ -216,9 +223,8 @@ ChangeResult remove_backend(const Config& running, const std::string& service,
   Config next = running;
   ServiceConfig* target = find_service(next, service);
   if (target == nullptr) return unknown_service(service);
-  auto it = std::find_if(
-      target->backends.begin(), target->backends.end(),
-      [&](const BackendConfig& b) { return backend_key(b.address, b.port) == backend; });
+  auto it = std::find_if(target->backends.begin(), target->backends.end(),
+                         [&](const BackendConfig& b) { return names(backend, b); });
   if (it == target->backends.end()) return unknown_backend(service, backend);
   if (target->backends.size() == 1) {
     return fail(409, "back-end " + backend + " is the last of service '" + service +
@@ -234,7 +240,7 @@ ChangeResult change_backend(const Config& running, const std::string& service,
   ServiceConfig* target = find_service(next, service);
   if (target == nullptr) return unknown_service(service);
   for (BackendConfig& b : target->backends) {
-    if (backend_key(b.address, b.port) != backend) continue;
+    if (!names(backend, b)) continue;
     if (change.weight) b.weight = *change.weight;
     if (change.drain) b.drained = *change.drain;
     return done(std::move(next), "service " + service + " back-end " + backend + ": weight " +

@@ -34,7 +34,7 @@ ChangeResult remove_service(const Config& running, const std::string& name);
 // `body` is a JSON object with the keys of one entry of a service's `backends`.
 ChangeResult add_backend(const Config& running, const std::string& service,
                          const std::string& body);
-// `backend` is the back-end's key, "ADDRESS:PORT" or "[IPv6]:PORT" (backend_key()).
+// `backend` is the back-end as the API names it, "ADDRESS:PORT" or "[IPv6]:PORT" (endpoint_text()).
 ChangeResult remove_backend(const Config& running, const std::string& service,
                             const std::string& backend);
 ChangeResult change_backend(const Config& running, const std::string& service,

@@ -28,6 +28,7 @@
 #include "control/kernel_state.h"
 #include "control/load_collector.h"
 #include "control/snapshot_builder.h"
+#include "control/status.h"
 
 namespace fairway {
 
@@ -67,7 +68,8 @@ class ControlCore {
 
   // What the API reads.
   nlohmann::json status(Clock::time_point now) const;
-  nlohmann::json services(Clock::time_point now) const;
+  std::vector<ServiceStatus> service_status(Clock::time_point now) const;
+  ReportCounts report_counts() const;
   nlohmann::json deny_lists() const;
   nlohmann::json agents(Clock::time_point now) const;
   // The flows of the running service `name`, or nullopt when there is none by that name.
@@ -83,12 +85,13 @@ class ControlCore {
   void retire_removed(const Config& next);
   void adopt_syn_cookie_secret();
   void assign_stats_slots();
+  std::optional<uint32_t> take_stats_slot();  // nullopt once all kBackendStatsSlots are taken
   void update_health_targets();
   void run_health_checks(Clock::time_point now);
   void run_distributor(Clock::time_point now);
   void log_flow_table_pressure();
-  nlohmann::json backend_json(const Service& service, const Backend& backend,
-                              Clock::time_point now) const;
+  BackendStatus backend_status(const Service& service, const Backend& backend,
+                               Clock::time_point now) const;
 
   Config config_;  // the running configuration: the file plus the API's changes since
   DataPlane& data_plane_;

@@ -113,28 +113,33 @@ void ControlCore::retire_removed(const Config& next) {
 // simply has no per-back-end counters (said once in the log).
 void ControlCore::assign_stats_slots() {
   for (const ServiceConfig& s : config_.services) {
-    // The service's own counters use the slot of (name, ""), from the same space.
-    std::vector<BackendId> ids{{s.name, ""}};
-    for (const BackendConfig& b : s.backends)
-      ids.push_back({s.name, backend_key(b.address, b.port)});
-    for (const BackendId& id : ids) {
-      if (runtime_.stats_slots.count(id) != 0) continue;
-      if (next_stats_slot_ >= kBackendStatsSlots) {
-        if (next_stats_slot_++ == kBackendStatsSlots) {
-          spdlog::warn("more than {} back-ends seen: later ones have no per-back-end counters",
-                       kBackendStatsSlots);
-        }
-        continue;
+    // The service's own counters take a slot from the same space.
+    if (!runtime_.service_stats_slots.contains(s.name)) {
+      if (std::optional<uint32_t> slot = take_stats_slot()) {
+        runtime_.service_stats_slots[s.name] = *slot;
       }
-      runtime_.stats_slots[id] = next_stats_slot_++;
+    }
+    for (const BackendConfig& b : s.backends) {
+      const BackendId id = BackendId::of(s.name, b);
+      if (runtime_.stats_slots.contains(id)) continue;
+      if (std::optional<uint32_t> slot = take_stats_slot()) runtime_.stats_slots[id] = *slot;
     }
   }
+}
+
+std::optional<uint32_t> ControlCore::take_stats_slot() {
+  if (next_stats_slot_ < kBackendStatsSlots) return next_stats_slot_++;
+  if (next_stats_slot_++ == kBackendStatsSlots) {
+    spdlog::warn("more than {} services and back-ends seen: later ones have no counters",
+                 kBackendStatsSlots);
+  }
+  return std::nullopt;
 }
 
 void ControlCore::update_health_targets() {
   std::vector<HealthTarget> targets = health_targets(config_);
   std::set<BackendId> checked;
-  for (const HealthTarget& t : targets) checked.insert({t.service, t.backend});
+  for (const HealthTarget& t : targets) checked.insert(t.backend);
   // A back-end no longer checked is no longer down.
   std::erase_if(runtime_.down, [&](const BackendId& id) { return checked.count(id) == 0; });
   health_.set_targets(std::move(targets));
@@ -144,12 +149,13 @@ void ControlCore::run_health_checks(Clock::time_point now) {
   std::vector<HealthTransition> transitions = health_.step(now);
   bool changed = false;
   for (const HealthTransition& t : transitions) {
-    BackendId id{t.service, t.backend};
+    const BackendId& id = t.backend;
     bool down = t.to == HealthState::down;
     if (down) {
-      spdlog::warn("health: service {} back-end {} is down: {}", t.service, t.backend, t.reason);
+      spdlog::warn("health: service {} back-end {} is down: {}", id.service, id.endpoint(),
+                   t.reason);
     } else {
-      spdlog::info("health: service {} back-end {} is up", t.service, t.backend);
+      spdlog::info("health: service {} back-end {} is up", id.service, id.endpoint());
     }
     changed |= down ? runtime_.down.insert(id).second : runtime_.down.erase(id) != 0;
   }
@@ -199,7 +205,7 @@ void ControlCore::forget_retired(const std::vector<RetiredCheck>& ended) {
     if (erased == 0) continue;
     changed = true;
     spdlog::info("service {} back-end {} removed: no flows left", check.service,
-                 backend_key(b.address, b.port));
+                 endpoint_text(b.address, b.port));
     if (it->second.empty()) runtime_.retired_backends.erase(it);
   }
   if (changed) publish("retired flows ended");

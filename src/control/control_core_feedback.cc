@@ -117,10 +117,12 @@ void ControlCore::run_distributor(Clock::time_point now) {
               .first;
     }
     std::vector<DistributorInput> inputs;
+    std::map<std::string, BackendId> by_endpoint;  // the distributor keys back-ends by text
     for (const BackendConfig& b : service.backends) {
-      BackendId id{service.name, backend_key(b.address, b.port)};
-      bool takes_flows = !b.drained && runtime_.down.count(id) == 0;
-      DistributorInput input{id.second, takes_flows ? b.weight : 0, std::nullopt, b.capacity};
+      const BackendId id = BackendId::of(service.name, b);
+      by_endpoint.emplace(id.endpoint(), id);
+      bool takes_flows = !b.drained && !runtime_.down.contains(id);
+      DistributorInput input{id.endpoint(), takes_flows ? b.weight : 0, std::nullopt, b.capacity};
       if (const LoadReport* report = collector_.fresh(b.address, now)) {
         input.load = metric_of(*report, service.least_load.metric);
       }
@@ -128,7 +130,7 @@ void ControlCore::run_distributor(Clock::time_point now) {
     }
     LeastLoadDistributor::Round round = it->second.distributor.round(inputs);
     for (const DistributorOutput& out : round.backends) {
-      BackendId id{service.name, out.backend};
+      const BackendId& id = by_endpoint.at(out.backend);
       runtime_.effective_weights[id] = out.effective_weight;
       distribution_[id] = out;
     }
@@ -145,8 +147,8 @@ void ControlCore::run_distributor(Clock::time_point now) {
   std::erase_if(distributors_, [&](const auto& d) { return active.count(d.first) == 0; });
   size_t before = runtime_.effective_weights.size();
   std::erase_if(runtime_.effective_weights,
-                [&](const auto& w) { return active.count(w.first.first) == 0; });
-  std::erase_if(distribution_, [&](const auto& w) { return active.count(w.first.first) == 0; });
+                [&](const auto& w) { return !active.contains(w.first.service); });
+  std::erase_if(distribution_, [&](const auto& w) { return !active.contains(w.first.service); });
   if (changed || before != runtime_.effective_weights.size()) publish("load feedback");
 }
 

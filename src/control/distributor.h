@@ -49,7 +49,7 @@ struct LeastLoadParams {
 bool valid(const LeastLoadParams& params, std::string& error);
 
 struct DistributorInput {
-  std::string backend;         // stable key, e.g. backend_key(): unique within a service
+  std::string backend;         // stable key, e.g. endpoint_text(): unique within a service
   uint32_t admin_weight = 0;   // 0 for a drained, down or weight-0 back-end
   std::optional<double> load;  // the chosen metric (e.g. CPU %); nullopt = no fresh report
   double capacity = 1.0;       // load is load / capacity; > 0

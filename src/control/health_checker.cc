@@ -170,7 +170,8 @@ std::string default_host(const IpAddress& address, uint16_t port) {
 
 std::string http_request(const HealthTarget& target) {
   const HealthCheckConfig& check = target.check;
-  std::string host = check.host.empty() ? default_host(target.address, target.port) : check.host;
+  std::string host =
+      check.host.empty() ? default_host(target.backend.address, target.port) : check.host;
   std::string request = "GET ";
   request.append(check.path);
   request.append(" HTTP/1.0\r\nHost: ");
@@ -253,9 +254,8 @@ std::vector<HealthTarget> health_targets(const Config& config) {
     if (!service.health_check) continue;
     const HealthCheckConfig& check = *service.health_check;
     for (const BackendConfig& backend : service.backends) {
-      targets.push_back(HealthTarget{service.name, backend_key(backend.address, backend.port),
-                                     backend.address, check.port ? check.port : backend.port,
-                                     check});
+      targets.push_back(HealthTarget{BackendId::of(service.name, backend),
+                                     check.port ? check.port : backend.port, check});
     }
   }
   return targets;
@@ -267,14 +267,12 @@ HealthChecker::HealthChecker()
 HealthChecker::~HealthChecker() = default;
 
 void HealthChecker::set_targets(std::vector<HealthTarget> targets) {
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<Target>> previous;
-  for (std::unique_ptr<Target>& t : targets_) {
-    previous.emplace(std::pair(t->target.service, t->target.backend), std::move(t));
-  }
+  std::map<BackendId, std::unique_ptr<Target>> previous;
+  for (std::unique_ptr<Target>& t : targets_) previous.emplace(t->target.backend, std::move(t));
   targets_.clear();
   by_key_.clear();
   for (HealthTarget& wanted : targets) {
-    std::pair key(wanted.service, wanted.backend);
+    BackendId key = wanted.backend;
     if (by_key_.contains(key)) continue;
     std::unique_ptr<Target> entry;
     auto kept = previous.find(key);
@@ -330,7 +328,7 @@ std::optional<std::string> HealthChecker::start_check(Target& t, Clock::time_poi
   // The schedule runs from the start of each check; a check never overlaps the previous one.
   t.started = true;
   t.next_start = now + jittered_interval(t.target.check);
-  const IpAddress& address = t.target.address;
+  const IpAddress& address = t.target.backend.address;
   int fd =
       ::socket(address.is_v4() ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno_text("socket", errno);
@@ -437,8 +435,7 @@ void HealthChecker::finish_check(Target& t, bool success, std::string error, Clo
   }
   if (s.state != before) {
     s.last_change = now;
-    transitions.push_back(
-        HealthTransition{t.target.service, t.target.backend, before, s.state, std::move(reason)});
+    transitions.push_back(HealthTransition{t.target.backend, before, s.state, std::move(reason)});
   }
 }
 
@@ -450,9 +447,8 @@ Clock::duration HealthChecker::jittered_interval(const HealthCheckConfig& check)
   return std::chrono::milliseconds(check.interval_ms - spread / 2 + offset);
 }
 
-const HealthStatus* HealthChecker::status(const std::string& service,
-                                          const std::string& backend) const {
-  auto it = by_key_.find(std::pair(service, backend));
+const HealthStatus* HealthChecker::status(const BackendId& backend) const {
+  auto it = by_key_.find(backend);
   return it == by_key_.end() ? nullptr : &it->second->status;
 }
 

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/backend_id.h"
 #include "control/config.h"
 #include "packet/addresses.h"
 
@@ -29,10 +30,8 @@ namespace fairway {
 
 // One back-end of one service to check.
 struct HealthTarget {
-  std::string service;  // service name
-  std::string backend;  // backend_key(): "198.18.1.11:80" / "[2001:2::11]:80"
-  IpAddress address;    // where to connect
-  uint16_t port = 0;    // the check's port, resolved (check.port or the back-end's port)
+  BackendId backend;  // the service and the back-end; the check connects to its address
+  uint16_t port = 0;  // the check's port, resolved (check.port or the back-end's port)
   HealthCheckConfig check;
   friend bool operator==(const HealthTarget&, const HealthTarget&) = default;
 };
@@ -64,8 +63,7 @@ struct HealthStatus {
 
 // A state change that happened during one step(): for the log and a republication.
 struct HealthTransition {
-  std::string service;
-  std::string backend;
+  BackendId backend;
   HealthState from = HealthState::unknown;
   HealthState to = HealthState::unknown;
   std::string reason;  // "2 checks in a row succeeded" or the failure, e.g. "timeout after 1000 ms"
@@ -84,8 +82,8 @@ class HealthChecker {
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
-  // Replaces the set of targets. A target that stays identical (service, back-end, address, port
-  // and check configuration) keeps its state, counts and schedule, and a check in flight; any other
+  // Replaces the set of targets. A target that stays identical (back-end, check port and check
+  // configuration) keeps its state, counts and schedule, and a check in flight; any other
   // target starts unknown and is checked at the next step(). A check of a removed or changed target
   // is abandoned (its socket closed). Of two targets with the same service and back-end, the first
   // is kept.
@@ -97,8 +95,8 @@ class HealthChecker {
   // (short of memory exhaustion).
   std::vector<HealthTransition> step(std::chrono::steady_clock::time_point now);
 
-  // nullptr when (service, backend) is not a target. Valid until the next set_targets().
-  const HealthStatus* status(const std::string& service, const std::string& backend) const;
+  // nullptr when `backend` is not a target. Valid until the next set_targets().
+  const HealthStatus* status(const BackendId& backend) const;
 
   // Every target, in the order given to set_targets(), with its status.
   std::vector<HealthReport> report() const;
@@ -120,7 +118,7 @@ class HealthChecker {
   std::chrono::steady_clock::duration jittered_interval(const HealthCheckConfig& check);
 
   std::vector<std::unique_ptr<Target>> targets_;  // in set_targets() order
-  std::map<std::pair<std::string, std::string>, Target*> by_key_;
+  std::map<BackendId, Target*> by_key_;
   std::minstd_rand random_;  // spreads check start times
 };
 

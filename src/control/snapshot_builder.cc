@@ -32,7 +32,7 @@ Backend make_backend(const BackendConfig& b, const std::string& service,
   backend.port = b.port;
   backend.weight = b.weight;
   backend.drained = b.drained;
-  BackendId id{service, backend_key(b.address, b.port)};
+  const BackendId id = BackendId::of(service, b);
   backend.up = runtime.down.count(id) == 0;
   if (auto slot = runtime.stats_slots.find(id); slot != runtime.stats_slots.end()) {
     backend.stats_slot = slot->second;
@@ -52,7 +52,7 @@ std::vector<uint16_t> maglev_over(const Service& service, uint32_t table_size, F
   keys.reserve(service.backends.size());
   std::vector<MaglevBackend> input;
   for (const Backend& b : service.backends) {
-    keys.push_back(backend_key(b.address, b.port));
+    keys.push_back(endpoint_text(b.address, b.port));
     input.push_back(MaglevBackend{keys.back(), in_table(b) ? b.effective_weight : 0});
   }
   return build_maglev_table(input, table_size);
@@ -72,7 +72,8 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
   service.accepting = accepting;
   service.by_source = config.scheduler == Scheduler::source_hash;
   service.syn_proxy = config.syn_proxy;
-  if (auto slot = runtime.stats_slots.find({config.name, ""}); slot != runtime.stats_slots.end()) {
+  if (auto slot = runtime.service_stats_slots.find(config.name);
+      slot != runtime.service_stats_slots.end()) {
     service.stats_slot = slot->second;
   }
   for (const IpPrefix& prefix : config.deny_clients) service.deny_clients.add(prefix);
@@ -88,7 +89,7 @@ Service build_service(const ServiceConfig& config, uint32_t id, bool accepting,
     }
   }
   for (Backend& b : service.backends) {
-    auto effective = runtime.effective_weights.find({config.name, backend_key(b.address, b.port)});
+    auto effective = runtime.effective_weights.find(BackendId::of(config.name, b));
     bool distributed =
         config.scheduler == Scheduler::least_load && effective != runtime.effective_weights.end();
     b.effective_weight = scheduling_weight(b, distributed ? effective->second : b.weight);
@@ -193,10 +194,6 @@ void add_backend_next_hops(Snapshot& snap) {
 }
 
 }  // namespace
-
-std::string backend_key(const IpAddress& address, uint16_t port) {
-  return endpoint_text(address, port);
-}
 
 std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,

@@ -9,19 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "control/backend_id.h"
 #include "control/config.h"
 #include "control/kernel_state.h"
 #include "pipeline/snapshot.h"
 
 namespace fairway {
 
-// (service name, back-end key as backend_key() writes it)
-using BackendId = std::pair<std::string, std::string>;
-
 // What the control core knows at run time besides the configuration.
 struct RuntimeState {
-  std::set<BackendId> down;                   // marked down by health checks: no new flows
-  std::map<BackendId, uint32_t> stats_slots;  // per-back-end counter slot of every worker
+  std::set<BackendId> down;  // marked down by health checks: no new flows
+  // Counter slots of every worker, one space for both: per back-end, per service (by name).
+  std::map<BackendId, uint32_t> stats_slots;
+  std::map<std::string, uint32_t> service_stats_slots;
   // least-load services: the distributor's weights (absent: the admin weight)
   std::map<BackendId, uint32_t> effective_weights;
   // Removed (API or reload) while flows still used them: kept, taking no new flows, so that
@@ -43,8 +43,5 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
                                          const std::vector<RuntimePort>& ports,
                                          const KernelState& kernel, uint64_t version,
                                          const RuntimeState& runtime = {});
-
-// "198.18.1.10:80" / "[2001:2::10]:80": a back-end's stable Maglev key.
-std::string backend_key(const IpAddress& address, uint16_t port);
 
 }  // namespace fairway

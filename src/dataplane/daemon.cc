@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "control/status_json.h"
 #include "dataplane/daemon_internal.h"
 #include "dataplane/eal.h"
 #include "dataplane/packet_pool.h"
@@ -138,7 +139,7 @@ void Daemon::control_loop() {
     }
     if (g_dump_stats != 0) {
       g_dump_stats = 0;
-      std::cout << stats().dump() << std::endl;
+      std::cout << to_json(stats()).dump() << std::endl;
     }
     uint64_t rx = fleet_.total_rx();
     if (rx != last_rx) {
@@ -174,7 +175,7 @@ int Daemon::run() {
   control_loop();
   api_.stop();
   stop_workers();
-  nlohmann::json final_stats = stats();
+  nlohmann::json final_stats = to_json(stats());
   std::cout << final_stats.dump(2) << std::endl;
   if (!options_.stats_file.empty()) {
     std::ofstream(options_.stats_file) << final_stats.dump(2) << "\n";

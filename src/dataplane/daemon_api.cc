@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
+#include "control/status_json.h"
 #include "dataplane/daemon_internal.h"
 #include "dataplane/stats.h"
 
@@ -20,32 +21,36 @@ nlohmann::json flow_json(const FlowRecord& record) {
           {"protocol", key.protocol == kProtoTcp   ? "tcp"
                        : key.protocol == kProtoUdp ? "udp"
                                                    : "other"},
-          {"client", backend_key(key.src, key.src_port)},
-          {"vip", backend_key(key.dst, key.dst_port)},
-          {"backend", backend_key(value.backend, value.backend_port)},
+          {"client", endpoint_text(key.src, key.src_port)},
+          {"vip", endpoint_text(key.dst, key.dst_port)},
+          {"backend", endpoint_text(value.backend, value.backend_port)},
           {"tcp_state", tcp_state_name(value.tcp_state)},
           {"expires_in_ms", record.expires_in_ms}};
 }
 
 }  // namespace
 
-nlohmann::json Daemon::stats() const {
-  nlohmann::json out = collect_stats(fleet_.contexts(), ports_.ports(), fleet_.running()->version);
-  out["last_publication_us"] = core_.last_publication_ns() / 1000.0;
-  out["tsc_hz"] = rte_get_tsc_hz();
-  out["flow_capacity_per_worker"] = config_.flow_capacity;
-  nlohmann::json kernel = {{"queue_size", config_.exception_path.queue_size},
-                           {"other_pps", config_.exception_path.other_pps},
-                           {"tap_refused", exception_path_.tap_refused()}};
+Stats Daemon::stats() const {
+  const auto now = Clock::now();
+  Stats out;
+  out.snapshot_version = fleet_.running()->version;
+  out.last_publication_us = static_cast<double>(core_.last_publication_ns()) / 1000.0;
+  out.tsc_hz = rte_get_tsc_hz();
+  out.flow_capacity_per_worker = config_.flow_capacity;
+  out.workers = fleet_.workers();
+  out.ports = port_stats(ports_.ports());
+  ExceptionPathStatus& kernel = out.exception_path;
+  kernel.queue_size = config_.exception_path.queue_size;
+  kernel.other_pps = config_.exception_path.other_pps;
+  kernel.tap_refused = exception_path_.tap_refused();
   const auto waiting = exception_path_.waiting();
   for (size_t c = 0; c < kKernelPriorities; ++c) {
-    const std::string name(kKernelPriorityNames[c]);
-    kernel["sent"][name] = exception_path_.sent(static_cast<KernelPriority>(c));
-    kernel["waiting"][name] = waiting[c];
+    kernel.sent[c] = exception_path_.sent(static_cast<KernelPriority>(c));
+    kernel.waiting[c] = waiting[c];
   }
-  out["exception_path"] = kernel;
-  out["services"] = core_.services(Clock::now());
-  out["agents"] = core_.agents(Clock::now());
+  out.services = core_.service_status(now);
+  out.reports = core_.report_counts();
+  out.agents = core_.agents(now);
   return out;
 }
 
@@ -61,7 +66,7 @@ nlohmann::json Daemon::port_status() const {
                      {"mac", p.mac.to_string()},
                      {"devices", p.data_port_ids.size()},
                      {"link", up ? "up" : "down"},
-                     {"counters", device_json(p.data_port_ids)},
+                     {"counters", to_json(device_counters(p.data_port_ids))},
                      {"tap", p.exception_path ? nlohmann::json(p.tap_name) : nlohmann::json()}});
   }
   return ports;
@@ -111,7 +116,7 @@ void Daemon::start_api() {
   ApiHandlers handlers;
   handlers.status = locked([this] { return status(); });
   handlers.stats = locked([this] { return stats(); });
-  handlers.services = locked([this] { return core_.services(Clock::now()); });
+  handlers.services = locked([this] { return to_json(core_.service_status(Clock::now())); });
   handlers.flows = [this](const FlowRequest& request) { return flows(request); };
   handlers.change_backend = locked(
       [this](const std::string& service, const std::string& backend, const BackendChange& change) {

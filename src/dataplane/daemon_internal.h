@@ -38,7 +38,7 @@ class Daemon {
 
   // daemon_api.cc
   void start_api();
-  nlohmann::json stats() const;
+  Stats stats() const;
   nlohmann::json status() const;
   nlohmann::json port_status() const;
   ApiResult flows(const FlowRequest& request);

@@ -1,17 +1,17 @@
 #pragma once
-// The daemon's counters as JSON: summed over workers, drops by reason, per worker, per port.
-#include <nlohmann/json.hpp>
+// What the devices count, read from DPDK for the typed status (control/status.h).
 #include <vector>
 
-#include "dataplane/worker.h"
+#include "control/status.h"
+#include "dataplane/ports.h"
 
 namespace fairway {
 
 // A port's device counters (rx/tx packets and bytes, missed, errors, no-mbuf), summed over
 // `port_ids` (the devices of one port).
-nlohmann::json device_json(const std::vector<uint16_t>& port_ids);
+DeviceCounters device_counters(const std::vector<uint16_t>& port_ids);
 
-nlohmann::json collect_stats(const std::vector<WorkerContext*>& workers,
-                             const std::vector<PortRuntime>& ports, uint64_t version);
+// Every port with its devices' and its TAP's counters.
+std::vector<PortStatus> port_stats(const std::vector<PortRuntime>& ports);
 
 }  // namespace fairway

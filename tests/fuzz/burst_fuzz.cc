@@ -54,6 +54,8 @@ std::vector<Arrival> read_arrivals(const uint8_t* data, size_t size) {
 struct World {
   FlowTable flows{fuzz_flow_capacity()};
   WorkerCounters counters;
+  BackendCounters backend_counters;
+  ServiceCounters service_counters;
   uint64_t now_ms = 1'000'000;
 };
 
@@ -72,6 +74,8 @@ template <typename Decide>
 Run run(World& world, const std::vector<Arrival>& arrivals, Decide decide) {
   Run r;
   PipelineContext ctx{world.flows, world.counters, world.now_ms};
+  ctx.backend_counters = &world.backend_counters;
+  ctx.service_counters = &world.service_counters;
   ctx.wall_seconds = 1'800'000'000;
   size_t next = 0;
   while (next < arrivals.size()) {
@@ -136,5 +140,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(std::memcmp(&one_at_a_time->counters, &in_bursts->counters, sizeof(WorkerCounters)) ==
              0);
+  FUZZ_CHECK(std::memcmp(&one_at_a_time->backend_counters, &in_bursts->backend_counters,
+                         sizeof(BackendCounters)) == 0);
+  FUZZ_CHECK(std::memcmp(&one_at_a_time->service_counters, &in_bursts->service_counters,
+                         sizeof(ServiceCounters)) == 0);
   return 0;
 }

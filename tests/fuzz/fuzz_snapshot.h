@@ -126,7 +126,16 @@ inline std::unique_ptr<Snapshot> fuzz_snapshot() {
       {"client", *MacAddress::parse("02:00:00:00:00:01"), true, 0},
       {"server", *MacAddress::parse("02:00:00:00:01:01"), false, 0},
   };
-  return build_snapshot(fuzz_config(), ports, KernelState{}, 1);
+  // Counter slots as fairwayd gives them, so that the fuzzed pipeline counts what the daemon's
+  // does.
+  RuntimeState runtime;
+  uint32_t slot = 0;
+  for (const ServiceConfig& s : fuzz_config().services) {
+    runtime.service_stats_slots[s.name] = slot++;
+    for (const BackendConfig& b : s.backends)
+      runtime.stats_slots[BackendId::of(s.name, b)] = slot++;
+  }
+  return build_snapshot(fuzz_config(), ports, KernelState{}, 1, runtime);
 }
 
 inline size_t fuzz_flow_capacity() {

@@ -34,11 +34,12 @@ constexpr size_t kRoom = 2048;
 
 // Keep in sync with tests/fuzz/make_corpus.py (addresses and MACs of the seed frames).
 
-
 struct World {
   std::unique_ptr<Snapshot> snapshot;
   std::unique_ptr<FlowTable> flows;
   WorkerCounters counters;
+  BackendCounters backend_counters;
+  ServiceCounters service_counters;
   uint64_t now_ms = 1'000'000;
 };
 
@@ -70,8 +71,12 @@ L4Sum l4_checksum(std::span<const uint8_t> frame, const ParsedPacket& p) {
   size_t checksum_at;
   bool pseudo = true;
   switch (p.l4_protocol) {
-    case kProtoTcp: checksum_at = 16; break;
-    case kProtoUdp: checksum_at = 6; break;
+    case kProtoTcp:
+      checksum_at = 16;
+      break;
+    case kProtoUdp:
+      checksum_at = 6;
+      break;
     case kProtoIcmp:
       if (!v4) return L4Sum::not_checked;
       checksum_at = 2;
@@ -81,7 +86,8 @@ L4Sum l4_checksum(std::span<const uint8_t> frame, const ParsedPacket& p) {
       if (v4) return L4Sum::not_checked;
       checksum_at = 2;
       break;
-    default: return L4Sum::not_checked;
+    default:
+      return L4Sum::not_checked;
   }
   if (n < checksum_at + 2) return L4Sum::not_checked;
   const uint16_t field = static_cast<uint16_t>(l4[checksum_at] << 8 | l4[checksum_at + 1]);
@@ -127,8 +133,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const uint64_t reversed_before = w.counters.nat_reversed;
   PipelineContext ctx{*w.flows, w.counters, w.now_ms};
-  Decision d = process_frame(snap, ctx, in_port, std::span<uint8_t>(room),
-                             static_cast<uint16_t>(length));
+  ctx.backend_counters = &w.backend_counters;
+  ctx.service_counters = &w.service_counters;
+  Decision d =
+      process_frame(snap, ctx, in_port, std::span<uint8_t>(room), static_cast<uint16_t>(length));
 
   FUZZ_CHECK(d.length <= kRoom);
   switch (d.verdict) {

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "control/load_collector.h"
-#include "report/signature.h"
 #include "fuzz_check.h"
+#include "report/signature.h"
 
 using namespace fairway;
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "control/retirement_sweeper.h"
+#include "control/status_json.h"
 #include "report/load_report.h"
 #include "report/signature.h"
 
@@ -257,7 +258,7 @@ TEST_F(CoreTest, ServicesShowTheWorkersCounters) {
   data_plane.events[web->stats_slot] = events;
   data_plane.traffic[web->backends[1].stats_slot] = BackendTraffic{5, 40, 4000, 30, 9000, 1};
   data_plane.traffic[web->backends[0].stats_slot] = BackendTraffic{1, 2, 200, 0, 0, 0};
-  nlohmann::json services = core.services(start);
+  nlohmann::json services = to_json(core.service_status(start));
   ASSERT_EQ(services.size(), 2u);
   EXPECT_EQ(services[0]["name"], "web");
   EXPECT_EQ(services[0]["scheduler"], "maglev");
@@ -346,7 +347,7 @@ TEST(ControlCoreHealth, ABackendThatFailsItsChecksIsPublishedDown) {
   }
   ASSERT_EQ(core.runtime().down.size(), 1u);
   EXPECT_FALSE(data_plane.backend("checked", "127.0.0.1")->up);
-  nlohmann::json services = core.services(Clock::now());
+  nlohmann::json services = to_json(core.service_status(Clock::now()));
   EXPECT_EQ(services[2]["backends"][0]["state"], "down");
   EXPECT_EQ(services[2]["backends"][0]["health"]["state"], "down");
   EXPECT_EQ(core.status(Clock::now())["backends_down"], 1);
@@ -399,7 +400,7 @@ TEST(ControlCoreLoad, LeastLoadMovesWeightsTowardsTheLessLoadedBackend) {
   nlohmann::json agents = core.agents(now);
   EXPECT_EQ(agents["accepted"], 12);
   EXPECT_EQ(agents["rejected"]["bad_signature"], 1);
-  nlohmann::json services = core.services(now);
+  nlohmann::json services = to_json(core.service_status(now));
   EXPECT_TRUE(services[0]["backends"][0].contains("load"));
   // The api service is not least-load: its weight stays the admin one.
   EXPECT_EQ(data_plane.backend("api", "198.18.1.11")->effective_weight,

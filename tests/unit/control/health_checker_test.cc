@@ -195,9 +195,18 @@ HealthCheckConfig http_check(uint32_t rise = 1, uint32_t fall = 1) {
   return check;
 }
 
+// A test names its targets ("b1", "a", ...) by their BackendId's service.
 HealthTarget target(const IpAddress& address, uint16_t port, const HealthCheckConfig& check,
-                    const std::string& backend = "b1") {
-  return HealthTarget{"svc", backend, address, port, check};
+                    const std::string& name = "b1") {
+  return HealthTarget{BackendId{name, address, port}, port, check};
+}
+
+// The status of the target named `name`, or nullptr.
+const HealthStatus* status_of(const HealthChecker& checker, const std::string& name) {
+  for (const HealthReport& r : checker.report()) {
+    if (r.target.backend.service == name) return checker.status(r.target.backend);
+  }
+  return nullptr;
 }
 
 HealthTarget target(const TestServer& server, const HealthCheckConfig& check,
@@ -229,12 +238,12 @@ const HealthStatus& run_checks(HealthChecker& checker, uint64_t checks,
   EXPECT_TRUE(run_until(
       checker,
       [&] {
-        const HealthStatus* s = checker.status("svc", backend);
+        const HealthStatus* s = status_of(checker, backend);
         return s && s->checks >= checks;
       },
       transitions))
       << "fewer than " << checks << " checks finished";
-  const HealthStatus* s = checker.status("svc", backend);
+  const HealthStatus* s = status_of(checker, backend);
   return s ? *s : kMissing;
 }
 
@@ -249,12 +258,13 @@ size_t open_fds() {
 TEST(HealthCheckerTest, TargetStartsUnknownAndUnknownAllowsTraffic) {
   HealthChecker checker;
   checker.set_targets({target(ip("127.0.0.1"), 9, tcp_check())});
-  const HealthStatus* s = checker.status("svc", "b1");
+  const HealthStatus* s = status_of(checker, "b1");
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->state, HealthState::unknown);
   EXPECT_EQ(s->checks, 0u);
-  EXPECT_EQ(checker.status("svc", "other"), nullptr);
-  EXPECT_EQ(checker.status("other", "b1"), nullptr);
+  EXPECT_EQ(status_of(checker, "other"), nullptr);
+  EXPECT_EQ(checker.status(BackendId{"b1", ip("127.0.0.1"), 10}), nullptr);
+  EXPECT_NE(checker.status(BackendId{"b1", ip("127.0.0.1"), 9}), nullptr);
   EXPECT_TRUE(health_allows_traffic(HealthState::unknown));
   EXPECT_TRUE(health_allows_traffic(HealthState::up));
   EXPECT_FALSE(health_allows_traffic(HealthState::down));
@@ -277,8 +287,8 @@ TEST(HealthCheckerTest, TcpCheckGoesUpOnAListeningPort) {
   EXPECT_EQ(s.failures, 0u);
   EXPECT_EQ(s.last_error, "");
   ASSERT_EQ(transitions.size(), 1u);
-  EXPECT_EQ(transitions[0].service, "svc");
-  EXPECT_EQ(transitions[0].backend, "b1");
+  EXPECT_EQ(transitions[0].backend.service, "b1");
+  EXPECT_EQ(transitions[0].backend.address, server.address());
   EXPECT_EQ(transitions[0].from, HealthState::unknown);
   EXPECT_EQ(transitions[0].to, HealthState::up);
   EXPECT_EQ(transitions[0].reason, "2 checks in a row succeeded");
@@ -461,10 +471,10 @@ TEST(HealthCheckerTest, AServerThatNeverAnswersTimesOut) {
   size_t most_in_flight = 0;
   ASSERT_TRUE(run_until(checker, [&] {
     most_in_flight = std::max(most_in_flight, checker.checks_in_flight());
-    return checker.status("svc", "b1")->checks >= 1;
+    return status_of(checker, "b1")->checks >= 1;
   }));
   auto elapsed = Clock::now() - start;
-  const HealthStatus& s = *checker.status("svc", "b1");
+  const HealthStatus& s = *status_of(checker, "b1");
   EXPECT_EQ(s.state, HealthState::down);
   EXPECT_EQ(s.last_error, "timeout after 100 ms (waiting for the response)");
   EXPECT_GE(elapsed, 100ms);  // not before the timeout
@@ -555,35 +565,36 @@ TEST(HealthCheckerTest, SetTargetsKeepsTheStateOfUnchangedTargets) {
   HealthTarget b = target(ip("127.0.0.1"), closed.port(), tcp_check(), "b");
   checker.set_targets({b, a, a});  // a duplicate is ignored
   EXPECT_EQ(checker.target_count(), 2u);
-  const HealthStatus* kept = checker.status("svc", "a");
+  const HealthStatus* kept = status_of(checker, "a");
   ASSERT_NE(kept, nullptr);
   EXPECT_EQ(kept->state, HealthState::up);
   EXPECT_EQ(kept->checks, before.checks);
   EXPECT_EQ(kept->successes_in_row, before.successes_in_row);
   EXPECT_EQ(kept->last_change, before.last_change);
-  ASSERT_NE(checker.status("svc", "b"), nullptr);
-  EXPECT_EQ(checker.status("svc", "b")->state, HealthState::unknown);
+  ASSERT_NE(status_of(checker, "b"), nullptr);
+  EXPECT_EQ(status_of(checker, "b")->state, HealthState::unknown);
   std::vector<HealthReport> report = checker.report();
   ASSERT_EQ(report.size(), 2u);
-  EXPECT_EQ(report[0].target.backend, "b");
-  EXPECT_EQ(report[1].target.backend, "a");
+  EXPECT_EQ(report[0].target.backend.service, "b");
+  EXPECT_EQ(report[1].target.backend.service, "a");
   EXPECT_EQ(report[1].status.state, HealthState::up);
 
   // A changed check configuration is a new target.
   HealthTarget a_changed = a;
   a_changed.check.rise = 2;
   checker.set_targets({a_changed});
-  EXPECT_EQ(checker.status("svc", "b"), nullptr);
-  ASSERT_NE(checker.status("svc", "a"), nullptr);
-  EXPECT_EQ(checker.status("svc", "a")->state, HealthState::unknown);
-  EXPECT_EQ(checker.status("svc", "a")->checks, 0u);
+  EXPECT_EQ(status_of(checker, "b"), nullptr);
+  ASSERT_NE(status_of(checker, "a"), nullptr);
+  EXPECT_EQ(status_of(checker, "a")->state, HealthState::unknown);
+  EXPECT_EQ(status_of(checker, "a")->checks, 0u);
 
   // The same back-end in another service is another target.
   HealthTarget other = a;
-  other.service = "other";
+  other.backend.service = "other";
   checker.set_targets({a, other});
   EXPECT_EQ(checker.target_count(), 2u);
-  EXPECT_NE(checker.status("other", "a"), nullptr);
+  EXPECT_NE(status_of(checker, "other"), nullptr);
+  EXPECT_NE(status_of(checker, "a"), nullptr);
 }
 
 TEST(HealthCheckerTest, RemovedTargetsCloseTheirSockets) {
@@ -658,7 +669,7 @@ TEST(HealthCheckerTest, ChecksOfOneTargetNeverOverlap) {
     EXPECT_LE(checker.checks_in_flight(), 1u);
   }
   // Timed out at t0+100 (or later steps), never two at once, at most one start per 95 ms.
-  const HealthStatus* s = checker.status("svc", "b1");
+  const HealthStatus* s = status_of(checker, "b1");
   EXPECT_GE(s->checks, 4u);
   EXPECT_LE(s->checks, 11u);
   EXPECT_EQ(s->failures, s->checks);
@@ -687,7 +698,8 @@ TEST(HealthCheckerTest, NoFileDescriptorLeaks) {
       return true;
     }));
     std::map<std::string, HealthState> states;
-    for (const HealthReport& r : checker.report()) states[r.target.backend] = r.status.state;
+    for (const HealthReport& r : checker.report())
+      states[r.target.backend.service] = r.status.state;
     EXPECT_EQ(states["up"], HealthState::up);
     EXPECT_EQ(states["http"], HealthState::up);
     EXPECT_EQ(states["silent"], HealthState::down);
@@ -722,10 +734,9 @@ TEST(HealthCheckerTest, TargetsFromTheConfiguration) {
 
   std::vector<HealthTarget> targets = health_targets(config);
   ASSERT_EQ(targets.size(), 3u);
-  EXPECT_EQ(targets[0], (HealthTarget{"web", "198.18.1.11:80", ip("198.18.1.11"), 80, check}));
-  EXPECT_EQ(targets[1], (HealthTarget{"web", "198.18.1.12:81", ip("198.18.1.12"), 81, check}));
-  EXPECT_EQ(targets[2],
-            (HealthTarget{"dns", "[2001:2::11]:53", ip("2001:2::11"), 8053, side_port}));
+  EXPECT_EQ(targets[0], (HealthTarget{{"web", ip("198.18.1.11"), 80}, 80, check}));
+  EXPECT_EQ(targets[1], (HealthTarget{{"web", ip("198.18.1.12"), 81}, 81, check}));
+  EXPECT_EQ(targets[2], (HealthTarget{{"dns", ip("2001:2::11"), 53}, 8053, side_port}));
 }
 
 TEST(HealthCheckerTest, TargetsFromTheExampleFile) {
@@ -734,17 +745,17 @@ TEST(HealthCheckerTest, TargetsFromTheExampleFile) {
   ASSERT_FALSE(result.error) << result.error->message;
   std::vector<HealthTarget> targets = health_targets(*result.config);
   ASSERT_EQ(targets.size(), 5u);
-  EXPECT_EQ(targets[0].service, "web");
-  EXPECT_EQ(targets[0].backend, "198.18.1.11:80");
+  EXPECT_EQ(targets[0].backend.service, "web");
+  EXPECT_EQ(targets[0].backend.endpoint(), "198.18.1.11:80");
   EXPECT_EQ(targets[0].port, 8080);
   EXPECT_EQ(targets[0].check.path, "/healthz");
-  EXPECT_EQ(targets[1].backend, "198.18.1.12:80");  // drained, still checked
-  EXPECT_EQ(targets[2].service, "web-tcp");
+  EXPECT_EQ(targets[1].backend.endpoint(), "198.18.1.12:80");  // drained, still checked
+  EXPECT_EQ(targets[2].backend.service, "web-tcp");
   EXPECT_EQ(targets[2].port, 443);
-  EXPECT_EQ(targets[3].backend, "[2001:2:0:2::11]:8000");
+  EXPECT_EQ(targets[3].backend.endpoint(), "[2001:2:0:2::11]:8000");
   EXPECT_EQ(targets[3].port, 8000);
   EXPECT_EQ(targets[3].check, HealthCheckConfig{});
-  EXPECT_EQ(targets[4].service, "dns");
+  EXPECT_EQ(targets[4].backend.service, "dns");
   EXPECT_EQ(targets[4].port, 8053);
 }
 

@@ -50,7 +50,7 @@ std::set<std::string> scheduled(const Service& service) {
 
 TEST(SnapshotBuilder, OnlyBackendsInServiceGetNewFlows) {
   RuntimeState runtime;
-  runtime.down.insert({"web", "198.18.1.13:80"});
+  runtime.down.insert({"web", *IpAddress::parse("198.18.1.13"), 80});
   auto snap = build_snapshot(config(), kPorts, {}, 1, runtime);
   const Service& web = snap->services.at(0);
   EXPECT_TRUE(web.backends.at(1).drained);
@@ -75,7 +75,7 @@ TEST(SnapshotBuilder, RetiredServicesAndBackendsKeepTheirFlowsPath) {
   runtime.retired_backends["web"].push_back(BackendConfig{*IpAddress::parse("198.18.1.14"), 80, 5});
   runtime.retired_services.push_back(c.services.at(1));
   c.services.pop_back();  // "api" removed from the running configuration
-  runtime.stats_slots[{"web", "198.18.1.11:80"}] = 7;
+  runtime.stats_slots[{"web", *IpAddress::parse("198.18.1.11"), 80}] = 7;
   auto snap = build_snapshot(c, kPorts, {}, 1, runtime);
   ASSERT_EQ(snap->services.size(), 2u);
   const Service& web = snap->services.at(0);
@@ -101,8 +101,8 @@ TEST(SnapshotBuilder, EachServicesBackendHasItsOwnNextHopAndCounterSlot) {
   ConfigResult r = load_config_string(text, "t.yaml");
   ASSERT_FALSE(r.error) << r.error->message;
   RuntimeState runtime;
-  runtime.stats_slots[{"web", "198.18.1.11:80"}] = 7;
-  runtime.stats_slots[{"api", "198.18.1.11:8080"}] = 9;
+  runtime.stats_slots[{"web", *IpAddress::parse("198.18.1.11"), 80}] = 7;
+  runtime.stats_slots[{"api", *IpAddress::parse("198.18.1.11"), 8080}] = 9;
   auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
   const IpAddress be = *IpAddress::parse("198.18.1.11");
   const NextHop* web = snap->backend_next_hops.find(ServiceBackend{be, 80, 0});
@@ -209,9 +209,9 @@ TEST(SnapshotBuilder, LeastLoadUsesTheDistributorsWeights) {
   ConfigResult r = load_config_string(text, "t.yaml");
   ASSERT_FALSE(r.error) << r.error->message;
   RuntimeState runtime;
-  runtime.effective_weights[{"web", "198.18.1.11:80"}] = 300;
-  runtime.effective_weights[{"web", "198.18.1.13:80"}] = 100;
-  runtime.effective_weights[{"api", "198.18.1.11:8080"}] = 7;  // api is not least-load: ignored
+  runtime.effective_weights[{"web", *IpAddress::parse("198.18.1.11"), 80}] = 300;
+  runtime.effective_weights[{"web", *IpAddress::parse("198.18.1.13"), 80}] = 100;
+  runtime.effective_weights[{"api", *IpAddress::parse("198.18.1.11"), 8080}] = 7;  // api is not least-load: ignored
   auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
   const Service& web = snap->services.at(0);
   EXPECT_EQ(web.backends[0].effective_weight, 300u);

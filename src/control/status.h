@@ -1,0 +1,121 @@
+#pragma once
+// What fairwayd reports about itself, as types: the control API serializes these to JSON
+// (control/status_json.h) and /metrics renders the same values (api/metrics.h), so a field
+// renamed or dropped breaks the build, not a scrape.
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/data_plane.h"
+#include "packet/addresses.h"
+#include "pipeline/counters.h"
+#include "pipeline/kernel_priority.h"
+#include "report/load_report.h"
+
+namespace fairway {
+
+struct BackendStatus {
+  std::string backend;  // "198.18.1.11:80" / "[2001:2::11]:80"
+  uint32_t weight = 0;  // admin
+  uint32_t effective_weight = 0;
+  bool drained = false;
+  bool removed = false;
+  // The effective state, most decisive first: "removed", "down", "drained", "weight 0", "up".
+  std::string state;
+  struct Health {
+    std::string state = "unchecked";  // or "unknown", "up", "down"
+    uint64_t checks = 0;
+    uint64_t failures = 0;
+    std::string last_error;
+  };
+  Health health;
+  BackendTraffic traffic;
+  // Under least-load: why the weight is what it is.
+  struct Load {
+    double factor = 1;
+    std::string reason;
+    std::optional<double> smoothed;
+  };
+  std::optional<Load> load;
+  // With an agent reporting for the back-end's address.
+  struct Report {
+    double age_seconds = 0;
+    bool stale = false;
+    double cpu_percent = 0;
+    double memory_percent = 0;
+    uint64_t active_clients = 0;
+  };
+  std::optional<Report> report;
+
+  bool takes_new_flows() const { return state == "up"; }
+};
+
+struct ServiceStatus {
+  std::string name;
+  IpAddress vip;
+  uint16_t port = 0;
+  std::string protocol;  // "tcp", "udp"
+  std::string mode;      // "dsr", "nat"
+  std::string scheduler;
+  std::string on_backend_down;
+  bool accepting = true;  // false: removed, kept while its flows last
+  std::string syn_proxy;
+  ServiceEvents events;
+  BackendTraffic traffic;  // its back-ends' summed
+  std::vector<std::string> deny_clients;
+  std::vector<BackendStatus> backends;
+};
+
+// The agents' reports as counted by the collector.
+struct ReportCounts {
+  uint64_t accepted = 0;
+  std::array<uint64_t, static_cast<size_t>(ReportRejection::count)> rejected{};
+};
+
+// A data port's device counters (summed over its devices), as the NIC counts them.
+struct DeviceCounters {
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t rx_missed = 0;
+  uint64_t rx_errors = 0;
+  uint64_t tx_errors = 0;
+  uint64_t rx_no_mbuf = 0;
+};
+
+struct PortStatus {
+  std::string name;
+  MacAddress mac;
+  DeviceCounters device;                // all its devices
+  std::vector<DeviceCounters> devices;  // each, when it has more than one
+  std::optional<std::string> tap;       // the exception path's TAP
+  DeviceCounters tap_device;
+};
+
+struct ExceptionPathStatus {
+  uint32_t queue_size = 0;
+  uint32_t other_pps = 0;
+  uint64_t tap_refused = 0;
+  std::array<uint64_t, kKernelPriorities> sent{};
+  std::array<uint64_t, kKernelPriorities> waiting{};
+};
+
+// Everything /api/v1/stats and /metrics show.
+struct Stats {
+  uint64_t snapshot_version = 0;
+  double last_publication_us = 0;
+  uint64_t tsc_hz = 0;  // workers' busy_cycles per second
+  uint64_t flow_capacity_per_worker = 0;
+  std::vector<WorkerState> workers;
+  std::vector<PortStatus> ports;
+  ExceptionPathStatus exception_path;
+  std::vector<ServiceStatus> services;
+  ReportCounts reports;
+  nlohmann::json agents;  // GET /api/v1/agents, included as it is
+};
+
+}  // namespace fairway

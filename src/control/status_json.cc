@@ -1,0 +1,156 @@
+#include "control/status_json.h"
+
+#include <cmath>
+
+namespace fairway {
+namespace {
+
+nlohmann::json traffic_json(const BackendTraffic& t) {
+  return {{"flows_created", t.flows_created}, {"flows_reset", t.flows_reset},
+          {"packets_in", t.packets_in},       {"bytes_in", t.bytes_in},
+          {"packets_out", t.packets_out},     {"bytes_out", t.bytes_out}};
+}
+
+}  // namespace
+
+nlohmann::json to_json(const BackendStatus& b) {
+  nlohmann::json out = {
+      {"backend", b.backend}, {"weight", b.weight},   {"effective_weight", b.effective_weight},
+      {"drained", b.drained}, {"removed", b.removed}, {"state", b.state}};
+  out.update(traffic_json(b.traffic));
+  if (b.health.state == "unchecked") {
+    out["health"] = {{"state", b.health.state}};
+  } else {
+    out["health"] = {{"state", b.health.state},
+                     {"checks", b.health.checks},
+                     {"failures", b.health.failures},
+                     {"last_error", b.health.last_error}};
+  }
+  if (b.load) {
+    out["load"] = {{"factor", b.load->factor}, {"reason", b.load->reason}};
+    if (b.load->smoothed) out["load"]["smoothed"] = *b.load->smoothed;
+  }
+  if (b.report) {
+    out["report_age_seconds"] = b.report->age_seconds;
+    out["report_stale"] = b.report->stale;
+    out["report"] = {{"cpu_percent", b.report->cpu_percent},
+                     {"memory_percent", b.report->memory_percent},
+                     {"active_clients", b.report->active_clients}};
+  }
+  return out;
+}
+
+nlohmann::json to_json(const ServiceStatus& s) {
+  nlohmann::json counters = {{"syns", s.events.syns},
+                             {"flows_untracked", s.events.flows_untracked},
+                             {"denied", s.events.denied},
+                             {"cookies_sent", s.events.cookies_sent},
+                             {"cookies_validated", s.events.cookies_validated},
+                             {"cookies_invalid", s.events.cookies_invalid}};
+  counters.update(traffic_json(s.traffic));
+  nlohmann::json backends = nlohmann::json::array();
+  for (const BackendStatus& b : s.backends) backends.push_back(to_json(b));
+  return {{"name", s.name},
+          {"vip", s.vip.to_string()},
+          {"port", s.port},
+          {"protocol", s.protocol},
+          {"mode", s.mode},
+          {"scheduler", s.scheduler},
+          {"on_backend_down", s.on_backend_down},
+          {"accepting", s.accepting},
+          {"syn_proxy", s.syn_proxy},
+          {"counters", counters},
+          {"deny_clients", s.deny_clients},
+          {"backends", backends}};
+}
+
+nlohmann::json to_json(const std::vector<ServiceStatus>& services) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ServiceStatus& s : services) out.push_back(to_json(s));
+  return out;
+}
+
+nlohmann::json to_json(const WorkerCounters& c) {
+  nlohmann::json out;
+#define FAIRWAY_EVENT_JSON(name) out[#name] = c.name;
+  FAIRWAY_EVENT_COUNTERS(FAIRWAY_EVENT_JSON)
+#undef FAIRWAY_EVENT_JSON
+  nlohmann::json drops = nlohmann::json::object();
+  for (size_t i = 1; i < c.drops.size(); ++i) {
+    if (c.drops[i] != 0) drops[std::string(kDropReasonNames[i])] = c.drops[i];
+  }
+  out["drops"] = drops;
+  return out;
+}
+
+nlohmann::json to_json(const DeviceCounters& d) {
+  return {{"rx_packets", d.rx_packets}, {"tx_packets", d.tx_packets}, {"rx_bytes", d.rx_bytes},
+          {"tx_bytes", d.tx_bytes},     {"rx_missed", d.rx_missed},   {"rx_errors", d.rx_errors},
+          {"tx_errors", d.tx_errors},   {"rx_no_mbuf", d.rx_no_mbuf}};
+}
+
+nlohmann::json worker_status_json(const WorkerState& w) {
+  return {{"worker", w.index},
+          {"lcore", w.lcore},
+          {"snapshot_version", w.snapshot_version},
+          {"flows", w.flows},
+          {"half_open_flows", w.half_open},
+          {"under_pressure", w.under_pressure},
+          {"load_percent", std::round(w.load * 1000) / 10},
+          {"busy_cycles", w.counters.busy_cycles}};
+}
+
+nlohmann::json to_json(const Stats& stats) {
+  WorkerCounters total;
+  uint64_t flows = 0, half_open = 0;
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkerState& w : stats.workers) {
+    total += w.counters;
+    flows += w.flows;
+    half_open += w.half_open;
+    workers.push_back({{"worker", w.index},
+                       {"lcore", w.lcore},
+                       {"snapshot_version", w.snapshot_version},
+                       {"flows", w.flows},
+                       {"half_open_flows", w.half_open},
+                       {"under_pressure", w.under_pressure},
+                       {"counters", to_json(w.counters)}});
+  }
+  nlohmann::json ports = nlohmann::json::array();
+  for (const PortStatus& p : stats.ports) {
+    nlohmann::json port = {
+        {"name", p.name}, {"mac", p.mac.to_string()}, {"device", to_json(p.device)}};
+    if (!p.devices.empty()) {
+      nlohmann::json per_device = nlohmann::json::array();
+      for (const DeviceCounters& d : p.devices) per_device.push_back(to_json(d));
+      port["devices"] = per_device;
+    }
+    if (p.tap) {
+      port["tap"] = *p.tap;
+      port["tap_device"] = to_json(p.tap_device);
+    }
+    ports.push_back(port);
+  }
+  const ExceptionPathStatus& e = stats.exception_path;
+  nlohmann::json kernel = {
+      {"queue_size", e.queue_size}, {"other_pps", e.other_pps}, {"tap_refused", e.tap_refused}};
+  for (size_t c = 0; c < kKernelPriorities; ++c) {
+    const std::string name(kKernelPriorityNames[c]);
+    kernel["sent"][name] = e.sent[c];
+    kernel["waiting"][name] = e.waiting[c];
+  }
+  return {{"snapshot_version", stats.snapshot_version},
+          {"flows", flows},
+          {"half_open_flows", half_open},
+          {"counters", to_json(total)},
+          {"workers", workers},
+          {"ports", ports},
+          {"last_publication_us", stats.last_publication_us},
+          {"tsc_hz", stats.tsc_hz},
+          {"flow_capacity_per_worker", stats.flow_capacity_per_worker},
+          {"exception_path", kernel},
+          {"services", to_json(stats.services)},
+          {"agents", stats.agents}};
+}
+
+}  // namespace fairway
