@@ -9,6 +9,7 @@
 #include "../tests/unit/packet/frame_builder.h"
 #include "control/config.h"
 #include "control/snapshot_builder.h"
+#include "pipeline/flow_census.h"
 #include "pipeline/pipeline.h"
 
 namespace fairway {
@@ -142,11 +143,34 @@ void BM_SynFloodCookies(benchmark::State& s) {
   run(s, "198.18.100.3", kTcpSyn, 200, static_cast<size_t>(s.range(0)) / 2, true);
 }
 
+// The workers' background flow census (pipeline/flow_census.h): one whole pass over a table of
+// N established dsr flows (twice N slots), per flow. A worker spends (flows / kPeriodMs) times
+// this per second on it.
+void BM_FlowCensusPass(benchmark::State& state) {
+  const size_t flows = static_cast<size_t>(state.range(0));
+  Workload w = make_workload(flows, "198.18.100.1", kTcpSyn);
+  FlowTable table(flows * 2);
+  WorkerCounters counters;
+  PipelineContext ctx{table, counters, 1'000};
+  static uint8_t buffer[2048];
+  for (const test::Bytes& frame : w.frames) {
+    std::memcpy(buffer, frame.data(), frame.size());
+    process_frame(*w.snapshot, ctx, 0, std::span<uint8_t>(buffer),
+                  static_cast<uint16_t>(frame.size()));
+  }
+  static FlowCensus census;
+  for (auto _ : state) census.count(table, *w.snapshot, ctx.now_ms, table.bucket_count());
+  state.counters["counted"] = static_cast<double>(
+      census.published(1).inactive + census.published(2).inactive + census.published(3).inactive);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(flows));
+}
+
 BENCHMARK(BM_SynFlood)->Arg(2000000);
 BENCHMARK(BM_SynFloodCookies)->Arg(2000000);
 BENCHMARK(BM_DsrEstablished)->Arg(1000)->Arg(100000)->Arg(1000000);
 BENCHMARK(BM_NatEstablished)->Arg(1000)->Arg(100000)->Arg(1000000);
 BENCHMARK(BM_SynNewFlow)->Arg(1000)->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_FlowCensusPass)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace fairway

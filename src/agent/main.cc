@@ -28,10 +28,10 @@
 #include "agent/app_stats.h"
 #include "agent/arguments.h"
 #include "agent/load_sampler.h"
+#include "agent/sender.h"
 #include "report/load_report.h"
 #include "report/signature.h"
 #include "util/key_file.h"
-#include "agent/sender.h"
 
 namespace {
 
@@ -248,11 +248,7 @@ int run_loop(ReportBuilder& builder, ReportSender& sender, const Options& option
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options options;
-  CLI::App app{"fairway-agent - reports this server's load to fairwayd"};
+void define_options(CLI::App& app, Options& options) {
   app.set_version_flag("--version", FAIRWAY_VERSION);
   app.add_option("--address", options.address,
                  "this server's back-end address as configured in fairwayd (IPv4 or IPv6)")
@@ -289,6 +285,59 @@ int main(int argc, char** argv) {
   app.add_flag("--once", options.once, "print (and send) one report, then exit 0 or 1");
   app.add_flag("--dry-run", options.dry_run, "print reports on stdout instead of sending them");
   app.add_flag("-v,--verbose", options.verbose, "log every report");
+}
+
+// What the options mean once checked; `error` says which was wrong.
+struct Settings {
+  HostPort server;
+  uint64_t interval_ms = 0;
+  std::optional<AppStatsSource> app_source;
+};
+
+std::optional<Settings> check_options(Options& options, std::string& error) {
+  if (!is_ip_address(options.address)) {
+    error = "--address " + options.address + ": expected an IPv4 or IPv6 address";
+    return std::nullopt;
+  }
+  Settings settings;
+  std::optional<HostPort> server = parse_host_port(options.server);
+  if (!server) {
+    error = "--server " + options.server + ": expected HOST:PORT or [IPv6]:PORT";
+    return std::nullopt;
+  }
+  settings.server = *server;
+  std::optional<uint64_t> interval_ms = parse_duration_ms(options.interval);
+  if (!interval_ms || *interval_ms < kMinIntervalMs) {
+    error = "--interval " + options.interval + ": expected a duration of at least 100ms";
+    return std::nullopt;
+  }
+  settings.interval_ms = *interval_ms;
+  std::optional<uint64_t> app_timeout_ms = parse_duration_ms(options.app_timeout);
+  if (!app_timeout_ms) {
+    error = "--app-timeout " + options.app_timeout + ": not a duration";
+    return std::nullopt;
+  }
+  const int app_timeout = static_cast<int>(std::min(*app_timeout_ms, *interval_ms));
+  if (!options.app_url.empty()) {
+    std::optional<HttpUrl> url = parse_http_url(options.app_url);
+    if (!url) {
+      error = "--app-url " + options.app_url + ": expected http://HOST[:PORT]/PATH";
+      return std::nullopt;
+    }
+    settings.app_source = AppStatsSource::from_url(*url, app_timeout);
+  } else if (!options.app_command.empty()) {
+    settings.app_source = AppStatsSource::from_command(options.app_command, app_timeout);
+  }
+  if (options.name.empty()) options.name = host_name();
+  return settings;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"fairway-agent - reports this server's load to fairwayd"};
+  define_options(app, options);
   CLI11_PARSE(app, argc, argv);
 
   // stdout carries reports (--once, --dry-run); the log goes to stderr.
@@ -298,28 +347,11 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", message);
     return 1;
   };
-
-  if (!is_ip_address(options.address)) {
-    return fail("--address " + options.address + ": expected an IPv4 or IPv6 address");
-  }
-  std::optional<HostPort> server = parse_host_port(options.server);
-  if (!server) return fail("--server " + options.server + ": expected HOST:PORT or [IPv6]:PORT");
-  std::optional<uint64_t> interval_ms = parse_duration_ms(options.interval);
-  if (!interval_ms || *interval_ms < kMinIntervalMs) {
-    return fail("--interval " + options.interval + ": expected a duration of at least 100ms");
-  }
-  std::optional<uint64_t> app_timeout_ms = parse_duration_ms(options.app_timeout);
-  if (!app_timeout_ms) return fail("--app-timeout " + options.app_timeout + ": not a duration");
-  const int app_timeout = static_cast<int>(std::min(*app_timeout_ms, *interval_ms));
-  std::optional<AppStatsSource> app_source;
-  if (!options.app_url.empty()) {
-    std::optional<HttpUrl> url = parse_http_url(options.app_url);
-    if (!url) return fail("--app-url " + options.app_url + ": expected http://HOST[:PORT]/PATH");
-    app_source = AppStatsSource::from_url(*url, app_timeout);
-  } else if (!options.app_command.empty()) {
-    app_source = AppStatsSource::from_command(options.app_command, app_timeout);
-  }
-  if (options.name.empty()) options.name = host_name();
+  std::string error;
+  std::optional<Settings> settings = check_options(options, error);
+  if (!settings) return fail(error);
+  const HostPort& server = settings->server;
+  const uint64_t interval_ms = settings->interval_ms;
 
   KeyResult key = load_key_file(options.key_file);
   if (!key.key) return fail(key.error);
@@ -334,21 +366,24 @@ int main(int argc, char** argv) {
       .cpus = options.cpus,
       .ports = options.ports,
   });
-  if (std::string error = sampler.start(monotonic_us()); !error.empty()) return fail(error);
+  if (std::string sampler_error = sampler.start(monotonic_us()); !sampler_error.empty()) {
+    return fail(sampler_error);
+  }
 
-  const std::string server_text = host_port_text(*server);
+  const std::string server_text = host_port_text(server);
   std::string destination =
       options.dry_run ? std::string("stdout (dry run)") : "http://" + server_text + kReportPath;
+  std::optional<AppStatsSource>& app_source = settings->app_source;
   spdlog::info("fairway-agent {}: reporting {} as '{}' every {} ms to {}; {}; app: {}",
-               FAIRWAY_VERSION, options.address, options.name, *interval_ms, destination,
+               FAIRWAY_VERSION, options.address, options.name, interval_ms, destination,
                sampler.describe(), app_source ? app_source->describe() : std::string("none"));
 
-  ReportBuilder builder(options, *interval_ms, std::move(*key.key), sampler, std::move(app_source));
-  if (options.once) return run_once(builder, *server, options, *interval_ms, sleep_mask);
+  ReportBuilder builder(options, interval_ms, std::move(*key.key), sampler, std::move(app_source));
+  if (options.once) return run_once(builder, server, options, interval_ms, sleep_mask);
 
   std::mt19937_64 random_engine{std::random_device{}()};
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  ReportSender sender([&](const SignedReport& report) { return send_over_http(*server, report); },
+  ReportSender sender([&](const SignedReport& report) { return send_over_http(server, report); },
                       monotonic_ms, [&] { return uniform(random_engine); }, server_text);
-  return run_loop(builder, sender, options, *interval_ms, sleep_mask);
+  return run_loop(builder, sender, options, interval_ms, sleep_mask);
 }

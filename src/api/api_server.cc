@@ -136,71 +136,8 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   // thread with a connection that never finishes its request.
   server_->set_payload_max_length(1 << 20);
   server_->set_read_timeout(5, 0);
-  using Req = const httplib::Request&;
-  using Res = httplib::Response&;
-  auto answer = [](Res res, const ApiResult& result) {
-    reply_json(res, result.status, result.body);
-  };
-  server_->Get("/api/v1/status",
-               [this](Req, Res res) { reply_json(res, 200, handlers_.status()); });
-  server_->Get("/api/v1/stats", [this](Req, Res res) { reply_json(res, 200, to_json(handlers_.stats())); });
-  server_->Get("/api/v1/services",
-               [this](Req, Res res) { reply_json(res, 200, handlers_.services()); });
-  server_->Get("/api/v1/flows", [this, answer](Req req, Res res) {
-    std::string error;
-    auto request = parse_flow_request(req.params, error);
-    if (!request) return reply_error(res, 400, error);
-    answer(res, handlers_.flows(*request));
-  });
-  server_->Post("/api/v1/services", [this, answer](Req req, Res res) {
-    if (authorized(req, res)) answer(res, handlers_.add_service(req.body));
-  });
-  server_->Delete(R"(/api/v1/services/([^/]+))", [this, answer](Req req, Res res) {
-    if (authorized(req, res)) answer(res, handlers_.remove_service(req.matches[1].str()));
-  });
-  server_->Post(R"(/api/v1/services/([^/]+)/backends)", [this, answer](Req req, Res res) {
-    if (authorized(req, res)) answer(res, handlers_.add_backend(req.matches[1].str(), req.body));
-  });
-  server_->Delete(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this, answer](Req req, Res res) {
-    if (!authorized(req, res)) return;
-    answer(res, handlers_.remove_backend(req.matches[1].str(), req.matches[2].str()));
-  });
-  server_->Put(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this, answer](Req req, Res res) {
-    if (!authorized(req, res)) return;
-    std::string error;
-    auto change = parse_backend_change(req.body, error);
-    if (!change) return reply_error(res, 400, error);
-    answer(res, handlers_.change_backend(req.matches[1].str(), req.matches[2].str(), *change));
-  });
-  server_->Get("/api/v1/deny",
-               [this](Req, Res res) { reply_json(res, 200, handlers_.deny_lists()); });
-  server_->Post("/api/v1/deny", [this, answer](Req req, Res res) {
-    if (!authorized(req, res)) return;
-    std::string error;
-    auto request = parse_deny_request(req.body, error);
-    if (!request) return reply_error(res, 400, error);
-    answer(res, handlers_.change_deny(request->service, request->prefix, true));
-  });
-  server_->Delete("/api/v1/deny", [this, answer](Req req, Res res) {
-    if (!authorized(req, res)) return;
-    if (!req.has_param("prefix")) return reply_error(res, 400, "missing ?prefix=");
-    answer(res, handlers_.change_deny(req.get_param_value("service"),
-                                      req.get_param_value("prefix"), false));
-  });
-  server_->Post("/api/v1/reload", [this, answer](Req req, Res res) {
-    if (authorized(req, res)) answer(res, handlers_.reload());
-  });
-  server_->Post("/api/v1/agents/report", [this, answer](Req req, Res res) {
-    answer(res, handlers_.agent_report(req.body, req.get_header_value("X-Fairway-Signature"),
-                                       req.remote_addr));
-  });
-  server_->Get("/api/v1/agents",
-               [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
-  server_->Get("/",
-               [](Req, Res res) { res.set_content(dashboard_html(), "text/html; charset=utf-8"); });
-  server_->Get("/metrics", [this](Req, Res res) {
-    res.set_content(render_metrics(handlers_.stats()), "text/plain; version=0.0.4");
-  });
+  route_reads();
+  route_changes();
   // Everything else: JSON errors, never an HTML page.
   // httplib calls this for every 4xx/5xx: keep the bodies our handlers wrote.
   server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -217,6 +154,84 @@ bool ApiServer::start(const std::string& listen, const std::string& token, ApiHa
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return true;
+}
+
+namespace {
+using Req = const httplib::Request&;
+using Res = httplib::Response&;
+
+void answer(Res res, const ApiResult& result) {
+  reply_json(res, result.status, result.body);
+}
+}  // namespace
+
+// What anyone may read (no token), and the agents' signed reports.
+void ApiServer::route_reads() {
+  server_->Get("/api/v1/status",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.status()); });
+  server_->Get("/api/v1/stats",
+               [this](Req, Res res) { reply_json(res, 200, to_json(handlers_.stats())); });
+  server_->Get("/api/v1/services",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.services()); });
+  server_->Get("/api/v1/flows", [this](Req req, Res res) {
+    std::string error;
+    auto request = parse_flow_request(req.params, error);
+    if (!request) return reply_error(res, 400, error);
+    answer(res, handlers_.flows(*request));
+  });
+  server_->Get("/api/v1/deny",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.deny_lists()); });
+  server_->Post("/api/v1/agents/report", [this](Req req, Res res) {
+    answer(res, handlers_.agent_report(req.body, req.get_header_value("X-Fairway-Signature"),
+                                       req.remote_addr));
+  });
+  server_->Get("/api/v1/agents",
+               [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
+  server_->Get("/",
+               [](Req, Res res) { res.set_content(dashboard_html(), "text/html; charset=utf-8"); });
+  server_->Get("/metrics", [this](Req, Res res) {
+    res.set_content(render_metrics(handlers_.stats()), "text/plain; version=0.0.4");
+  });
+}
+
+// Changes: each needs the bearer token when one is configured.
+void ApiServer::route_changes() {
+  server_->Post("/api/v1/services", [this](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.add_service(req.body));
+  });
+  server_->Delete(R"(/api/v1/services/([^/]+))", [this](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.remove_service(req.matches[1].str()));
+  });
+  server_->Post(R"(/api/v1/services/([^/]+)/backends)", [this](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.add_backend(req.matches[1].str(), req.body));
+  });
+  server_->Delete(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    answer(res, handlers_.remove_backend(req.matches[1].str(), req.matches[2].str()));
+  });
+  server_->Put(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    std::string error;
+    auto change = parse_backend_change(req.body, error);
+    if (!change) return reply_error(res, 400, error);
+    answer(res, handlers_.change_backend(req.matches[1].str(), req.matches[2].str(), *change));
+  });
+  server_->Post("/api/v1/deny", [this](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    std::string error;
+    auto request = parse_deny_request(req.body, error);
+    if (!request) return reply_error(res, 400, error);
+    answer(res, handlers_.change_deny(request->service, request->prefix, true));
+  });
+  server_->Delete("/api/v1/deny", [this](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    if (!req.has_param("prefix")) return reply_error(res, 400, "missing ?prefix=");
+    answer(res, handlers_.change_deny(req.get_param_value("service"), req.get_param_value("prefix"),
+                                      false));
+  });
+  server_->Post("/api/v1/reload", [this](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.reload());
+  });
 }
 
 void ApiServer::stop() {

@@ -83,6 +83,8 @@ class ApiServer {
   void stop();
 
  private:
+  void route_reads();
+  void route_changes();
   // Answers 401 itself when a token is configured and the request lacks it.
   bool authorized(const httplib::Request& req, httplib::Response& res) const;
 

@@ -59,11 +59,12 @@ async function refresh() {
     for (const s of services) for (const b of s.backends) rows.push([
       td(s.name), td(s.vip + ":" + s.port + "/" + s.protocol), td(s.mode), td(s.scheduler),
       td(b.backend), num(b.weight), num(b.effective_weight), td(b.state, b.state.split(" ")[0]),
-      td(b.health.state, b.health.state), num(b.flows_created), num(b.packets_in),
+      td(b.health.state, b.health.state), num(b.active_flows), num(b.inactive_flows),
+      num(b.flows_created), num(b.packets_in),
       num(b.bytes_in), num(b.packets_out), num(b.bytes_out),
       td(b.report ? b.report.cpu_percent.toFixed(1) : "-"), td(b.load ? b.load.reason : "", "muted")]);
     table("services", ["service", "VIP", "mode", "scheduler", "back-end", "weight", "effective",
-      "state", "health", "flows created", "packets in", "bytes in", "packets out", "bytes out",
+      "state", "health", "active", "inactive", "flows created", "packets in", "bytes in", "packets out", "bytes out",
       "CPU %", "why"], rows);
     table("agents", ["address", "agent", "age s", "stale", "CPU %", "memory %", "clients"],
       agents.agents.map(a => [td(a.address), td(a.report.agent), num(a.age_seconds),

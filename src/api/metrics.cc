@@ -131,6 +131,20 @@ void backend_traffic_metrics(Exposition& out, const std::vector<ServiceStatus>& 
   per_backend(out.counter("fairway_backend_flows_created_total",
                           "New flows scheduled to the back-end, summed over workers."),
               services, [](const BackendStatus& b) { return as_double(b.traffic.flows_created); });
+  MetricFamily& flows = out.gauge("fairway_backend_flows",
+                                  "Flows of the back-end at the workers' last census (every 2 s): "
+                                  "active (TCP established, UDP) or inactive (TCP half-open or "
+                                  "closing).");
+  for (const ServiceStatus& s : services) {
+    for (const BackendStatus& b : s.backends) {
+      for (auto [state, value] :
+           {std::pair{"active", b.flows.active}, std::pair{"inactive", b.flows.inactive}}) {
+        Labels labels = backend_labels(s, b);
+        labels.push_back({"state", state});
+        Exposition::sample(flows, std::move(labels), as_double(value));
+      }
+    }
+  }
   per_backend(out.counter("fairway_backend_flows_reset_total",
                           "Flows ended because the back-end went down (on_backend_down: reset), "
                           "summed over workers."),

@@ -13,11 +13,10 @@
 
 namespace fairway {
 
-
 // How a service picks the back-end of a new flow (docs/DISTRIBUTION.md).
 enum class Scheduler : uint8_t {
-  maglev,      // weighted Maglev by admin weight (and health)
-  least_load,  // weighted Maglev by effective weights that follow the agents' load reports
+  maglev,       // weighted Maglev by admin weight (and health)
+  least_load,   // weighted Maglev by effective weights that follow the agents' load reports
   source_hash,  // weighted Maglev by admin weight, keyed by the client's address alone
 };
 
@@ -43,10 +42,10 @@ struct ClientPoolConfig {
 
 // Agents' load reports (docs/AGENT.md): authenticated with a shared key (HMAC-SHA256).
 struct LoadFeedbackConfig {
-  std::string key;                 // the shared key (from key_file, or inline)
-  std::string key_file;            // where it was read from, for messages
-  uint64_t report_interval_ms = 1000;  // what the agents are told to use; staleness counts in it
-  uint32_t stale_after = 3;        // missed intervals before a report is stale
+  std::string key;                      // the shared key (from key_file, or inline)
+  std::string key_file;                 // where it was read from, for messages
+  uint64_t report_interval_ms = 1000;   // what the agents are told to use; staleness counts in it
+  uint32_t stale_after = 3;             // missed intervals before a report is stale
   uint64_t max_clock_skew_ms = 30'000;  // a report's timestamp may differ this much from ours
   bool enabled() const { return !key.empty(); }
 };
@@ -56,7 +55,8 @@ struct BackendConfig {
   uint16_t port = 0;     // defaults to the service port; must equal it for dsr
   uint32_t weight = 1;   // 0..65535; 0 = no new flows
   bool drained = false;  // YAML `drain`: no new flows, existing ones go on (like weight 0)
-  double capacity = 1;   // relative capacity for least-load: the load it balances is metric / capacity
+  double capacity =
+      1;  // relative capacity for least-load: the load it balances is metric / capacity
 };
 
 // An active check of every back-end of a service, run by the control thread (HealthChecker).
@@ -84,14 +84,14 @@ struct ExceptionPathConfig {
 };
 
 struct ServiceConfig {
-  std::string name;          // unique; defaults to "vip:port/proto"
+  std::string name;  // unique; defaults to "vip:port/proto"
   IpAddress vip;
   uint16_t port = 0;
-  uint8_t protocol = 0;      // kProtoTcp or kProtoUdp
+  uint8_t protocol = 0;  // kProtoTcp or kProtoUdp
   ForwardingMode mode = ForwardingMode::dsr;
   MissingFlowPolicy missing_flow = MissingFlowPolicy::consistent;
-  uint32_t table_size = 65537;  // Maglev M, prime
-  std::vector<BackendConfig> backends;  // at least one
+  uint32_t table_size = 65537;                    // Maglev M, prime
+  std::vector<BackendConfig> backends;            // at least one
   std::optional<HealthCheckConfig> health_check;  // absent: back-ends are always considered up
   BackendDownPolicy on_backend_down = BackendDownPolicy::keep;
   Scheduler scheduler = Scheduler::maglev;
@@ -99,11 +99,11 @@ struct ServiceConfig {
   std::vector<ClientPoolConfig> pools;
   std::vector<IpPrefix> deny_clients;  // packets from these sources to the service are dropped
   SynProxyMode syn_proxy = SynProxyMode::off;  // nat TCP services with one worker only
-  int line = 0;              // where it was declared, for later error messages
+  int line = 0;                                // where it was declared, for later error messages
 };
 
 struct PortConfig {
-  std::string name;          // unique, e.g. "client"
+  std::string name;  // unique, e.g. "client"
   // DPDK device arguments ("net_af_xdp0,iface=veth0" or a PCI address): either one device with
   // a queue per worker, or one single-queue device per worker (AF_XDP on veth: one per queue).
   std::vector<std::string> devices;
@@ -135,11 +135,11 @@ struct EalConfig {
 struct Config {
   std::string source_path;
   EalConfig eal;
-  uint32_t workers = 1;             // switching processors, 1..64
-  uint32_t mbufs = 16383;           // mempool size
-  uint32_t flow_capacity = 1 << 20; // per worker
+  uint32_t workers = 1;              // switching processors, 1..64
+  uint32_t mbufs = 16383;            // mempool size
+  uint32_t flow_capacity = 1 << 20;  // per worker
   FlowTimeouts timeouts;
-  bool answer_echo = true;          // ICMP echo to a VIP is answered
+  bool answer_echo = true;            // ICMP echo to a VIP is answered
   bool udp_port_unreachable = false;  // unserved UDP: ICMP port unreachable instead of silent drop
   std::string control_listen = "127.0.0.1:9180";  // control API "HOST:PORT"; empty: no API
   std::string control_token;  // when set, API changes need "Authorization: Bearer <token>"

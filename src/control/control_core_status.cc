@@ -29,6 +29,7 @@ BackendStatus ControlCore::backend_status(const Service& service, const Backend&
               : backend.weight == 0 ? "weight 0"
                                     : "up";
   out.traffic = data_plane_.backend_traffic(backend.stats_slot);
+  out.flows = data_plane_.backend_flows(backend.stats_slot);
   if (const HealthStatus* health = health_.status(id)) {
     out.health = {health_state_name(health->state), health->checks, health->failures,
                   health->last_error};
@@ -70,6 +71,7 @@ std::vector<ServiceStatus> ControlCore::service_status(Clock::time_point now) co
     for (const Backend& b : s.backends) {
       status.backends.push_back(backend_status(s, b, now));
       status.traffic += status.backends.back().traffic;
+      status.flows += status.backends.back().flows;
     }
     out.push_back(std::move(status));
   }

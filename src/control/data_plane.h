@@ -9,6 +9,7 @@
 
 #include "control/snapshot_builder.h"
 #include "pipeline/counters.h"
+#include "pipeline/flow_census.h"
 #include "pipeline/flow_query.h"
 #include "pipeline/snapshot.h"
 
@@ -44,6 +45,8 @@ class DataPlane {
   // Per-service events and per-back-end traffic by stats slot, summed over the workers.
   virtual ServiceEvents service_events(uint32_t slot) const = 0;
   virtual BackendTraffic backend_traffic(uint32_t slot) const = 0;
+  // Active and inactive flows by back-end slot, summed over the workers' last census.
+  virtual FlowCounts backend_flows(uint32_t slot) const = 0;
 
   // Lists (up to `limit`; 0 counts only) and counts the flows matching `filter` on every worker.
   // Blocks up to `timeout`: call it without holding the control core's lock. Thread-safe.

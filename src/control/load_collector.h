@@ -65,5 +65,4 @@ class LoadCollector {
   std::set<std::pair<std::string, ReportRejection>> logged_;  // bounded: see refuse()
 };
 
-
 }  // namespace fairway

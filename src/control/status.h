@@ -33,6 +33,7 @@ struct BackendStatus {
   };
   Health health;
   BackendTraffic traffic;
+  FlowCounts flows;  // active and inactive, at the workers' last census
   // Under least-load: why the weight is what it is.
   struct Load {
     double factor = 1;
@@ -65,6 +66,7 @@ struct ServiceStatus {
   std::string syn_proxy;
   ServiceEvents events;
   BackendTraffic traffic;  // its back-ends' summed
+  FlowCounts flows;        // its back-ends' summed
   std::vector<std::string> deny_clients;
   std::vector<BackendStatus> backends;
 };

@@ -18,6 +18,8 @@ nlohmann::json to_json(const BackendStatus& b) {
       {"backend", b.backend}, {"weight", b.weight},   {"effective_weight", b.effective_weight},
       {"drained", b.drained}, {"removed", b.removed}, {"state", b.state}};
   out.update(traffic_json(b.traffic));
+  out["active_flows"] = b.flows.active;
+  out["inactive_flows"] = b.flows.inactive;
   if (b.health.state == "unchecked") {
     out["health"] = {{"state", b.health.state}};
   } else {
@@ -48,6 +50,8 @@ nlohmann::json to_json(const ServiceStatus& s) {
                              {"cookies_validated", s.events.cookies_validated},
                              {"cookies_invalid", s.events.cookies_invalid}};
   counters.update(traffic_json(s.traffic));
+  counters["active_flows"] = s.flows.active;
+  counters["inactive_flows"] = s.flows.inactive;
   nlohmann::json backends = nlohmann::json::array();
   for (const BackendStatus& b : s.backends) backends.push_back(to_json(b));
   return {{"name", s.name},

@@ -32,7 +32,6 @@ class LoadError : public std::exception {
 std::string format_error(const std::string& source, const YAML::Mark& mark, std::string_view field,
                          std::string_view message);
 
-
 class MapReader;
 
 // One value in the tree with its dotted path ("services[1].backends[0].port") and the position to

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -112,9 +113,10 @@ void print_status(const nlohmann::json& s) {
 }
 
 void print_services(const nlohmann::json& services) {
-  std::printf("%-16s %-28s %-5s %-24s %-7s %-9s %-10s %-10s %-12s %-12s %-12s %-12s %-10s %s\n",
-              "SERVICE", "VIP", "MODE", "BACKEND", "WEIGHT", "STATE", "HEALTH", "FLOWS", "PKTS_IN",
-              "BYTES_IN", "PKTS_OUT", "BYTES_OUT", "EFFECTIVE", "WHY");
+  std::printf(
+      "%-16s %-28s %-5s %-24s %-7s %-9s %-10s %-8s %-8s %-10s %-12s %-12s %-12s %-12s %-10s %s\n",
+      "SERVICE", "VIP", "MODE", "BACKEND", "WEIGHT", "STATE", "HEALTH", "ACTIVE", "INACTIVE",
+      "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT", "EFFECTIVE", "WHY");
   for (const auto& s : services) {
     std::string vip = s["vip"].get<std::string>() + ":" + std::to_string(s["port"].get<int>()) +
                       "/" + s["protocol"].get<std::string>();
@@ -124,13 +126,14 @@ void print_services(const nlohmann::json& services) {
       std::string why = b.contains("load") ? b["load"]["reason"].get<std::string>() : "";
       auto count = [&](const char* key) { return b[key].get<unsigned long long>(); };
       std::printf(
-          "%-16s %-28s %-5s %-24s %-7u %-9s %-10s %-10llu %-12llu %-12llu %-12llu %-12llu "
-          "%-10u %s\n",
+          "%-16s %-28s %-5s %-24s %-7u %-9s %-10s %-8llu %-8llu %-10llu %-12llu %-12llu %-12llu "
+          "%-12llu %-10u %s\n",
           s["name"].get<std::string>().c_str(), vip.c_str(), s["mode"].get<std::string>().c_str(),
           b["backend"].get<std::string>().c_str(), b["weight"].get<unsigned>(),
           b["state"].get<std::string>().c_str(), b["health"]["state"].get<std::string>().c_str(),
-          count("flows_created"), count("packets_in"), count("bytes_in"), count("packets_out"),
-          count("bytes_out"), b["effective_weight"].get<unsigned>(), why.c_str());
+          count("active_flows"), count("inactive_flows"), count("flows_created"),
+          count("packets_in"), count("bytes_in"), count("packets_out"), count("bytes_out"),
+          b["effective_weight"].get<unsigned>(), why.c_str());
     }
   }
 }
@@ -226,8 +229,6 @@ void print_deny(const nlohmann::json& d) {
   std::printf("packets denied: %llu\n", d["denied"].get<unsigned long long>());
 }
 
-}  // namespace
-
 // Reads a JSON body from a file, or standard input for "-".
 bool read_body(const std::string& source, std::string& body) {
   std::istream* in = &std::cin;
@@ -246,182 +247,233 @@ bool read_body(const std::string& source, std::string& body) {
   return true;
 }
 
-int main(int argc, char** argv) {
-  CLI::App app{"fairwayctl - control fairwayd through its API"};
+// Every option and subcommand, as CLI11 fills them in.
+struct Commands {
   std::string server = "127.0.0.1:9180";
   std::string output = "table";
   std::string token;
-  app.add_option("-s,--server", server, "fairwayd's control.listen address")->capture_default_str();
-  app.add_option("-o,--output", output, "table (for people) or json (for scripts)")
-      ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("-t,--token", token, "bearer token for changes (control.token)");
-  app.require_subcommand(1);
-  auto* status = app.add_subcommand("status", "version, uptime, snapshot, workers, ports");
-  auto* stats = app.add_subcommand("stats", "counters summed over workers, drops by reason");
-  auto* metrics = app.add_subcommand("metrics", "the Prometheus exposition, as served");
-  auto* services = app.add_subcommand("services", "services and their back-ends");
-  auto* reload = app.add_subcommand("reload", "read the configuration file again");
-  auto* agents = app.add_subcommand("agents", "the agents' last load reports, and refused ones");
-
-  auto* flows = app.add_subcommand("flows", "list flows (from every worker's table)");
+  CLI::App *status, *stats, *metrics, *services, *reload, *agents, *flows;
   std::string flow_service, flow_backend, flow_client;
   int flow_limit = 100;
-  flows->add_option("--service", flow_service, "only this service's flows");
-  flows->add_option("--backend", flow_backend, "only flows to ADDRESS or ADDRESS:PORT");
-  flows->add_option("--client", flow_client, "only flows from this client address");
-  flows->add_option("--limit", flow_limit, "list at most this many (0: only count)")
-      ->check(CLI::Range(0, 10000))
-      ->capture_default_str();
-
-  auto* service = app.add_subcommand("service", "add or remove a service");
-  service->require_subcommand(1);
-  auto* service_add = service->add_subcommand("add", "add a service described in JSON");
-  std::string service_json;
-  service_add
-      ->add_option("json", service_json,
-                   "file with one service as JSON (keys as in the YAML file), - for stdin")
-      ->required();
-  auto* service_remove = service->add_subcommand("remove", "remove a service");
-  std::string service_name;
-  service_remove->add_option("name", service_name, "service name")->required();
-
-  auto* backend = app.add_subcommand("backend", "add, remove or change a back-end");
-  backend->require_subcommand(1);
+  CLI::App *service_add, *service_remove;
+  std::string service_json, service_name;
+  CLI::App *backend_set, *backend_add, *backend_remove;
   std::string backend_service, backend_name;
   int weight = -1;
   bool drain = false, undrain = false;
-  auto* backend_set = backend->add_subcommand("set", "change a back-end's weight or drain it");
-  auto* backend_add = backend->add_subcommand("add", "add a back-end to a service");
-  auto* backend_remove = backend->add_subcommand("remove", "remove a back-end from a service");
-  for (CLI::App* sub : {backend_set, backend_add, backend_remove}) {
-    sub->add_option("service", backend_service, "service name")->required();
-    sub->add_option("backend", backend_name,
-                    sub == backend_add ? "ADDRESS, ADDRESS:PORT or [IPv6]:PORT"
-                                       : "ADDRESS:PORT or [IPv6]:PORT")
+  CLI::App *deny_list, *deny_add, *deny_remove;
+  std::string deny_prefix, deny_service;
+};
+
+void define_reads(CLI::App& app, Commands& c) {
+  c.status = app.add_subcommand("status", "version, uptime, snapshot, workers, ports");
+  c.stats = app.add_subcommand("stats", "counters summed over workers, drops by reason");
+  c.metrics = app.add_subcommand("metrics", "the Prometheus exposition, as served");
+  c.services = app.add_subcommand("services", "services and their back-ends");
+  c.reload = app.add_subcommand("reload", "read the configuration file again");
+  c.agents = app.add_subcommand("agents", "the agents' last load reports, and refused ones");
+  c.flows = app.add_subcommand("flows", "list flows (from every worker's table)");
+  c.flows->add_option("--service", c.flow_service, "only this service's flows");
+  c.flows->add_option("--backend", c.flow_backend, "only flows to ADDRESS or ADDRESS:PORT");
+  c.flows->add_option("--client", c.flow_client, "only flows from this client address");
+  c.flows->add_option("--limit", c.flow_limit, "list at most this many (0: only count)")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+}
+
+void define_changes(CLI::App& app, Commands& c) {
+  auto* service = app.add_subcommand("service", "add or remove a service");
+  service->require_subcommand(1);
+  c.service_add = service->add_subcommand("add", "add a service described in JSON");
+  c.service_add
+      ->add_option("json", c.service_json,
+                   "file with one service as JSON (keys as in the YAML file), - for stdin")
+      ->required();
+  c.service_remove = service->add_subcommand("remove", "remove a service");
+  c.service_remove->add_option("name", c.service_name, "service name")->required();
+
+  auto* backend = app.add_subcommand("backend", "add, remove or change a back-end");
+  backend->require_subcommand(1);
+  c.backend_set = backend->add_subcommand("set", "change a back-end's weight or drain it");
+  c.backend_add = backend->add_subcommand("add", "add a back-end to a service");
+  c.backend_remove = backend->add_subcommand("remove", "remove a back-end from a service");
+  for (CLI::App* sub : {c.backend_set, c.backend_add, c.backend_remove}) {
+    sub->add_option("service", c.backend_service, "service name")->required();
+    sub->add_option("backend", c.backend_name,
+                    sub == c.backend_add ? "ADDRESS, ADDRESS:PORT or [IPv6]:PORT"
+                                         : "ADDRESS:PORT or [IPv6]:PORT")
         ->required();
   }
-  for (CLI::App* sub : {backend_set, backend_add}) {
-    sub->add_option("--weight", weight, "weight, 0..65535")->check(CLI::Range(0, 65535));
-    sub->add_flag("--drain", drain, "no new flows, existing ones stay");
+  for (CLI::App* sub : {c.backend_set, c.backend_add}) {
+    sub->add_option("--weight", c.weight, "weight, 0..65535")->check(CLI::Range(0, 65535));
+    sub->add_flag("--drain", c.drain, "no new flows, existing ones stay");
   }
-  backend_set->add_flag("--undrain", undrain, "back in service");
+  c.backend_set->add_flag("--undrain", c.undrain, "back in service");
 
   auto* deny = app.add_subcommand("deny", "the client deny lists (global or per service)");
   deny->require_subcommand(1);
-  auto* deny_list = deny->add_subcommand("list", "show the deny lists and the packets denied");
-  auto* deny_add = deny->add_subcommand("add", "drop every packet from PREFIX to the services");
-  auto* deny_remove = deny->add_subcommand("remove", "take PREFIX off a deny list");
-  std::string deny_prefix, deny_service;
-  for (CLI::App* sub : {deny_add, deny_remove}) {
-    sub->add_option("prefix", deny_prefix, "ADDRESS or PREFIX, e.g. 198.18.9.0/24")->required();
-    sub->add_option("--service", deny_service, "only this service's list (default: global)");
+  c.deny_list = deny->add_subcommand("list", "show the deny lists and the packets denied");
+  c.deny_add = deny->add_subcommand("add", "drop every packet from PREFIX to the services");
+  c.deny_remove = deny->add_subcommand("remove", "take PREFIX off a deny list");
+  for (CLI::App* sub : {c.deny_add, c.deny_remove}) {
+    sub->add_option("prefix", c.deny_prefix, "ADDRESS or PREFIX, e.g. 198.18.9.0/24")->required();
+    sub->add_option("--service", c.deny_service, "only this service's list (default: global)");
   }
-  CLI11_PARSE(app, argc, argv);
+}
 
-  Request request;
-  if (backend_set->parsed()) {
+std::string backend_path(const Commands& c) {
+  return "/api/v1/services/" + path_segment(c.backend_service) + "/backends/" +
+         path_segment(c.backend_name);
+}
+
+// The request of a back-end command; nullopt (said on stderr) for a usage error.
+std::optional<Request> backend_request(const Commands& c) {
+  if (c.backend_remove->parsed()) return Request{"DELETE", backend_path(c), {}};
+  if (c.backend_set->parsed()) {
     nlohmann::json change = nlohmann::json::object();
-    if (weight >= 0) change["weight"] = weight;
-    if (drain && undrain) {
+    if (c.weight >= 0) change["weight"] = c.weight;
+    if (c.drain && c.undrain) {
       std::fprintf(stderr, "fairwayctl: backend set: --drain and --undrain exclude each other\n");
-      return 2;
+      return std::nullopt;
     }
-    if (drain || undrain) change["drain"] = drain;
+    if (c.drain || c.undrain) change["drain"] = c.drain;
     if (change.empty()) {
       std::fprintf(stderr, "fairwayctl: backend set: give --weight N, --drain or --undrain\n");
-      return 2;
+      return std::nullopt;
     }
-    request = {"PUT",
-               "/api/v1/services/" + path_segment(backend_service) + "/backends/" +
-                   path_segment(backend_name),
-               change.dump()};
-  } else if (backend_add->parsed()) {
-    // ADDRESS, ADDRESS:PORT or [IPv6]:PORT into {"address", "port"}
-    const char* problem = "";
-    auto endpoint = fairway::parse_endpoint_text(backend_name, &problem);
-    if (!endpoint) {
-      std::fprintf(stderr, "fairwayctl: backend add: '%s' %s\n", backend_name.c_str(), problem);
-      return 2;
-    }
-    nlohmann::json added = {{"address", endpoint->address.to_string()}};
-    if (endpoint->port) added["port"] = *endpoint->port;
-    if (weight >= 0) added["weight"] = weight;
-    if (drain) added["drain"] = true;
-    request = {"POST", "/api/v1/services/" + path_segment(backend_service) + "/backends",
-               added.dump()};
-  } else if (backend_remove->parsed()) {
-    request = {"DELETE",
-               "/api/v1/services/" + path_segment(backend_service) + "/backends/" +
-                   path_segment(backend_name),
-               {}};
-  } else if (service_add->parsed()) {
-    request = {"POST", "/api/v1/services", {}};
-    if (!read_body(service_json, request.body)) return 2;
-  } else if (service_remove->parsed()) {
-    request = {"DELETE", "/api/v1/services/" + path_segment(service_name), {}};
-  } else if (reload->parsed()) {
-    request = {"POST", "/api/v1/reload", {}};
-  } else if (deny_add->parsed()) {
-    nlohmann::json body = {{"prefix", deny_prefix}};
-    if (!deny_service.empty()) body["service"] = deny_service;
-    request = {"POST", "/api/v1/deny", body.dump()};
-  } else if (deny_remove->parsed()) {
-    httplib::Params params{{"prefix", deny_prefix}};
-    if (!deny_service.empty()) params.emplace("service", deny_service);
-    request = {"DELETE", httplib::append_query_params("/api/v1/deny", params), {}};
+    return Request{"PUT", backend_path(c), change.dump()};
   }
-  if (!request.path.empty()) {
-    std::string answer;
-    if (!fetch(server, request, answer, token)) return 1;
-    auto json = nlohmann::json::parse(answer, nullptr, false);
-    if (output == "json" || json.is_discarded()) {
-      std::cout << answer;
-    } else {
-      std::printf("%s (snapshot %llu)\n", json.value("change", std::string("ok")).c_str(),
-                  json.value("snapshot_version", 0ull));
-    }
-    return 0;
+  // add: ADDRESS, ADDRESS:PORT or [IPv6]:PORT into {"address", "port"}
+  const char* problem = "";
+  auto endpoint = fairway::parse_endpoint_text(c.backend_name, &problem);
+  if (!endpoint) {
+    std::fprintf(stderr, "fairwayctl: backend add: '%s' %s\n", c.backend_name.c_str(), problem);
+    return std::nullopt;
   }
+  nlohmann::json added = {{"address", endpoint->address.to_string()}};
+  if (endpoint->port) added["port"] = *endpoint->port;
+  if (c.weight >= 0) added["weight"] = c.weight;
+  if (c.drain) added["drain"] = true;
+  return Request{"POST", "/api/v1/services/" + path_segment(c.backend_service) + "/backends",
+                 added.dump()};
+}
 
+// The request of a change command: nullopt with `usage_error` set for a usage error, nullopt
+// alone when the command reads instead.
+std::optional<Request> change_request(const Commands& c, bool& usage_error) {
+  usage_error = false;
+  if (c.backend_set->parsed() || c.backend_add->parsed() || c.backend_remove->parsed()) {
+    std::optional<Request> request = backend_request(c);
+    usage_error = !request;
+    return request;
+  }
+  if (c.service_add->parsed()) {
+    Request request{"POST", "/api/v1/services", {}};
+    if (read_body(c.service_json, request.body)) return request;
+    usage_error = true;
+    return std::nullopt;
+  }
+  if (c.service_remove->parsed()) {
+    return Request{"DELETE", "/api/v1/services/" + path_segment(c.service_name), {}};
+  }
+  if (c.reload->parsed()) return Request{"POST", "/api/v1/reload", {}};
+  if (c.deny_add->parsed()) {
+    nlohmann::json body = {{"prefix", c.deny_prefix}};
+    if (!c.deny_service.empty()) body["service"] = c.deny_service;
+    return Request{"POST", "/api/v1/deny", body.dump()};
+  }
+  if (c.deny_remove->parsed()) {
+    httplib::Params params{{"prefix", c.deny_prefix}};
+    if (!c.deny_service.empty()) params.emplace("service", c.deny_service);
+    return Request{"DELETE", httplib::append_query_params("/api/v1/deny", params), {}};
+  }
+  return std::nullopt;
+}
+
+int run_change(const Commands& c, const Request& request) {
+  std::string answer;
+  if (!fetch(c.server, request, answer, c.token)) return 1;
+  auto json = nlohmann::json::parse(answer, nullptr, false);
+  if (c.output == "json" || json.is_discarded()) {
+    std::cout << answer;
+  } else {
+    std::printf("%s (snapshot %llu)\n", json.value("change", std::string("ok")).c_str(),
+                json.value("snapshot_version", 0ull));
+  }
+  return 0;
+}
+
+std::string read_path(const Commands& c) {
+  if (c.flows->parsed()) {
+    httplib::Params params;
+    if (!c.flow_service.empty()) params.emplace("service", c.flow_service);
+    if (!c.flow_backend.empty()) params.emplace("backend", c.flow_backend);
+    if (!c.flow_client.empty()) params.emplace("client", c.flow_client);
+    params.emplace("limit", std::to_string(c.flow_limit));
+    return httplib::append_query_params("/api/v1/flows", params);
+  }
+  return c.status->parsed()      ? "/api/v1/status"
+         : c.services->parsed()  ? "/api/v1/services"
+         : c.agents->parsed()    ? "/api/v1/agents"
+         : c.deny_list->parsed() ? "/api/v1/deny"
+                                 : "/api/v1/stats";
+}
+
+int run_read(const Commands& c) {
   std::string body;
-  if (metrics->parsed()) {
-    if (!fetch(server, "/metrics", body)) return 1;
+  if (c.metrics->parsed()) {
+    if (!fetch(c.server, "/metrics", body)) return 1;
     std::cout << body;
     return 0;
   }
-  std::string path = status->parsed()      ? "/api/v1/status"
-                     : services->parsed()  ? "/api/v1/services"
-                     : agents->parsed()    ? "/api/v1/agents"
-                     : deny_list->parsed() ? "/api/v1/deny"
-                                           : "/api/v1/stats";
-  if (flows->parsed()) {
-    httplib::Params params;
-    if (!flow_service.empty()) params.emplace("service", flow_service);
-    if (!flow_backend.empty()) params.emplace("backend", flow_backend);
-    if (!flow_client.empty()) params.emplace("client", flow_client);
-    params.emplace("limit", std::to_string(flow_limit));
-    path = httplib::append_query_params("/api/v1/flows", params);
-  }
-  if (!fetch(server, path, body)) return 1;
+  if (!fetch(c.server, read_path(c), body)) return 1;
   nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded()) {
-    std::fprintf(stderr, "fairwayctl: %s sent something that is not JSON\n", server.c_str());
+    std::fprintf(stderr, "fairwayctl: %s sent something that is not JSON\n", c.server.c_str());
     return 1;
   }
-  if (output == "json") {
+  if (c.output == "json") {
     std::cout << json.dump(2) << "\n";
-  } else if (status->parsed()) {
+  } else if (c.status->parsed()) {
     print_status(json);
-  } else if (services->parsed()) {
+  } else if (c.services->parsed()) {
     print_services(json);
-  } else if (flows->parsed()) {
+  } else if (c.flows->parsed()) {
     print_flows(json);
-  } else if (agents->parsed()) {
+  } else if (c.agents->parsed()) {
     print_agents(json);
-  } else if (stats->parsed()) {
+  } else if (c.stats->parsed()) {
     print_stats(json);
-  } else if (deny_list->parsed()) {
+  } else if (c.deny_list->parsed()) {
     print_deny(json);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fairwayctl - control fairwayd through its API"};
+  Commands c;
+  app.add_option("-s,--server", c.server, "fairwayd's control.listen address")
+      ->capture_default_str();
+  app.add_option("-o,--output", c.output, "table (for people) or json (for scripts)")
+      ->check(CLI::IsMember({"table", "json"}));
+  app.add_option("-t,--token", c.token, "bearer token for changes (control.token)");
+  app.require_subcommand(1);
+  define_reads(app, c);
+  define_changes(app, c);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a success; every other parse error is a usage error: exit 2, as documented
+    // (CLI11's own codes, 105 and up, mean nothing to a script).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  bool usage_error = false;
+  if (std::optional<Request> request = change_request(c, usage_error)) {
+    return run_change(c, *request);
+  }
+  if (usage_error) return 2;
+  return run_read(c);
 }

@@ -157,6 +157,7 @@ int worker_main(void* arg) {
       rte_eth_tx_buffer_flush(port.data_port, port.data_queue, ctx.data_tx[p]);
     }
     ctx.flows->expire_due(pipeline.now_ms);
+    ctx.census.step(*ctx.flows, snap, pipeline.now_ms);
     ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
     ctx.half_open.store(ctx.flows->half_open(), std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 #include "dataplane/publisher.h"
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
+#include "pipeline/flow_census.h"
 #include "pipeline/flow_query.h"
 #include "pipeline/pipeline.h"
 
@@ -35,7 +36,7 @@ struct WorkerPort {
 // Everything one worker owns: its queues, its flow table, its counters and TX buffers.
 // Cache-aligned so two workers never share a line.
 struct alignas(64) WorkerContext {
-  uint32_t index = 0;   // 0-based worker number = queue id on every port
+  uint32_t index = 0;  // 0-based worker number = queue id on every port
   unsigned lcore = 0;
   std::vector<WorkerPort> ports;  // by port index
   SnapshotPublisher* publisher = nullptr;
@@ -51,6 +52,8 @@ struct alignas(64) WorkerContext {
   BackendCounters backend_counters;
   // Per-service events by service stats slot, read like `counters`.
   ServiceCounters service_counters;
+  // Active and inactive flows per back-end slot, counted in the background.
+  FlowCensus census;
   // The flow table's state for the control core: half-open entries and pressure.
   std::atomic<uint64_t> half_open{0};
   std::atomic<bool> under_pressure{false};

@@ -108,6 +108,12 @@ BackendTraffic WorkerFleet::backend_traffic(uint32_t slot) const {
   return sum;
 }
 
+FlowCounts WorkerFleet::backend_flows(uint32_t slot) const {
+  FlowCounts sum;
+  for (const auto& w : workers_) sum += w->census.published(slot);
+  return sum;
+}
+
 FlowListing WorkerFleet::query_flows(const FlowFilter& filter, size_t limit,
                                      std::chrono::milliseconds timeout) {
   return fairway::query_flows(contexts(), filter, limit, timeout);

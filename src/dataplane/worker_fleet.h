@@ -40,6 +40,7 @@ class WorkerFleet final : public DataPlane {
   std::vector<WorkerState> workers() const override;
   ServiceEvents service_events(uint32_t slot) const override;
   BackendTraffic backend_traffic(uint32_t slot) const override;
+  FlowCounts backend_flows(uint32_t slot) const override;
   FlowListing query_flows(const FlowFilter& filter, size_t limit,
                           std::chrono::milliseconds timeout) override;
 

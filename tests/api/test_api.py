@@ -7,7 +7,9 @@ frames once, so the counters the API reports are known exactly. Run as root:
 import json
 import os
 import re
+import subprocess
 import sys
+import time
 import urllib.error
 
 import pytest
@@ -68,6 +70,27 @@ def test_services_count_each_backends_traffic(daemon):
     assert "PKTS_IN" in table.stdout and "BYTES_OUT" in table.stdout
 
 
+def test_services_count_each_backends_flows_by_state(daemon):
+    # The five SYNs left five half-open flows (the module's SYN timeout is an hour): inactive, as
+    # IPVS would count them. The workers' census passes every 2 s.
+    deadline = time.time() + 15
+    while True:
+        web = get_json(daemon, "/api/v1/services")[0]
+        inactive = sum(b["inactive_flows"] for b in web["backends"])
+        if inactive == FRAMES or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert inactive == FRAMES, web
+    assert sum(b["active_flows"] for b in web["backends"]) == 0
+    for b in web["backends"]:
+        assert b["inactive_flows"] == b["flows_created"], b
+    assert web["counters"]["inactive_flows"] == FRAMES
+    _, _, text = get(daemon, "/metrics")
+    busiest = max(web["backends"], key=lambda b: b["inactive_flows"])
+    assert ('fairway_backend_flows{service="web",backend="%s",state="inactive"} %d\n'
+            % (busiest["backend"], busiest["inactive_flows"])) in text
+
+
 def test_metrics_are_prometheus_text(daemon):
     status, ctype, text = get(daemon, "/metrics")
     assert status == 200 and ctype.startswith("text/plain")
@@ -104,6 +127,16 @@ def test_fairwayctl_status_table_and_json(daemon):
     as_json = ctl(daemon, "-o", "json", "stats")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["counters"]["rx_packets"] == FRAMES
+
+
+@pytest.mark.parametrize("args", [["--no-such-flag", "status"], [], ["backend", "set", "web"],
+                                  ["backend", "set", "web", "198.18.1.11:80"],
+                                  ["backend", "add", "web", "not-an-address"]])
+def test_fairwayctl_usage_errors_exit_2(args):
+    r = subprocess.run([FAIRWAYCTL, "-s", "127.0.0.1:9", *args], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.strip(), "a usage error says what was wrong"
 
 
 def test_fairwayctl_names_an_unreachable_daemon():

@@ -48,6 +48,7 @@ Stats stats() {
       backend("198.18.1.11:80", 2, "up", {9, 90, 9000, 80, 64000, 1}, {"up", 4, 1, ""}),
       backend("[2001:2::12]:80", 1, "down", {3, 30, 3000, 0, 0, 0}, {"down", 4, 4, "refused"}),
       backend("198.18.1.13:80", 1, "drained", {}, {})};
+  web.backends[0].flows = FlowCounts{6, 2};
   s.services = {web};
   s.reports.accepted = 5;
   s.reports.rejected[static_cast<size_t>(ReportRejection::replayed)] = 2;
@@ -103,6 +104,8 @@ TEST(Metrics, PerServiceAndBackend) {
         "fairway_backend_bytes_total{service=\"web\",backend=\"198.18.1.11:80\","
         "direction=\"out\"} 64000\n",
         "fairway_backend_up{service=\"web\",backend=\"198.18.1.11:80\"} 1\n",
+        "fairway_backend_flows{service=\"web\",backend=\"198.18.1.11:80\",state=\"active\"} 6\n",
+        "fairway_backend_flows{service=\"web\",backend=\"198.18.1.11:80\",state=\"inactive\"} 2\n",
         "fairway_backend_up{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",
         "fairway_backend_up{service=\"web\",backend=\"198.18.1.13:80\"} 0\n",
         "fairway_backend_healthy{service=\"web\",backend=\"[2001:2::12]:80\"} 0\n",

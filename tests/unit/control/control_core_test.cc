@@ -43,6 +43,10 @@ class FakeDataPlane : public DataPlane {
     auto it = events.find(slot);
     return it == events.end() ? ServiceEvents{} : it->second;
   }
+  FlowCounts backend_flows(uint32_t slot) const override {
+    auto it = flow_counts.find(slot);
+    return it == flow_counts.end() ? FlowCounts{} : it->second;
+  }
   BackendTraffic backend_traffic(uint32_t slot) const override {
     auto it = traffic.find(slot);
     return it == traffic.end() ? BackendTraffic{} : it->second;
@@ -73,6 +77,7 @@ class FakeDataPlane : public DataPlane {
   std::vector<WorkerState> worker_states{WorkerState{}};
   std::map<uint32_t, ServiceEvents> events;
   std::map<uint32_t, BackendTraffic> traffic;
+  std::map<uint32_t, FlowCounts> flow_counts;
   std::vector<FlowFilter> queries;
   std::function<FlowListing(const FlowFilter&)> answer = [](const FlowFilter&) {
     return FlowListing{};
@@ -258,6 +263,8 @@ TEST_F(CoreTest, ServicesShowTheWorkersCounters) {
   data_plane.events[web->stats_slot] = events;
   data_plane.traffic[web->backends[1].stats_slot] = BackendTraffic{5, 40, 4000, 30, 9000, 1};
   data_plane.traffic[web->backends[0].stats_slot] = BackendTraffic{1, 2, 200, 0, 0, 0};
+  data_plane.flow_counts[web->backends[0].stats_slot] = FlowCounts{3, 1};
+  data_plane.flow_counts[web->backends[1].stats_slot] = FlowCounts{4, 0};
   nlohmann::json services = to_json(core.service_status(start));
   ASSERT_EQ(services.size(), 2u);
   EXPECT_EQ(services[0]["name"], "web");
@@ -277,6 +284,10 @@ TEST_F(CoreTest, ServicesShowTheWorkersCounters) {
   EXPECT_EQ(services[0]["counters"]["bytes_in"], 4200);
   EXPECT_EQ(services[0]["counters"]["flows_created"], 6);
   EXPECT_EQ(services[1]["counters"]["packets_in"], 0);
+  EXPECT_EQ(services[0]["backends"][0]["active_flows"], 3);
+  EXPECT_EQ(services[0]["backends"][0]["inactive_flows"], 1);
+  EXPECT_EQ(services[0]["counters"]["active_flows"], 7);
+  EXPECT_EQ(services[0]["counters"]["inactive_flows"], 1);
   EXPECT_EQ(services[0]["backends"][0]["health"]["state"], "unchecked");
 }
 
