@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <string_view>
 
 namespace fairway {
 namespace {
@@ -57,9 +58,12 @@ void worker_metrics(Exposition& out, const Stats& stats) {
       Exposition::sample(family, {{"worker", std::to_string(w.index)}}, value(w));
     }
   };
-#define FAIRWAY_EVENT_METRIC(name)                                                            \
-  per_worker(out.counter("fairway_" #name "_total", "Worker counter " #name ", per worker."), \
-             [](const WorkerState& w) { return as_double(w.counters.name); });
+  // Busy time is exported in seconds (below), not in this machine's TSC cycles.
+#define FAIRWAY_EVENT_METRIC(name)                                                              \
+  if (std::string_view(#name) != "busy_cycles") {                                               \
+    per_worker(out.counter("fairway_" #name "_total", "Worker counter " #name ", per worker."), \
+               [](const WorkerState& w) { return as_double(w.counters.name); });                \
+  }
   FAIRWAY_EVENT_COUNTERS(FAIRWAY_EVENT_METRIC)
 #undef FAIRWAY_EVENT_METRIC
   MetricFamily& drops =

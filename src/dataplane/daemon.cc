@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "control/neighbor_targets.h"
 #include "control/status_json.h"
 #include "dataplane/daemon_internal.h"
 #include "dataplane/eal.h"
@@ -78,31 +79,21 @@ void Daemon::refresh_kernel_state() {
 // through the exception path and the answer comes back the same way. Returns how many are
 // still missing from the snapshot.
 size_t Daemon::refresh_neighbors(bool only_missing) {
-  const Snapshot* snap = fleet_.running();
-  std::set<IpAddress> wanted;
-  for (const Service& service : snap->services) {
-    for (const Backend& backend : service.backends) wanted.insert(backend.address);
-  }
-  for (const Route& route : snap->routes) {
-    if (route.has_gateway) wanted.insert(route.gateway);
-  }
+  const std::vector<NeighborTarget> targets = neighbor_targets(*fleet_.running());
   size_t missing = 0;
-  for (const IpAddress& address : wanted) {
-    const Route* route = snap->find_route(address);
-    if (route == nullptr || route->port >= ports_.ports().size()) continue;
-    IpAddress target = route->has_gateway ? route->gateway : address;
-    bool known = snap->find_neighbor(target) != nullptr;
-    missing += known ? 0 : 1;
-    const PortRuntime& port = ports_.ports()[route->port];
-    if (!port.exception_path || (only_missing && known)) continue;
-    if (!netlink_.resolve_neighbor(port.tap_ifindex, target)) {
-      spdlog::debug("resolve {}: {}", target.to_string(), netlink_.last_error());
+  for (const NeighborTarget& target : targets) {
+    missing += target.known ? 0 : 1;
+    const PortRuntime& port = ports_.ports().at(target.port);
+    if (!port.exception_path || (only_missing && target.known)) continue;
+    if (!netlink_.resolve_neighbor(port.tap_ifindex, target.address)) {
+      spdlog::debug("resolve {}: {}", target.address.to_string(), netlink_.last_error());
     }
   }
   if (missing == 0 && neighbors_missing_ != 0) {
-    spdlog::info("neighbors: all {} back-ends and gateways resolved", wanted.size());
+    spdlog::info("neighbors: all {} next hops of back-ends and gateways resolved", targets.size());
   } else if (missing != 0 && neighbors_missing_ == 0) {
-    spdlog::warn("neighbors: {} of {} back-ends and gateways unresolved", missing, wanted.size());
+    spdlog::warn("neighbors: {} of {} next hops of back-ends and gateways unresolved", missing,
+                 targets.size());
   }
   neighbors_missing_ = missing;
   return missing;

@@ -154,6 +154,7 @@ TEST(Metrics, BuildInfoAndBusyTimeInSeconds) {
   EXPECT_TRUE(has(text, "fairway_build_info{version=\"" FAIRWAY_VERSION "\"} 1\n")) << text;
   EXPECT_TRUE(has(text, "# TYPE fairway_worker_busy_seconds_total counter\n"));
   EXPECT_TRUE(has(text, "fairway_worker_busy_seconds_total{worker=\"0\"} 1.5\n")) << text;
+  EXPECT_FALSE(has(text, "fairway_busy_cycles_total")) << "cycles of this machine's TSC";
   s.tsc_hz = 0;  // without the clock's rate no busy time is made up
   EXPECT_FALSE(has(render_metrics(s), "fairway_worker_busy_seconds_total"));
 }
