@@ -46,8 +46,8 @@ struct Workload {
 // One frame per flow: clients spread over 198.18.64.0/18 and source ports.
 Workload make_workload(size_t flows, const char* vip, uint8_t tcp_flags) {
   ConfigResult loaded = load_config_string(kConfig, "bench.yaml");
-  if (loaded.error) {
-    std::fprintf(stderr, "%s\n", loaded.error->message.c_str());
+  if (!loaded) {
+    std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
     std::abort();
   }
   std::vector<RuntimePort> ports = {{"client", *MacAddress::parse("02:00:00:00:00:01"), false, 0},
@@ -56,13 +56,13 @@ Workload make_workload(size_t flows, const char* vip, uint8_t tcp_flags) {
   // what the daemon counts.
   RuntimeState runtime;
   uint32_t slot = 0;
-  for (const ServiceConfig& s : loaded.config->services) {
+  for (const ServiceConfig& s : loaded->services) {
     runtime.service_stats_slots[s.name] = slot++;
     for (const BackendConfig& b : s.backends) {
       runtime.stats_slots[BackendId::of(s.name, b)] = slot++;
     }
   }
-  Workload w{build_snapshot(*loaded.config, ports, {}, 1, runtime), {}};
+  Workload w{build_snapshot(*loaded, ports, {}, 1, runtime), {}};
   for (size_t i = 0; i < flows; ++i) {
     test::FrameSpec spec;
     spec.src_mac = {2, 0, 0, 0, 0, 0xfe};

@@ -287,42 +287,37 @@ void define_options(CLI::App& app, Options& options) {
   app.add_flag("-v,--verbose", options.verbose, "log every report");
 }
 
-// What the options mean once checked; `error` says which was wrong.
+// What the options mean once checked; the error says which was wrong.
 struct Settings {
   HostPort server;
   uint64_t interval_ms = 0;
   std::optional<AppStatsSource> app_source;
 };
 
-std::optional<Settings> check_options(Options& options, std::string& error) {
+Result<Settings> check_options(Options& options) {
   if (!is_ip_address(options.address)) {
-    error = "--address " + options.address + ": expected an IPv4 or IPv6 address";
-    return std::nullopt;
+    return Error{"--address " + options.address + ": expected an IPv4 or IPv6 address"};
   }
   Settings settings;
   std::optional<HostPort> server = parse_host_port(options.server);
   if (!server) {
-    error = "--server " + options.server + ": expected HOST:PORT or [IPv6]:PORT";
-    return std::nullopt;
+    return Error{"--server " + options.server + ": expected HOST:PORT or [IPv6]:PORT"};
   }
   settings.server = *server;
   std::optional<uint64_t> interval_ms = parse_duration_ms(options.interval);
   if (!interval_ms || *interval_ms < kMinIntervalMs) {
-    error = "--interval " + options.interval + ": expected a duration of at least 100ms";
-    return std::nullopt;
+    return Error{"--interval " + options.interval + ": expected a duration of at least 100ms"};
   }
   settings.interval_ms = *interval_ms;
   std::optional<uint64_t> app_timeout_ms = parse_duration_ms(options.app_timeout);
   if (!app_timeout_ms) {
-    error = "--app-timeout " + options.app_timeout + ": not a duration";
-    return std::nullopt;
+    return Error{"--app-timeout " + options.app_timeout + ": not a duration"};
   }
   const int app_timeout = static_cast<int>(std::min(*app_timeout_ms, *interval_ms));
   if (!options.app_url.empty()) {
     std::optional<HttpUrl> url = parse_http_url(options.app_url);
     if (!url) {
-      error = "--app-url " + options.app_url + ": expected http://HOST[:PORT]/PATH";
-      return std::nullopt;
+      return Error{"--app-url " + options.app_url + ": expected http://HOST[:PORT]/PATH"};
     }
     settings.app_source = AppStatsSource::from_url(*url, app_timeout);
   } else if (!options.app_command.empty()) {
@@ -347,15 +342,14 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", message);
     return 1;
   };
-  std::string error;
-  std::optional<Settings> settings = check_options(options, error);
-  if (!settings) return fail(error);
+  Result<Settings> settings = check_options(options);
+  if (!settings) return fail(settings.error().message);
   const HostPort& server = settings->server;
   const uint64_t interval_ms = settings->interval_ms;
 
-  KeyResult key = load_key_file(options.key_file);
-  if (!key.key) return fail(key.error);
-  if (!key.warning.empty()) spdlog::warn("{}", key.warning);
+  Result<KeyFile> key = load_key_file(options.key_file);
+  if (!key) return fail(key.error().message);
+  if (!key->warning.empty()) spdlog::warn("{}", key->warning);
 
   lower_priority();
   const sigset_t sleep_mask = block_stop_signals();
@@ -378,7 +372,7 @@ int main(int argc, char** argv) {
                FAIRWAY_VERSION, options.address, options.name, interval_ms, destination,
                sampler.describe(), app_source ? app_source->describe() : std::string("none"));
 
-  ReportBuilder builder(options, interval_ms, std::move(*key.key), sampler, std::move(app_source));
+  ReportBuilder builder(options, interval_ms, std::move(key->key), sampler, std::move(app_source));
   if (options.once) return run_once(builder, server, options, interval_ms, sleep_mask);
 
   std::mt19937_64 random_engine{std::random_device{}()};

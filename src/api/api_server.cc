@@ -20,65 +20,57 @@ void reply_error(httplib::Response& res, int status, const std::string& message)
 
 }  // namespace
 
-std::optional<DenyRequest> parse_deny_request(const std::string& body, std::string& error) {
+Result<DenyRequest> parse_deny_request(const std::string& body) {
   nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
-    error = "the body is not a JSON object; expected e.g. {\"prefix\": \"198.18.9.0/24\"}";
-    return std::nullopt;
+    return Error{"the body is not a JSON object; expected e.g. {\"prefix\": \"198.18.9.0/24\"}"};
   }
   DenyRequest request;
   for (const auto& [key, value] : json.items()) {
     if (key != "prefix" && key != "service") {
-      error = "unknown field '" + key + "'; allowed: prefix, service";
-      return std::nullopt;
+      return Error{"unknown field '" + key + "'; allowed: prefix, service"};
     }
     if (!value.is_string() || value.get<std::string>().empty()) {
-      error = key + ": " + value.dump() + " is not a non-empty string";
-      return std::nullopt;
+      return Error{key + ": " + value.dump() + " is not a non-empty string"};
     }
     (key == "prefix" ? request.prefix : request.service) = value.get<std::string>();
   }
   if (request.prefix.empty()) {
-    error = "prefix: missing; expected e.g. {\"prefix\": \"198.18.9.0/24\", \"service\": \"web\"}";
-    return std::nullopt;
+    return Error{
+        "prefix: missing; expected e.g. {\"prefix\": \"198.18.9.0/24\", \"service\": \"web\"}"};
   }
   return request;
 }
 
-std::optional<BackendChange> parse_backend_change(const std::string& body, std::string& error) {
+Result<BackendChange> parse_backend_change(const std::string& body) {
   nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
   if (json.is_discarded() || !json.is_object()) {
-    error = "the body is not a JSON object; expected e.g. {\"weight\": 2} or {\"drain\": true}";
-    return std::nullopt;
+    return Error{
+        "the body is not a JSON object; expected e.g. {\"weight\": 2} or {\"drain\": true}"};
   }
   BackendChange change;
   for (const auto& [key, value] : json.items()) {
     if (key == "weight") {
       if (!value.is_number_unsigned() || value.get<uint64_t>() > 65535) {
-        error = "weight: " + value.dump() + " is not a weight, expected an integer 0..65535";
-        return std::nullopt;
+        return Error{"weight: " + value.dump() + " is not a weight, expected an integer 0..65535"};
       }
       change.weight = value.get<uint32_t>();
     } else if (key == "drain") {
       if (!value.is_boolean()) {
-        error = "drain: " + value.dump() + " is not a boolean, expected true or false";
-        return std::nullopt;
+        return Error{"drain: " + value.dump() + " is not a boolean, expected true or false"};
       }
       change.drain = value.get<bool>();
     } else {
-      error = "unknown field '" + key + "'; allowed: weight, drain";
-      return std::nullopt;
+      return Error{"unknown field '" + key + "'; allowed: weight, drain"};
     }
   }
   if (!change.weight && !change.drain) {
-    error = "nothing to change; expected \"weight\" and/or \"drain\"";
-    return std::nullopt;
+    return Error{"nothing to change; expected \"weight\" and/or \"drain\""};
   }
   return change;
 }
 
-std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params,
-                                              std::string& error) {
+Result<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params) {
   FlowRequest request;
   for (const auto& [key, value] : params) {
     if (key == "service") {
@@ -87,29 +79,25 @@ std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, s
       const char* problem = "";
       auto endpoint = parse_endpoint_text(value, &problem);
       if (!endpoint) {
-        error = "backend: '" + value + "' " + problem + ", expected ADDRESS or ADDRESS:PORT";
-        return std::nullopt;
+        return Error{"backend: '" + value + "' " + problem + ", expected ADDRESS or ADDRESS:PORT"};
       }
       request.backend = endpoint->address;
       request.backend_port = endpoint->port;
     } else if (key == "client") {
       request.client = IpAddress::parse(value);
       if (!request.client) {
-        error = "client: '" + value + "' is not an IP address";
-        return std::nullopt;
+        return Error{"client: '" + value + "' is not an IP address"};
       }
     } else if (key == "limit") {
       if (value.empty() || value.size() > 6 ||
           value.find_first_not_of("0123456789") != std::string::npos ||
           std::stoul(value) > kMaxFlowsListed) {
-        error = "limit: '" + value + "' is not a count, expected 0.." +
-                std::to_string(kMaxFlowsListed) + " (0: only count)";
-        return std::nullopt;
+        return Error{"limit: '" + value + "' is not a count, expected 0.." +
+                     std::to_string(kMaxFlowsListed) + " (0: only count)"};
       }
       request.limit = std::stoul(value);
     } else {
-      error = "unknown parameter '" + key + "'; allowed: service, backend, client, limit";
-      return std::nullopt;
+      return Error{"unknown parameter '" + key + "'; allowed: service, backend, client, limit"};
     }
   }
   return request;
@@ -174,9 +162,8 @@ void ApiServer::route_reads() {
   server_->Get("/api/v1/services",
                [this](Req, Res res) { reply_json(res, 200, handlers_.services()); });
   server_->Get("/api/v1/flows", [this](Req req, Res res) {
-    std::string error;
-    auto request = parse_flow_request(req.params, error);
-    if (!request) return reply_error(res, 400, error);
+    Result<FlowRequest> request = parse_flow_request(req.params);
+    if (!request) return reply_error(res, 400, request.error().message);
     answer(res, handlers_.flows(*request));
   });
   server_->Get("/api/v1/deny",
@@ -211,16 +198,14 @@ void ApiServer::route_changes() {
   });
   server_->Put(R"(/api/v1/services/([^/]+)/backends/([^/]+))", [this](Req req, Res res) {
     if (!authorized(req, res)) return;
-    std::string error;
-    auto change = parse_backend_change(req.body, error);
-    if (!change) return reply_error(res, 400, error);
+    Result<BackendChange> change = parse_backend_change(req.body);
+    if (!change) return reply_error(res, 400, change.error().message);
     answer(res, handlers_.change_backend(req.matches[1].str(), req.matches[2].str(), *change));
   });
   server_->Post("/api/v1/deny", [this](Req req, Res res) {
     if (!authorized(req, res)) return;
-    std::string error;
-    auto request = parse_deny_request(req.body, error);
-    if (!request) return reply_error(res, 400, error);
+    Result<DenyRequest> request = parse_deny_request(req.body);
+    if (!request) return reply_error(res, 400, request.error().message);
     answer(res, handlers_.change_deny(request->service, request->prefix, true));
   });
   server_->Delete("/api/v1/deny", [this](Req req, Res res) {

@@ -24,16 +24,16 @@ struct Response;
 
 namespace fairway {
 
-// Parses a PUT body: a JSON object with "weight" and/or "drain" and nothing else. On failure
-// returns nullopt and says which field was wrong and what was expected.
-std::optional<BackendChange> parse_backend_change(const std::string& body, std::string& error);
+// Parses a PUT body: a JSON object with "weight" and/or "drain" and nothing else. The error says
+// which field was wrong and what was expected.
+Result<BackendChange> parse_backend_change(const std::string& body);
 
 // A deny-list change from a POST body {"prefix": "...", "service": "..."} (service optional).
 struct DenyRequest {
   std::string prefix;
   std::string service;  // empty: the global list
 };
-std::optional<DenyRequest> parse_deny_request(const std::string& body, std::string& error);
+Result<DenyRequest> parse_deny_request(const std::string& body);
 
 // GET /api/v1/flows?service=NAME&backend=ADDR[:PORT]&client=ADDR&limit=N
 struct FlowRequest {
@@ -44,8 +44,7 @@ struct FlowRequest {
   size_t limit = 100;
 };
 inline constexpr size_t kMaxFlowsListed = 10000;
-std::optional<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params,
-                                              std::string& error);
+Result<FlowRequest> parse_flow_request(const std::multimap<std::string, std::string>& params);
 
 // The daemon's side of every resource. Each call takes the control core's lock.
 struct ApiHandlers {

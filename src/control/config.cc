@@ -287,7 +287,6 @@ std::optional<YAML::Mark> second_document_start(const std::string& text) {
 
 ConfigResult load_config_string(const std::string& yaml_text, const std::string& source_name) {
   using config_detail::format_error;
-  ConfigResult result;
   try {
     if (auto mark = config_detail::second_document_start(yaml_text)) {
       throw config_detail::LoadError(format_error(
@@ -304,18 +303,17 @@ ConfigResult load_config_string(const std::string& yaml_text, const std::string&
     config.source_path = source_name;
     config_detail::ConfigLoader(config).load(
         config_detail::Field(document, YAML::Mark(), "", &source_name));
-    result.config = std::move(config);
+    return config;
   } catch (const config_detail::LoadError& e) {
-    result.error = ConfigError{e.message()};
+    return Error{e.message()};
   } catch (const YAML::ParserException& e) {
-    result.error = ConfigError{format_error(source_name, e.mark, "syntax error", e.msg)};
+    return Error{format_error(source_name, e.mark, "syntax error", e.msg)};
   } catch (const YAML::Exception& e) {
-    result.error = ConfigError{format_error(source_name, e.mark, "", e.msg)};
+    return Error{format_error(source_name, e.mark, "", e.msg)};
   } catch (const std::exception& e) {
     // Out of memory and the like: the contract is an error value, never an exception.
-    result.error = ConfigError{source_name + ": internal error: " + e.what()};
+    return Error{source_name + ": internal error: " + e.what()};
   }
-  return result;
 }
 
 const char* scheduler_name(Scheduler scheduler) {
@@ -331,7 +329,6 @@ const char* scheduler_name(Scheduler scheduler) {
 }
 
 ConfigResult load_config_file(const std::string& path) {
-  ConfigResult result;
   try {
     // stdio rather than iostreams: its errno is reliable (missing file, permission, directory).
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
@@ -343,11 +340,10 @@ ConfigResult load_config_file(const std::string& path) {
       while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
       if (!std::ferror(file.get())) return load_config_string(text, path);
     }
-    result.error = ConfigError{path + ": cannot read the file: " + std::strerror(errno)};
+    return Error{path + ": cannot read the file: " + std::strerror(errno)};
   } catch (const std::exception& e) {
-    result.error = ConfigError{path + ": cannot read the file: " + e.what()};
+    return Error{path + ": cannot read the file: " + e.what()};
   }
-  return result;
 }
 
 }  // namespace fairway

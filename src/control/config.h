@@ -10,6 +10,7 @@
 #include "lb/flow_state.h"
 #include "lb/service_mode.h"
 #include "packet/addresses.h"
+#include "util/result.h"
 
 namespace fairway {
 
@@ -156,15 +157,9 @@ struct Config {
   std::string syn_cookie_key_file;
 };
 
-struct ConfigError {
-  std::string message;  // "FILE:LINE:COL: FIELD: what was wrong, what was expected"
-};
-
-// Loads and validates. Never throws.
-struct ConfigResult {
-  std::optional<Config> config;
-  std::optional<ConfigError> error;
-};
+// Loads and validates. Never throws. The error's message reads
+// "FILE:LINE:COL: FIELD: what was wrong, what was expected".
+using ConfigResult = Result<Config>;
 ConfigResult load_config_file(const std::string& path);
 ConfigResult load_config_string(const std::string& yaml_text, const std::string& source_name);
 

@@ -19,16 +19,11 @@ using config_detail::service_text;
 const std::string kBodySource = "request body";
 
 ChangeResult fail(int status, std::string message) {
-  ChangeResult result;
-  result.error = ChangeError{status, std::move(message)};
-  return result;
+  return Error{std::move(message), status};
 }
 
 ChangeResult done(Config config, std::string summary) {
-  ChangeResult result;
-  result.config = std::move(config);
-  result.summary = std::move(summary);
-  return result;
+  return Change{std::move(config), std::move(summary)};
 }
 
 // JSON is YAML: the body goes through the file's reader, so its rules and messages are the same.
@@ -251,8 +246,8 @@ ChangeResult change_backend(const Config& running, const std::string& service,
 }
 
 ChangeResult reload(const Config& running, const ConfigResult& fresh) {
-  if (fresh.error) return fail(400, fresh.error->message);
-  const Config& next = *fresh.config;
+  if (!fresh) return fail(400, fresh.error().message);
+  const Config& next = *fresh;
   const std::string& file = next.source_path;
   auto restart_only = [&](const char* field) {
     return fail(400, file + ": " + field +

@@ -17,16 +17,13 @@ struct BackendChange {
   std::optional<bool> drain;
 };
 
-struct ChangeError {
-  int status = 400;  // 400 malformed or invalid, 404 unknown service/back-end, 409 conflict
-  std::string message;
+// An accepted change. A refused one is an Error with the status the API answers: 400 malformed
+// or invalid, 404 unknown service or back-end, 409 conflict.
+struct Change {
+  Config config;        // the new running configuration
+  std::string summary;  // for the log: "added service web (198.18.100.1:80/tcp)"
 };
-
-struct ChangeResult {
-  std::optional<Config> config;      // the new running configuration
-  std::optional<ChangeError> error;  // or why not
-  std::string summary;               // for the log: "added service web (198.18.100.1:80/tcp)"
-};
+using ChangeResult = Result<Change>;
 
 // `body` is a JSON object with the keys of one entry of `services` (docs/CONFIG.md).
 ChangeResult add_service(const Config& running, const std::string& body);

@@ -31,9 +31,9 @@ SharedSecret read_shared_secret(const MapReader& map, const char* what) {
   if (key_file && key) key->fail("give either key or key_file, not both");
   if (key_file) {
     secret.file = key_file->string();
-    KeyResult read = load_key_file(secret.file);
-    if (!read.key) key_file->fail(read.error);
-    secret.key = *read.key;
+    Result<KeyFile> read = load_key_file(secret.file);
+    if (!read) key_file->fail(read.error().message);
+    secret.key = read->key;
   } else if (key) {
     secret.key = key->string();
   } else {

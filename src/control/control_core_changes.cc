@@ -38,14 +38,14 @@ FlowFilter service_flows(const ServiceConfig& service) {
 }  // namespace
 
 ApiResult ControlCore::apply(const ChangeResult& change, int success_status) {
-  if (change.error) {
-    spdlog::warn("change refused ({}): {}", change.error->status, change.error->message);
-    return {change.error->status, {{"error", change.error->message}}};
+  if (!change) {
+    spdlog::warn("change refused ({}): {}", change.error().status, change.error().message);
+    return {change.error().status, {{"error", change.error().message}}};
   }
-  spdlog::info("{}", change.summary);
-  adopt(*change.config);
+  spdlog::info("{}", change->summary);
+  adopt(change->config);
   return {success_status,
-          {{"snapshot_version", data_plane_.running()->version}, {"change", change.summary}}};
+          {{"snapshot_version", data_plane_.running()->version}, {"change", change->summary}}};
 }
 
 // Makes `next` the running configuration. What it no longer has is retired, not dropped: a
@@ -217,8 +217,8 @@ ApiResult ControlCore::reload(const char* trigger) {
   }
   spdlog::info("reload ({}): reading {}", trigger, config_.source_path);
   ChangeResult change = fairway::reload(config_, load_config_file(config_.source_path));
-  if (change.error) {
-    spdlog::error("reload refused, the running configuration stays: {}", change.error->message);
+  if (!change) {
+    spdlog::error("reload refused, the running configuration stays: {}", change.error().message);
   }
   return apply(change);
 }

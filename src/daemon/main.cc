@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   fairway::ConfigResult loaded = fairway::load_config_file(config_path);
-  if (loaded.error) {
-    std::fprintf(stderr, "fairwayd: %s\n", loaded.error->message.c_str());
+  if (!loaded) {
+    std::fprintf(stderr, "fairwayd: %s\n", loaded.error().message.c_str());
     return 1;
   }
   if (check_only) {
@@ -32,5 +32,5 @@ int main(int argc, char** argv) {
   }
   // Logs go to stderr; stdout carries the counters as JSON.
   spdlog::set_default_logger(spdlog::stderr_color_mt("fairwayd"));
-  return fairway::run_daemon(*loaded.config, options);
+  return fairway::run_daemon(*loaded, options);
 }

@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   fairway::ConfigResult loaded = fairway::load_config_file(config_path);
-  if (loaded.error) {
-    std::fprintf(stderr, "fairway-sim: %s\n", loaded.error->message.c_str());
+  if (!loaded) {
+    std::fprintf(stderr, "fairway-sim: %s\n", loaded.error().message.c_str());
     return 1;
   }
   std::vector<fairway::sim::FlowLine> flows;
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count());
-  fairway::sim::Simulator simulator(*loaded.config, flows, frames, wall_seconds);
+  fairway::sim::Simulator simulator(*loaded, flows, frames, wall_seconds);
   uint16_t port = 0;
   if (!port_name.empty()) {
     port = simulator.port_index(port_name);

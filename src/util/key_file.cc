@@ -21,42 +21,36 @@ std::string strip_trailing_whitespace(std::string text) {
   return text;
 }
 
-KeyResult load_key_file(const std::string& path) {
-  KeyResult result;
+Result<KeyFile> load_key_file(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    result.error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
-    return result;
+    return Error{fmt::format("cannot read '{}': {}", path, std::strerror(errno))};
   }
   if (!S_ISREG(st.st_mode)) {
-    result.error = fmt::format("cannot read '{}': not a regular file", path);
-    return result;
+    return Error{fmt::format("cannot read '{}': not a regular file", path)};
   }
   if (static_cast<size_t>(st.st_size) > kMaxKeyFileBytes) {
-    result.error = fmt::format("cannot read '{}': {} bytes, expected a key of at most {}", path,
-                               st.st_size, kMaxKeyFileBytes);
-    return result;
+    return Error{fmt::format("cannot read '{}': {} bytes, expected a key of at most {}", path,
+                             st.st_size, kMaxKeyFileBytes)};
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream bytes;
   if (!in || !(bytes << in.rdbuf())) {
     if (st.st_size != 0) {
-      result.error = fmt::format("cannot read '{}': {}", path, std::strerror(errno));
-      return result;
+      return Error{fmt::format("cannot read '{}': {}", path, std::strerror(errno))};
     }
   }
   std::string key = strip_trailing_whitespace(bytes.str());
   if (key.empty()) {
-    result.error = fmt::format("key file '{}' is empty", path);
-    return result;
+    return Error{fmt::format("key file '{}' is empty", path)};
   }
+  KeyFile result{std::move(key), {}};
   if (st.st_mode & (S_IRGRP | S_IROTH)) {
     result.warning = fmt::format(
         "key file {} is readable by {} (mode {:04o}): anyone who can read it can use the key; "
         "chmod 600 it",
         path, (st.st_mode & S_IROTH) ? "everyone" : "its group", st.st_mode & 07777);
   }
-  result.key = std::move(key);
   return result;
 }
 

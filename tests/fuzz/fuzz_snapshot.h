@@ -112,11 +112,11 @@ services:
 inline const Config& fuzz_config() {
   static const Config config = [] {
     ConfigResult loaded = load_config_string(kFuzzConfig, "fuzz.yaml");
-    if (!loaded.config) {
-      std::fprintf(stderr, "embedded config: %s\n", loaded.error->message.c_str());
+    if (!loaded) {
+      std::fprintf(stderr, "embedded config: %s\n", loaded.error().message.c_str());
       std::abort();
     }
-    return *loaded.config;
+    return *loaded;
   }();
   return config;
 }

@@ -6,9 +6,8 @@ namespace fairway {
 namespace {
 
 TEST(BackendChange, AcceptsWeightAndDrain) {
-  std::string error;
-  auto c = parse_backend_change(R"({"weight": 3, "drain": true})", error);
-  ASSERT_TRUE(c.has_value()) << error;
+  auto c = parse_backend_change(R"({"weight": 3, "drain": true})");
+  ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->weight, 3u);
   EXPECT_EQ(c->drain, true);
 }
@@ -25,28 +24,29 @@ TEST(BackendChange, RejectsWithTheFieldNamed) {
       {R"({"wieght": 2})", "unknown field 'wieght'; allowed: weight, drain"},
   };
   for (auto [body, expected] : cases) {
-    std::string error;
-    EXPECT_FALSE(parse_backend_change(body, error).has_value()) << body;
-    EXPECT_NE(error.find(expected), std::string::npos) << body << " -> " << error;
+    Result<BackendChange> change = parse_backend_change(body);
+    ASSERT_FALSE(change) << body;
+    EXPECT_NE(change.error().message.find(expected), std::string::npos)
+        << body << " -> " << change.error().message;
   }
 }
 
 TEST(FlowRequest, ParsesFiltersAndNamesBadOnes) {
-  std::string error;
-  auto r = parse_flow_request({{"service", "web"}, {"backend", "[2001:2::11]:80"},
-                               {"client", "198.18.0.2"}, {"limit", "0"}},
-                              error);
-  ASSERT_TRUE(r) << error;
+  auto r = parse_flow_request({{"service", "web"},
+                               {"backend", "[2001:2::11]:80"},
+                               {"client", "198.18.0.2"},
+                               {"limit", "0"}});
+  ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r->service, "web");
   EXPECT_EQ(*r->backend, *IpAddress::parse("2001:2::11"));
   EXPECT_EQ(*r->backend_port, 80);
   EXPECT_EQ(r->limit, 0u);
-  auto plain = parse_flow_request({{"backend", "198.18.1.11"}}, error);
-  ASSERT_TRUE(plain) << error;
+  auto plain = parse_flow_request({{"backend", "198.18.1.11"}});
+  ASSERT_TRUE(plain);
   EXPECT_FALSE(plain->backend_port);
   EXPECT_EQ(plain->limit, 100u);
-  auto v6 = parse_flow_request({{"backend", "2001:2::11"}}, error);
-  ASSERT_TRUE(v6) << error;
+  auto v6 = parse_flow_request({{"backend", "2001:2::11"}});
+  ASSERT_TRUE(v6);
   EXPECT_FALSE(v6->backend_port);
 
   const std::vector<std::pair<std::multimap<std::string, std::string>, const char*>> cases = {
@@ -58,9 +58,9 @@ TEST(FlowRequest, ParsesFiltersAndNamesBadOnes) {
       {{{"sort", "age"}}, "unknown parameter 'sort'"},
   };
   for (const auto& [params, message] : cases) {
-    error.clear();
-    EXPECT_FALSE(parse_flow_request(params, error));
-    EXPECT_NE(error.find(message), std::string::npos) << error;
+    Result<FlowRequest> request = parse_flow_request(params);
+    ASSERT_FALSE(request) << message;
+    EXPECT_NE(request.error().message.find(message), std::string::npos) << request.error().message;
   }
 }
 

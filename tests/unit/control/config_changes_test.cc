@@ -26,25 +26,25 @@ constexpr const char* kRunning =
 
 Config running() {
   ConfigResult r = load_config_string(kRunning, "running.yaml");
-  EXPECT_FALSE(r.error) << r.error->message;
-  return r.config.value_or(Config{});
+  EXPECT_TRUE(r) << r.error().message;
+  return r ? *r : Config{};
 }
 
 // The error of a refused change, with its status; the running configuration is a copy, so a
 // refused change cannot have touched it.
 std::pair<int, std::string> refused(const ChangeResult& r) {
-  EXPECT_FALSE(r.config);
-  if (!r.error) return {0, "(accepted: " + r.summary + ")"};
-  return {r.error->status, r.error->message};
+  EXPECT_FALSE(r);
+  if (r) return {0, "(accepted: " + r->summary + ")"};
+  return {r.error().status, r.error().message};
 }
 
 TEST(ConfigChanges, AddServiceReadsTheFileRules) {
   Config c = running();
   ChangeResult r = add_service(c, R"({"name": "dns", "vip": "198.18.100.3", "port": 53,
       "protocol": "udp", "backends": [{"address": "198.18.1.13", "weight": 3}]})");
-  ASSERT_TRUE(r.config) << r.error->message;
-  ASSERT_EQ(r.config->services.size(), 3u);
-  const ServiceConfig& dns = r.config->services.back();
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->config.services.size(), 3u);
+  const ServiceConfig& dns = r->config.services.back();
   EXPECT_EQ(dns.name, "dns");
   EXPECT_EQ(dns.protocol, 17);
   EXPECT_EQ(dns.backends.at(0).weight, 3u);
@@ -103,18 +103,18 @@ TEST(ConfigChanges, BackendErrorsAreReportedAgainstTheBody) {
 TEST(ConfigChanges, AddAndRemoveBackends) {
   Config c = running();
   ChangeResult added = add_backend(c, "web", R"({"address": "198.18.1.13", "weight": 4})");
-  ASSERT_TRUE(added.config) << added.error->message;
-  EXPECT_EQ(added.config->services[0].backends.size(), 3u);
-  EXPECT_EQ(added.config->services[0].backends[2].weight, 4u);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(added->config.services[0].backends.size(), 3u);
+  EXPECT_EQ(added->config.services[0].backends[2].weight, 4u);
 
   EXPECT_EQ(refused(add_backend(c, "web", R"({"address": "198.18.1.11"})")).first, 409);
   EXPECT_EQ(refused(add_backend(c, "nope", R"({"address": "198.18.1.11"})")).first, 404);
   // dsr cannot change the port
   EXPECT_EQ(refused(add_backend(c, "web", R"({"address": "198.18.1.13", "port": 81})")).first, 400);
 
-  ChangeResult removed = remove_backend(*added.config, "web", "198.18.1.11:80");
-  ASSERT_TRUE(removed.config) << removed.error->message;
-  EXPECT_EQ(removed.config->services[0].backends.size(), 2u);
+  ChangeResult removed = remove_backend(added->config, "web", "198.18.1.11:80");
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(removed->config.services[0].backends.size(), 2u);
   EXPECT_EQ(refused(remove_backend(c, "web", "198.18.1.99:80")).first, 404);
   // The last back-end of a service stays: remove the service instead.
   auto [status, message] = refused(remove_backend(c, "api", "198.18.1.11:8080"));
@@ -125,17 +125,17 @@ TEST(ConfigChanges, AddAndRemoveBackends) {
 TEST(ConfigChanges, RemoveServiceAndChangeBackend) {
   Config c = running();
   ChangeResult removed = remove_service(c, "api");
-  ASSERT_TRUE(removed.config);
-  EXPECT_EQ(removed.config->services.size(), 1u);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->config.services.size(), 1u);
   EXPECT_EQ(refused(remove_service(c, "nope")).first, 404);
 
   ChangeResult drained = change_backend(c, "web", "198.18.1.12:80", {std::nullopt, true});
-  ASSERT_TRUE(drained.config);
-  EXPECT_TRUE(drained.config->services[0].backends[1].drained);
-  EXPECT_EQ(drained.config->services[0].backends[1].weight, 2u);
+  ASSERT_TRUE(drained);
+  EXPECT_TRUE(drained->config.services[0].backends[1].drained);
+  EXPECT_EQ(drained->config.services[0].backends[1].weight, 2u);
   ChangeResult weighted = change_backend(c, "web", "198.18.1.12:80", {7u, std::nullopt});
-  ASSERT_TRUE(weighted.config);
-  EXPECT_EQ(weighted.config->services[0].backends[1].weight, 7u);
+  ASSERT_TRUE(weighted);
+  EXPECT_EQ(weighted->config.services[0].backends[1].weight, 7u);
   EXPECT_EQ(refused(change_backend(c, "web", "198.18.1.12:81", {7u, std::nullopt})).first, 404);
 }
 
@@ -144,8 +144,8 @@ TEST(ConfigChanges, ReloadTakesServicesButNotRestartOnlySections) {
   std::string changed_services = std::string(kRunning) + "  - {name: dns, vip: 198.18.100.3, " +
                                  "port: 53, protocol: udp, backends: [{address: 198.18.1.13}]}\n";
   ChangeResult ok = reload(c, load_config_string(changed_services, "running.yaml"));
-  ASSERT_TRUE(ok.config) << ok.error->message;
-  EXPECT_EQ(ok.config->services.size(), 3u);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->config.services.size(), 3u);
 
   auto [status, message] = refused(
       reload(c, load_config_string("workers: 2\n" + std::string(kRunning), "running.yaml")));
@@ -172,37 +172,37 @@ Config deny_base() {
       "services:\n  - {name: web, vip: 198.18.100.1, port: 80, protocol: tcp,\n"
       "     backends: [{address: 198.18.0.10}]}\n",
       "t.yaml");
-  EXPECT_TRUE(r.config) << (r.error ? r.error->message : "");
-  return r.config.value_or(Config{});
+  EXPECT_TRUE(r) << (r ? "" : r.error().message);
+  return r ? *r : Config{};
 }
 
 TEST(DenyListChange, AddsAndRemovesGlobalAndPerService) {
   Config running = deny_base();
   ChangeResult global = change_deny_list(running, "", "198.18.9.0/24", true);
-  ASSERT_TRUE(global.config) << global.error->message;
-  EXPECT_EQ(global.config->deny_clients, std::vector<IpPrefix>{*IpPrefix::parse("198.18.9.0/24")});
-  EXPECT_EQ(global.summary, "added 198.18.9.0/24 to the global deny list");
-  ChangeResult one = change_deny_list(*global.config, "web", "198.18.7.7", true);
-  ASSERT_TRUE(one.config) << one.error->message;
-  EXPECT_EQ(one.config->services[0].deny_clients,
+  ASSERT_TRUE(global) << global.error().message;
+  EXPECT_EQ(global->config.deny_clients, std::vector<IpPrefix>{*IpPrefix::parse("198.18.9.0/24")});
+  EXPECT_EQ(global->summary, "added 198.18.9.0/24 to the global deny list");
+  ChangeResult one = change_deny_list(global->config, "web", "198.18.7.7", true);
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(one->config.services[0].deny_clients,
             std::vector<IpPrefix>{*IpPrefix::parse("198.18.7.7/32")});
-  ChangeResult removed = change_deny_list(*one.config, "", "198.18.9.0/24", false);
-  ASSERT_TRUE(removed.config);
-  EXPECT_TRUE(removed.config->deny_clients.empty());
-  EXPECT_EQ(removed.config->services[0].deny_clients.size(), 1u);
+  ChangeResult removed = change_deny_list(one->config, "", "198.18.9.0/24", false);
+  ASSERT_TRUE(removed);
+  EXPECT_TRUE(removed->config.deny_clients.empty());
+  EXPECT_EQ(removed->config.services[0].deny_clients.size(), 1u);
 }
 
 TEST(DenyListChange, RefusesWhatItCannotDo) {
   Config running = deny_base();
-  auto status_of = [](const ChangeResult& r) { return r.error ? r.error->status : 0; };
+  auto status_of = [](const ChangeResult& r) { return r ? 0 : r.error().status; };
   EXPECT_EQ(status_of(change_deny_list(running, "", "198.18.9.0/33", true)), 400);
   EXPECT_EQ(status_of(change_deny_list(running, "", "nonsense", true)), 400);
   EXPECT_EQ(status_of(change_deny_list(running, "nope", "198.18.9.0/24", true)), 404);
   EXPECT_EQ(status_of(change_deny_list(running, "", "198.18.9.0/24", false)), 404);
-  Config with = *change_deny_list(running, "", "198.18.9.0/24", true).config;
+  Config with = change_deny_list(running, "", "198.18.9.0/24", true)->config;
   ChangeResult again = change_deny_list(with, "", "198.18.9.0/24", true);
   EXPECT_EQ(status_of(again), 409);
-  EXPECT_NE(again.error->message.find("already in the global deny list"), std::string::npos);
+  EXPECT_NE(again.error().message.find("already in the global deny list"), std::string::npos);
 }
 
 }  // namespace

@@ -108,8 +108,8 @@ constexpr const char* kConfig =
 
 Config config_from(const std::string& text) {
   ConfigResult r = load_config_string(text, "core.yaml");
-  EXPECT_FALSE(r.error) << r.error->message;
-  return r.config.value_or(Config{});
+  EXPECT_TRUE(r) << r.error().message;
+  return (r ? *r : Config{});
 }
 
 struct CoreTest : ::testing::Test {
@@ -304,9 +304,9 @@ TEST(ControlCoreReload, AReloadTakesTheFileOrKeepsTheRunningConfiguration) {
   auto write = [&](const std::string& text) { std::ofstream(path) << text; };
   write(kConfig);
   ConfigResult loaded = load_config_file(path);
-  ASSERT_FALSE(loaded.error) << loaded.error->message;
+  ASSERT_TRUE(loaded) << loaded.error().message;
   FakeDataPlane data_plane;
-  ControlCore core(*loaded.config, data_plane);
+  ControlCore core(*loaded, data_plane);
   core.start({}, Clock::now());
 
   std::string grown = kConfig;

@@ -742,8 +742,8 @@ TEST(HealthCheckerTest, TargetsFromTheConfiguration) {
 TEST(HealthCheckerTest, TargetsFromTheExampleFile) {
   ConfigResult result =
       load_config_file(std::string(FAIRWAY_SOURCE_DIR) + "/tests/config/good/health_checks.yaml");
-  ASSERT_FALSE(result.error) << result.error->message;
-  std::vector<HealthTarget> targets = health_targets(*result.config);
+  ASSERT_TRUE(result) << result.error().message;
+  std::vector<HealthTarget> targets = health_targets(*result);
   ASSERT_EQ(targets.size(), 5u);
   EXPECT_EQ(targets[0].backend.service, "web");
   EXPECT_EQ(targets[0].backend.endpoint(), "198.18.1.11:80");

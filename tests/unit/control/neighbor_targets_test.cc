@@ -32,10 +32,10 @@ TEST(NeighborTargets, BackendsOnLinkAndGatewaysOnceEach) {
       "    backends: [{address: 198.18.1.11}, {address: 198.18.1.12}, {address: 198.18.5.20},\n"
       "               {address: 198.18.5.21}]\n",
       "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
+  ASSERT_TRUE(r) << r.error().message;
   const std::vector<RuntimePort> ports = {{"client", MacAddress{}, true, 7},
                                           {"server", MacAddress{}, true, 8}};
-  auto snap = build_snapshot(*r.config, ports, {}, 1);
+  auto snap = build_snapshot(*r, ports, {}, 1);
   const std::vector<NeighborTarget> targets = neighbor_targets(*snap);
   const std::vector<NeighborTarget> expected = {
       {ip("198.18.0.254"), 0, false},  // the default route's gateway

@@ -32,8 +32,8 @@ constexpr const char* kConfig =
 
 Config config() {
   ConfigResult r = load_config_string(kConfig, "t.yaml");
-  EXPECT_FALSE(r.error) << r.error->message;
-  return r.config.value_or(Config{});
+  EXPECT_TRUE(r) << r.error().message;
+  return (r ? *r : Config{});
 }
 
 const std::vector<RuntimePort> kPorts = {{"client", MacAddress{}, false, 0},
@@ -99,11 +99,11 @@ TEST(SnapshotBuilder, EachServicesBackendHasItsOwnNextHopAndCounterSlot) {
   std::string text = kConfig;
   text += "neighbors:\n  - {address: 198.18.1.11, mac: \"02:00:00:00:01:0b\", port: server}\n";
   ConfigResult r = load_config_string(text, "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
+  ASSERT_TRUE(r) << r.error().message;
   RuntimeState runtime;
   runtime.stats_slots[{"web", *IpAddress::parse("198.18.1.11"), 80}] = 7;
   runtime.stats_slots[{"api", *IpAddress::parse("198.18.1.11"), 8080}] = 9;
-  auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
+  auto snap = build_snapshot(*r, kPorts, {}, 1, runtime);
   const IpAddress be = *IpAddress::parse("198.18.1.11");
   const NextHop* web = snap->backend_next_hops.find(ServiceBackend{be, 80, 0});
   const NextHop* api = snap->backend_next_hops.find(ServiceBackend{be, 8080, 1});
@@ -141,8 +141,8 @@ TEST(SnapshotBuilder, CapabilityPoolsHaveTheirOwnTable) {
                      "    pools: [{name: special, clients: [198.18.0.128/25], "
                      "backends: [198.18.1.11]}]\n";
   ConfigResult r = load_config_string(text, "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
-  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  auto snap = build_snapshot(*r, kPorts, {}, 1);
   const Service& api = snap->services.at(1);
   ASSERT_EQ(api.pools.size(), 1u);
   EXPECT_EQ(api.pools[0].name, "special");
@@ -167,8 +167,8 @@ TEST(SnapshotBuilder, SourceHashKeysTheTableByClient) {
   std::string text = kConfig;
   text.replace(text.find("    on_backend_down: reset\n"), 0, "    scheduler: source-hash\n");
   ConfigResult r = load_config_string(text, "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
-  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  auto snap = build_snapshot(*r, kPorts, {}, 1);
   const Service& web = snap->services.at(0);
   ASSERT_TRUE(web.by_source);
   EXPECT_FALSE(snap->services.at(1).by_source);
@@ -190,8 +190,8 @@ TEST(SnapshotBuilder, PoolsFollowWeightsAndStates) {
       text.find("    backends: [{address: 198.18.1.11}, {address: 198.18.1.12, drain: true},"), 0,
       "    pools: [{name: p, clients: [198.18.0.0/24], backends: [198.18.1.12, 198.18.1.13]}]\n");
   ConfigResult r = load_config_string(text, "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
-  auto snap = build_snapshot(*r.config, kPorts, {}, 1);
+  ASSERT_TRUE(r) << r.error().message;
+  auto snap = build_snapshot(*r, kPorts, {}, 1);
   const Service& web = snap->services.at(0);
   ASSERT_EQ(web.pools.size(), 1u);
   // .12 is drained, so the pool's clients all go to .13
@@ -207,12 +207,13 @@ TEST(SnapshotBuilder, LeastLoadUsesTheDistributorsWeights) {
       "load_feedback: {key: 0123456789abcdef0123456789abcdef}\n" + std::string(kConfig);
   text.replace(text.find("    on_backend_down: reset\n"), 0, "    scheduler: least-load\n");
   ConfigResult r = load_config_string(text, "t.yaml");
-  ASSERT_FALSE(r.error) << r.error->message;
+  ASSERT_TRUE(r) << r.error().message;
   RuntimeState runtime;
   runtime.effective_weights[{"web", *IpAddress::parse("198.18.1.11"), 80}] = 300;
   runtime.effective_weights[{"web", *IpAddress::parse("198.18.1.13"), 80}] = 100;
-  runtime.effective_weights[{"api", *IpAddress::parse("198.18.1.11"), 8080}] = 7;  // api is not least-load: ignored
-  auto snap = build_snapshot(*r.config, kPorts, {}, 1, runtime);
+  runtime.effective_weights[{"api", *IpAddress::parse("198.18.1.11"), 8080}] =
+      7;  // api is not least-load: ignored
+  auto snap = build_snapshot(*r, kPorts, {}, 1, runtime);
   const Service& web = snap->services.at(0);
   EXPECT_EQ(web.backends[0].effective_weight, 300u);
   EXPECT_EQ(web.backends[1].effective_weight, 0u);  // drained

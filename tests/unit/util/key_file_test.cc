@@ -32,37 +32,38 @@ class KeyFileTest : public ::testing::Test {
 };
 
 TEST_F(KeyFileTest, TrailingNewlinesAndSpacesAreNotPartOfTheKey) {
-  KeyResult result = load_key_file(write("  s3cret key\t \r\n\n", 0600));
-  ASSERT_TRUE(result.key) << result.error;
-  EXPECT_EQ(*result.key, "  s3cret key");  // leading whitespace is kept: only the tail is noise
-  EXPECT_EQ(result.warning, "");
+  Result<KeyFile> result = load_key_file(write("  s3cret key\t \r\n\n", 0600));
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->key, "  s3cret key");  // leading whitespace is kept: only the tail is noise
+  EXPECT_EQ(result->warning, "");
 }
 
 TEST_F(KeyFileTest, BinaryBytesAreKept) {
-  KeyResult result = load_key_file(write(std::string("\x01\x00\xff", 3), 0400));
-  ASSERT_TRUE(result.key);
-  EXPECT_EQ(*result.key, std::string("\x01\x00\xff", 3));
+  Result<KeyFile> result = load_key_file(write(std::string("\x01\x00\xff", 3), 0400));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->key, std::string("\x01\x00\xff", 3));
 }
 
 TEST_F(KeyFileTest, MissingOrEmptyIsAnError) {
-  KeyResult missing = load_key_file((dir_ / "nothing").string());
-  EXPECT_FALSE(missing.key);
-  EXPECT_NE(missing.error.find("No such file"), std::string::npos) << missing.error;
-  KeyResult empty = load_key_file(write(" \n", 0600));
-  EXPECT_FALSE(empty.key);
-  EXPECT_NE(empty.error.find("is empty"), std::string::npos) << empty.error;
-  KeyResult directory = load_key_file(dir_.string());
-  EXPECT_FALSE(directory.key);
-  EXPECT_NE(directory.error.find("not a regular file"), std::string::npos);
+  Result<KeyFile> missing = load_key_file((dir_ / "nothing").string());
+  EXPECT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("No such file"), std::string::npos)
+      << missing.error().message;
+  Result<KeyFile> empty = load_key_file(write(" \n", 0600));
+  EXPECT_FALSE(empty);
+  EXPECT_NE(empty.error().message.find("is empty"), std::string::npos) << empty.error().message;
+  Result<KeyFile> directory = load_key_file(dir_.string());
+  EXPECT_FALSE(directory);
+  EXPECT_NE(directory.error().message.find("not a regular file"), std::string::npos);
 }
 
 TEST_F(KeyFileTest, ReadableByOthersIsAWarning) {
-  KeyResult world = load_key_file(write("k", 0644));
-  ASSERT_TRUE(world.key);
-  EXPECT_NE(world.warning.find("readable by everyone (mode 0644)"), std::string::npos)
-      << world.warning;
-  KeyResult group = load_key_file(write("k", 0640));
-  EXPECT_NE(group.warning.find("readable by its group"), std::string::npos) << group.warning;
+  Result<KeyFile> world = load_key_file(write("k", 0644));
+  ASSERT_TRUE(world);
+  EXPECT_NE(world->warning.find("readable by everyone (mode 0644)"), std::string::npos)
+      << world->warning;
+  Result<KeyFile> group = load_key_file(write("k", 0640));
+  EXPECT_NE(group->warning.find("readable by its group"), std::string::npos) << group->warning;
 }
 
 TEST(StripTrailingWhitespace, Cases) {
