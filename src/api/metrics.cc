@@ -308,10 +308,10 @@ std::string render_metrics(const Stats& stats) {
   }
   MetricFamily& reports = out.counter("fairway_agent_reports_total",
                                       "Agents' load reports: accepted, or refused by reason.");
-  Exposition::sample(reports, {{"result", "accepted"}}, as_double(stats.reports.accepted));
-  for (size_t r = 0; r < stats.reports.rejected.size(); ++r) {
+  Exposition::sample(reports, {{"result", "accepted"}}, as_double(stats.agents.reports.accepted));
+  for (size_t r = 0; r < stats.agents.reports.rejected.size(); ++r) {
     Exposition::sample(reports, {{"result", rejection_name(static_cast<ReportRejection>(r))}},
-                       as_double(stats.reports.rejected[r]));
+                       as_double(stats.agents.reports.rejected[r]));
   }
   return out.text();
 }

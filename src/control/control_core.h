@@ -67,11 +67,10 @@ class ControlCore {
   void forget_retired(const std::vector<RetiredCheck>& ended);
 
   // What the API reads.
-  nlohmann::json status(Clock::time_point now) const;
+  DaemonStatus status(Clock::time_point now) const;  // without the ports: the daemon's
   std::vector<ServiceStatus> service_status(Clock::time_point now) const;
-  ReportCounts report_counts() const;
   nlohmann::json deny_lists() const;
-  nlohmann::json agents(Clock::time_point now) const;
+  AgentsStatus agents(Clock::time_point now) const;
   // The flows of the running service `name`, or nullopt when there is none by that name.
   std::optional<FlowFilter> service_filter(const std::string& name) const;
 

@@ -45,19 +45,6 @@ const char* metric_name(LoadMetric metric) {
   return "?";
 }
 
-nlohmann::json report_json(const LoadReport& r) {
-  nlohmann::json out = {{"agent", r.agent},
-                        {"address", r.address.to_string()},
-                        {"sequence", r.sequence},
-                        {"interval_ms", r.interval_ms},
-                        {"cpu_percent", r.cpu_percent},
-                        {"memory_percent", r.memory_percent},
-                        {"active_clients", r.active_clients}};
-  if (r.requests_per_second) out["requests_per_second"] = *r.requests_per_second;
-  if (r.mean_response_ms) out["mean_response_ms"] = *r.mean_response_ms;
-  return out;
-}
-
 }  // namespace
 
 ApiResult ControlCore::agent_report(const std::string& body, const std::string& signature,
@@ -72,27 +59,18 @@ ApiResult ControlCore::agent_report(const std::string& body, const std::string& 
           {{"error", verdict.message}, {"reason", rejection_name(*verdict.rejection)}}};
 }
 
-nlohmann::json ControlCore::agents(Clock::time_point now) const {
-  nlohmann::json list = nlohmann::json::array();
+AgentsStatus ControlCore::agents(Clock::time_point now) const {
+  AgentsStatus out;
+  out.enabled = config_.load_feedback.enabled();
+  out.report_interval_ms = config_.load_feedback.report_interval_ms;
+  out.stale_after_intervals = config_.load_feedback.stale_after;
+  out.reports = {collector_.accepted(), collector_.rejected()};
   for (const auto& [address, agent] : collector_.agents()) {
     double age = std::chrono::duration<double>(now - agent.received_at).count();
-    list.push_back({{"address", address.to_string()},
-                    {"source", agent.source},
-                    {"age_seconds", std::round(age * 1000) / 1000},
-                    {"stale", collector_.is_stale(agent, now)},
-                    {"accepted", agent.accepted},
-                    {"report", report_json(agent.report)}});
+    out.agents.push_back({address, agent.source, std::round(age * 1000) / 1000,
+                          collector_.is_stale(agent, now), agent.accepted, agent.report});
   }
-  nlohmann::json rejected = nlohmann::json::object();
-  for (size_t i = 0; i < collector_.rejected().size(); ++i) {
-    rejected[rejection_name(static_cast<ReportRejection>(i))] = collector_.rejected()[i];
-  }
-  return {{"enabled", config_.load_feedback.enabled()},
-          {"report_interval_ms", config_.load_feedback.report_interval_ms},
-          {"stale_after_intervals", config_.load_feedback.stale_after},
-          {"accepted", collector_.accepted()},
-          {"rejected", rejected},
-          {"agents", list}};
+  return out;
 }
 
 // One round per report interval for every least-load service. A service that left least-load (or

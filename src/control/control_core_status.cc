@@ -78,10 +78,6 @@ std::vector<ServiceStatus> ControlCore::service_status(Clock::time_point now) co
   return out;
 }
 
-ReportCounts ControlCore::report_counts() const {
-  return {collector_.accepted(), collector_.rejected()};
-}
-
 nlohmann::json ControlCore::deny_lists() const {
   auto texts = [](const std::vector<IpPrefix>& prefixes) {
     nlohmann::json out = nlohmann::json::array();
@@ -99,23 +95,19 @@ nlohmann::json ControlCore::deny_lists() const {
   return {{"global", texts(config_.deny_clients)}, {"services", services}, {"denied", denied}};
 }
 
-nlohmann::json ControlCore::status(Clock::time_point now) const {
-  nlohmann::json workers = nlohmann::json::array();
-  for (const WorkerState& w : data_plane_.workers()) workers.push_back(worker_status_json(w));
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started_at_);
-  size_t retired_backends = 0;
-  for (const auto& [_, list] : runtime_.retired_backends) retired_backends += list.size();
-  return {{"program", "fairwayd"},
-          {"version", FAIRWAY_VERSION},
-          {"config", config_.source_path},
-          {"uptime_seconds", uptime.count()},
-          {"snapshot_version", data_plane_.running()->version},
-          {"last_publication_us", last_publication_ns_ / 1000.0},
-          {"services", config_.services.size()},
-          {"retiring",
-           {{"services", runtime_.retired_services.size()}, {"backends", retired_backends}}},
-          {"backends_down", runtime_.down.size()},
-          {"workers", workers}};
+DaemonStatus ControlCore::status(Clock::time_point now) const {
+  DaemonStatus out;
+  out.config = config_.source_path;
+  out.uptime_seconds = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(now - started_at_).count());
+  out.snapshot_version = data_plane_.running()->version;
+  out.last_publication_us = static_cast<double>(last_publication_ns_) / 1000.0;
+  out.services = config_.services.size();
+  out.retiring_services = runtime_.retired_services.size();
+  for (const auto& [_, list] : runtime_.retired_backends) out.retiring_backends += list.size();
+  out.backends_down = runtime_.down.size();
+  out.workers = data_plane_.workers();
+  return out;
 }
 
 std::optional<FlowFilter> ControlCore::service_filter(const std::string& name) const {

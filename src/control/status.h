@@ -4,7 +4,6 @@
 // renamed or dropped breaks the build, not a scrape.
 #include <array>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +76,24 @@ struct ReportCounts {
   std::array<uint64_t, static_cast<size_t>(ReportRejection::count)> rejected{};
 };
 
+// One back-end address's agent: its last accepted report.
+struct AgentStatus {
+  IpAddress address;
+  std::string source;  // where the last report came from
+  double age_seconds = 0;
+  bool stale = false;
+  uint64_t accepted = 0;
+  LoadReport report;
+};
+
+struct AgentsStatus {
+  bool enabled = false;  // a load_feedback key is configured
+  uint64_t report_interval_ms = 0;
+  uint32_t stale_after_intervals = 0;
+  ReportCounts reports;
+  std::vector<AgentStatus> agents;
+};
+
 // A data port's device counters (summed over its devices), as the NIC counts them.
 struct DeviceCounters {
   uint64_t rx_packets = 0;
@@ -106,6 +123,30 @@ struct ExceptionPathStatus {
   std::array<uint64_t, kKernelPriorities> waiting{};
 };
 
+// A port as GET /api/v1/status shows it.
+struct PortLinkStatus {
+  std::string name;
+  MacAddress mac;
+  size_t devices = 0;
+  bool link_up = false;
+  DeviceCounters counters;
+  std::optional<std::string> tap;
+};
+
+// GET /api/v1/status.
+struct DaemonStatus {
+  std::string config;  // the file it was loaded from
+  uint64_t uptime_seconds = 0;
+  uint64_t snapshot_version = 0;
+  double last_publication_us = 0;
+  size_t services = 0;
+  size_t retiring_services = 0;  // removed, kept while their flows last
+  size_t retiring_backends = 0;
+  size_t backends_down = 0;
+  std::vector<WorkerState> workers;
+  std::vector<PortLinkStatus> ports;
+};
+
 // Everything /api/v1/stats and /metrics show.
 struct Stats {
   uint64_t snapshot_version = 0;
@@ -116,8 +157,7 @@ struct Stats {
   std::vector<PortStatus> ports;
   ExceptionPathStatus exception_path;
   std::vector<ServiceStatus> services;
-  ReportCounts reports;
-  nlohmann::json agents;  // GET /api/v1/agents, included as it is
+  AgentsStatus agents;
 };
 
 }  // namespace fairway

@@ -154,7 +154,67 @@ nlohmann::json to_json(const Stats& stats) {
           {"flow_capacity_per_worker", stats.flow_capacity_per_worker},
           {"exception_path", kernel},
           {"services", to_json(stats.services)},
-          {"agents", stats.agents}};
+          {"agents", to_json(stats.agents)}};
+}
+
+nlohmann::json report_json(const LoadReport& r) {
+  nlohmann::json out = {{"agent", r.agent},
+                        {"address", r.address.to_string()},
+                        {"sequence", r.sequence},
+                        {"interval_ms", r.interval_ms},
+                        {"cpu_percent", r.cpu_percent},
+                        {"memory_percent", r.memory_percent},
+                        {"active_clients", r.active_clients}};
+  if (r.requests_per_second) out["requests_per_second"] = *r.requests_per_second;
+  if (r.mean_response_ms) out["mean_response_ms"] = *r.mean_response_ms;
+  return out;
+}
+
+nlohmann::json to_json(const AgentsStatus& a) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const AgentStatus& agent : a.agents) {
+    list.push_back({{"address", agent.address.to_string()},
+                    {"source", agent.source},
+                    {"age_seconds", agent.age_seconds},
+                    {"stale", agent.stale},
+                    {"accepted", agent.accepted},
+                    {"report", report_json(agent.report)}});
+  }
+  nlohmann::json rejected = nlohmann::json::object();
+  for (size_t i = 0; i < a.reports.rejected.size(); ++i) {
+    rejected[rejection_name(static_cast<ReportRejection>(i))] = a.reports.rejected[i];
+  }
+  return {{"enabled", a.enabled},
+          {"report_interval_ms", a.report_interval_ms},
+          {"stale_after_intervals", a.stale_after_intervals},
+          {"accepted", a.reports.accepted},
+          {"rejected", rejected},
+          {"agents", list}};
+}
+
+nlohmann::json to_json(const DaemonStatus& s) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkerState& w : s.workers) workers.push_back(worker_status_json(w));
+  nlohmann::json ports = nlohmann::json::array();
+  for (const PortLinkStatus& p : s.ports) {
+    ports.push_back({{"name", p.name},
+                     {"mac", p.mac.to_string()},
+                     {"devices", p.devices},
+                     {"link", p.link_up ? "up" : "down"},
+                     {"counters", to_json(p.counters)},
+                     {"tap", p.tap ? nlohmann::json(*p.tap) : nlohmann::json()}});
+  }
+  return {{"program", "fairwayd"},
+          {"version", FAIRWAY_VERSION},
+          {"config", s.config},
+          {"uptime_seconds", s.uptime_seconds},
+          {"snapshot_version", s.snapshot_version},
+          {"last_publication_us", s.last_publication_us},
+          {"services", s.services},
+          {"retiring", {{"services", s.retiring_services}, {"backends", s.retiring_backends}}},
+          {"backends_down", s.backends_down},
+          {"workers", workers},
+          {"ports", ports}};
 }
 
 }  // namespace fairway

@@ -14,6 +14,10 @@ nlohmann::json to_json(const std::vector<ServiceStatus>& services);
 nlohmann::json to_json(const WorkerCounters& counters);
 nlohmann::json to_json(const DeviceCounters& device);
 nlohmann::json to_json(const Stats& stats);
+// A report as the API shows it (report/load_report.h writes the wire format).
+nlohmann::json report_json(const LoadReport& report);
+nlohmann::json to_json(const AgentsStatus& agents);
+nlohmann::json to_json(const DaemonStatus& status);
 // A worker as GET /api/v1/status shows it (its load, not its counters).
 nlohmann::json worker_status_json(const WorkerState& worker);
 

@@ -49,32 +49,29 @@ Stats Daemon::stats() const {
     kernel.waiting[c] = waiting[c];
   }
   out.services = core_.service_status(now);
-  out.reports = core_.report_counts();
   out.agents = core_.agents(now);
   return out;
 }
 
-nlohmann::json Daemon::port_status() const {
-  nlohmann::json ports = nlohmann::json::array();
+std::vector<PortLinkStatus> Daemon::port_status() const {
+  std::vector<PortLinkStatus> ports;
   for (const PortRuntime& p : ports_.ports()) {
     rte_eth_link link{};
     bool up = false;
     for (uint16_t id : p.data_port_ids) {
       if (rte_eth_link_get_nowait(id, &link) == 0) up = up || link.link_status == RTE_ETH_LINK_UP;
     }
-    ports.push_back({{"name", p.name},
-                     {"mac", p.mac.to_string()},
-                     {"devices", p.data_port_ids.size()},
-                     {"link", up ? "up" : "down"},
-                     {"counters", to_json(device_counters(p.data_port_ids))},
-                     {"tap", p.exception_path ? nlohmann::json(p.tap_name) : nlohmann::json()}});
+    PortLinkStatus port{
+        p.name, p.mac, p.data_port_ids.size(), up, device_counters(p.data_port_ids), std::nullopt};
+    if (p.exception_path) port.tap = p.tap_name;
+    ports.push_back(std::move(port));
   }
   return ports;
 }
 
-nlohmann::json Daemon::status() const {
-  nlohmann::json out = core_.status(Clock::now());
-  out["ports"] = port_status();
+DaemonStatus Daemon::status() const {
+  DaemonStatus out = core_.status(Clock::now());
+  out.ports = port_status();
   return out;
 }
 
@@ -114,7 +111,7 @@ void Daemon::start_api() {
     };
   };
   ApiHandlers handlers;
-  handlers.status = locked([this] { return status(); });
+  handlers.status = locked([this] { return to_json(status()); });
   handlers.stats = locked([this] { return stats(); });
   handlers.services = locked([this] { return to_json(core_.service_status(Clock::now())); });
   handlers.flows = [this](const FlowRequest& request) { return flows(request); };
@@ -144,7 +141,7 @@ void Daemon::start_api() {
       [this](const std::string& body, const std::string& signature, const std::string& source) {
         return core_.agent_report(body, signature, source, Clock::now());
       });
-  handlers.agents = locked([this] { return core_.agents(Clock::now()); });
+  handlers.agents = locked([this] { return to_json(core_.agents(Clock::now())); });
   std::string error;
   if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
     spdlog::info("control API on http://{}/", config_.control_listen);

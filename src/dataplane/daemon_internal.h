@@ -39,8 +39,8 @@ class Daemon {
   // daemon_api.cc
   void start_api();
   Stats stats() const;
-  nlohmann::json status() const;
-  nlohmann::json port_status() const;
+  DaemonStatus status() const;
+  std::vector<PortLinkStatus> port_status() const;
   ApiResult flows(const FlowRequest& request);
 
   // As started: the sections a reload cannot change (ports, workers, pools, control API).

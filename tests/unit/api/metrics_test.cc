@@ -50,8 +50,8 @@ Stats stats() {
       backend("198.18.1.13:80", 1, "drained", {}, {})};
   web.backends[0].flows = FlowCounts{6, 2};
   s.services = {web};
-  s.reports.accepted = 5;
-  s.reports.rejected[static_cast<size_t>(ReportRejection::replayed)] = 2;
+  s.agents.reports.accepted = 5;
+  s.agents.reports.rejected[static_cast<size_t>(ReportRejection::replayed)] = 2;
   return s;
 }
 

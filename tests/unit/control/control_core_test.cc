@@ -123,7 +123,7 @@ TEST_F(CoreTest, StartPublishesTheFirstSnapshot) {
   ASSERT_EQ(data_plane.published, std::vector<uint64_t>{1});
   ASSERT_NE(data_plane.service("web"), nullptr);
   EXPECT_EQ(data_plane.service("web")->backends.size(), 2u);
-  nlohmann::json status = core.status(start + 3s);
+  nlohmann::json status = to_json(core.status(start + 3s));
   EXPECT_EQ(status["snapshot_version"], 1);
   EXPECT_EQ(status["uptime_seconds"], 3);
   EXPECT_EQ(status["services"], 2);
@@ -361,7 +361,7 @@ TEST(ControlCoreHealth, ABackendThatFailsItsChecksIsPublishedDown) {
   nlohmann::json services = to_json(core.service_status(Clock::now()));
   EXPECT_EQ(services[2]["backends"][0]["state"], "down");
   EXPECT_EQ(services[2]["backends"][0]["health"]["state"], "down");
-  EXPECT_EQ(core.status(Clock::now())["backends_down"], 1);
+  EXPECT_EQ(to_json(core.status(Clock::now()))["backends_down"], 1);
 }
 
 constexpr const char* kKey = "0123456789abcdef0123456789abcdef";
@@ -408,7 +408,7 @@ TEST(ControlCoreLoad, LeastLoadMovesWeightsTowardsTheLessLoadedBackend) {
   const uint32_t idle = data_plane.backend("web", "198.18.1.12")->effective_weight;
   EXPECT_LT(busy * 3, idle) << busy << " vs " << idle;
   EXPECT_GT(data_plane.published.size(), 3u);
-  nlohmann::json agents = core.agents(now);
+  nlohmann::json agents = to_json(core.agents(now));
   EXPECT_EQ(agents["accepted"], 12);
   EXPECT_EQ(agents["rejected"]["bad_signature"], 1);
   nlohmann::json services = to_json(core.service_status(now));

@@ -75,14 +75,7 @@ TEST(BackendCounters, TrafficCountsBothWaysOnTheBackendsSlot) {
   data.payload.assign(100, 0x61);
   ASSERT_EQ(h.run(*snap, data).verdict, Verdict::forward);
   const size_t data_length = h.last_output.size();
-  FrameSpec reply;
-  reply.src_mac = backend_mac(backend).bytes;
-  reply.dst_mac = kServerPortMac.bytes;
-  reply.src = "198.18.1." + std::to_string(10 + backend);
-  reply.dst = "198.18.0.2";
-  reply.src_port = 8080;
-  reply.dst_port = 7000;
-  reply.tcp_flags = kTcpAck;
+  FrameSpec reply = backend_segment(backend, 7000, kTcpAck);
   reply.payload.assign(300, 0x62);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(h.run(*snap, reply, 1).verdict, Verdict::forward);
   const size_t out_length = h.last_output.size();

@@ -81,6 +81,19 @@ inline FrameSpec client_segment(uint16_t src_port, uint8_t flags) {
   return s;
 }
 
+// A nat back-end's (1-based) TCP segment back to the client's `client_port`, from port 8080.
+inline FrameSpec backend_segment(int backend, uint16_t client_port, uint8_t flags) {
+  FrameSpec s;
+  s.src_mac = backend_mac(backend).bytes;
+  s.dst_mac = kServerPortMac.bytes;
+  s.src = "198.18.1." + std::to_string(10 + backend);
+  s.dst = "198.18.0.2";
+  s.src_port = 8080;
+  s.dst_port = client_port;
+  s.tcp_flags = flags;
+  return s;
+}
+
 inline FrameSpec client_datagram(uint16_t src_port) {
   FrameSpec s = client_segment(src_port, 0);
   s.protocol = kProtoUdp;

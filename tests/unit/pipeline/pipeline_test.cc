@@ -114,15 +114,7 @@ TEST(PipelineTest, NatRepliesAreReversedFromTheSnapshotAlone) {
   ASSERT_EQ(forward_worker.run(*snap, client_segment(6000, kTcpSyn)).verdict, Verdict::forward);
   int backend = forward_worker.backend_of_output();
   ASSERT_NE(backend, 0);
-  FrameSpec reply;
-  reply.src_mac = backend_mac(backend).bytes;
-  reply.dst_mac = kServerPortMac.bytes;
-  reply.src = "198.18.1." + std::to_string(10 + backend);
-  reply.dst = "198.18.0.2";
-  reply.src_port = 8080;
-  reply.dst_port = 6000;
-  reply.tcp_flags = kTcpSyn | kTcpAck;
-  Decision d = reply_worker.run(*snap, reply, 1);
+  Decision d = reply_worker.run(*snap, backend_segment(backend, 6000, kTcpSyn | kTcpAck), 1);
   ASSERT_EQ(d.verdict, Verdict::forward);
   EXPECT_EQ(d.port, 0);
   ParsedPacket out;

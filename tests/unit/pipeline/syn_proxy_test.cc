@@ -272,8 +272,8 @@ TEST(SynProxyUnderPressure, OffWhileTheTableIsCalmOnUnderAFloodAndForAWhileAfter
 TEST_F(SynProxy, SegmentsWithoutFlowOrCookieLeaveNoEntry) {
   // A flood of SYN+ACKs, resets or flagless segments from made-up clients must not fill the table
   // that the cookies' flows need.
-  for (uint8_t flags : {uint8_t(kTcpSyn | kTcpAck), uint8_t(kTcpRst), uint8_t(0),
-                        uint8_t(kTcpFin | kTcpAck)}) {
+  for (uint8_t flags :
+       {uint8_t(kTcpSyn | kTcpAck), uint8_t(kTcpRst), uint8_t(0), uint8_t(kTcpFin | kTcpAck)}) {
     Decision d = h.run(*snap, from_client(flags, 5, 6));
     EXPECT_EQ(d.verdict, Verdict::drop);
   }
