@@ -86,6 +86,19 @@ def test_200_changes_under_load_break_no_connection():
         status = lab.api("GET", "/api/v1/status")[1]
         assert status["snapshot_version"] >= version_before + CHANGES
         assert all(w["snapshot_version"] == status["snapshot_version"] for w in status["workers"])
+        # Each service's traffic, summed over its back-ends, within what the workers forwarded
+        # (back-ends removed and forgotten along the way took their counts with them): nat both
+        # ways, dsr only towards the back-ends.
+        stats = lab.api("GET", "/api/v1/stats")[1]
+        totals = stats["counters"]
+        by_name = {s["name"]: s["counters"] for s in stats["services"]}
+        nat, dsr = by_name["web-nat"], by_name["web-dsr"]
+        print("web-nat %s; web-dsr %s; workers %s" % (
+            nat, dsr, {k: totals[k] for k in ("nat_forwarded", "nat_reversed", "dsr_forwarded")}))
+        assert 0 < nat["packets_in"] <= totals["nat_forwarded"], (nat, totals)
+        assert 0 < nat["packets_out"] <= totals["nat_reversed"], (nat, totals)
+        assert nat["bytes_in"] >= 54 * nat["packets_in"] and nat["bytes_out"] >= 54 * nat["packets_out"]
+        assert 0 < dsr["packets_in"] <= totals["dsr_forwarded"] and dsr["packets_out"] == 0, dsr
         counters = lab.stop_fairwayd()
     for vip, r in results.items():
         summary = {k: r[k] for k in ("connections", "requests", "failed", "switched", "errors",
