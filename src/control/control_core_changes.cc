@@ -27,14 +27,6 @@ bool has_backend(const ServiceConfig& service, const BackendConfig& backend) {
   });
 }
 
-FlowFilter service_flows(const ServiceConfig& service) {
-  FlowFilter filter;
-  filter.vip = service.vip;
-  filter.vip_port = service.port;
-  filter.protocol = service.protocol;
-  return filter;
-}
-
 }  // namespace
 
 ApiResult ControlCore::apply(const ChangeResult& change, int success_status) {
@@ -165,7 +157,7 @@ void ControlCore::run_health_checks(Clock::time_point now) {
 std::vector<RetiredCheck> ControlCore::retired_checks() const {
   std::vector<RetiredCheck> checks;
   for (const ServiceConfig& s : runtime_.retired_services) {
-    checks.push_back({s.name, std::nullopt, service_flows(s), revival_epoch_});
+    checks.push_back({s.name, std::nullopt, FlowFilter::of_service(s), revival_epoch_});
   }
   for (const auto& [name, backends] : runtime_.retired_backends) {
     const ServiceConfig* service = find(config_.services, name);
@@ -173,7 +165,7 @@ std::vector<RetiredCheck> ControlCore::retired_checks() const {
       // A back-end retired from a service that is itself gone has nothing left to match.
       std::optional<FlowFilter> filter;
       if (service != nullptr) {
-        filter = service_flows(*service);
+        filter = FlowFilter::of_service(*service);
         filter->backend = b.address;
         filter->backend_port = b.port;
       }

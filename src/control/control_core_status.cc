@@ -113,11 +113,7 @@ DaemonStatus ControlCore::status(Clock::time_point now) const {
 std::optional<FlowFilter> ControlCore::service_filter(const std::string& name) const {
   for (const Service& s : data_plane_.running()->services) {
     if (s.name != name) continue;
-    FlowFilter filter;
-    filter.vip = s.vip;
-    filter.vip_port = s.port;
-    filter.protocol = s.protocol;
-    return filter;
+    return FlowFilter::of_service(s);
   }
   return std::nullopt;
 }

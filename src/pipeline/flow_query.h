@@ -49,6 +49,16 @@ struct FlowFilter {
   std::optional<uint16_t> backend_port;
 
   bool matches(const FlowKey& key, const FlowValue& value) const;
+
+  // The flows of a service: a snapshot's Service or a ServiceConfig (vip, port, protocol).
+  template <typename Service>
+  static FlowFilter of_service(const Service& service) {
+    FlowFilter filter;
+    filter.vip = service.vip;
+    filter.vip_port = service.port;
+    filter.protocol = service.protocol;
+    return filter;
+  }
 };
 
 struct FlowRecord {
