@@ -62,10 +62,16 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 }  // namespace
 
 void ConfigLoader::load(const Field& root) {
-  MapReader map = root.map({"workers", "mbufs", "eal", "flow_table", "icmp", "control", "ports",
-                            "neighbors", "routes", "services", "load_feedback", "exception_path",
-                            "deny_clients", "syn_cookies"});
+  MapReader map = root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table",
+                            "icmp", "control", "ports", "neighbors", "routes", "services",
+                            "load_feedback", "exception_path", "deny_clients", "syn_cookies"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
+  if (auto f = map.get("workers_poll")) {
+    config_.polling.adaptive = f->choice({"busy", "adaptive"}) == 1;
+  }
+  if (auto f = map.get("workers_idle")) {
+    config_.polling.idle_ms = static_cast<uint32_t>(f->duration_ms(1, 60'000));
+  }
   if (auto f = map.get("mbufs"))
     config_.mbufs = static_cast<uint32_t>(f->uint(kMinMbufs, kMaxMbufs));
   if (auto f = map.get("eal")) read_eal(*f);

@@ -133,10 +133,20 @@ struct EalConfig {
   friend bool operator==(const EalConfig&, const EalConfig&) = default;
 };
 
+// How a worker waits for packets. `busy` polls forever (a core at 100 %, the lowest latency);
+// `adaptive` polls while there is traffic and, after `idle_ms` without a packet, sleeps until one
+// of its RX queues has packets (or the control core needs it).
+struct WorkerPolling {
+  bool adaptive = false;
+  uint32_t idle_ms = 10;
+  friend bool operator==(const WorkerPolling&, const WorkerPolling&) = default;
+};
+
 struct Config {
   std::string source_path;
   EalConfig eal;
-  uint32_t workers = 1;              // switching processors, 1..64
+  uint32_t workers = 1;  // switching processors, 1..64
+  WorkerPolling polling;
   uint32_t mbufs = 16383;            // mempool size
   uint32_t flow_capacity = 1 << 20;  // per worker
   FlowTimeouts timeouts;

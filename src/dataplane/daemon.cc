@@ -58,7 +58,7 @@ bool Daemon::start(std::string& error) {
     spdlog::warn("kernel mirror: {}", netlink_.last_error());
   }
   core_.start(std::move(kernel), Clock::now());
-  if (!fleet_.launch(config_.workers, config_.flow_capacity, error)) return false;
+  if (!fleet_.launch(config_.workers, config_.flow_capacity, config_.polling, error)) return false;
   exception_path_.start();
   return true;
 }

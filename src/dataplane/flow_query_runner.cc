@@ -7,7 +7,8 @@
 namespace fairway {
 
 FlowListing query_flows(const std::vector<WorkerContext*>& workers, const FlowFilter& filter,
-                        size_t limit, std::chrono::milliseconds timeout) {
+                        size_t limit, std::chrono::milliseconds timeout,
+                        const std::function<void()>& posted) {
   // One control-side user of the mailboxes at a time (API threads may call concurrently).
   static std::mutex mutex;
   std::lock_guard lock(mutex);
@@ -19,12 +20,16 @@ FlowListing query_flows(const std::vector<WorkerContext*>& workers, const FlowFi
   FlowListing listing;
   while (true) {
     size_t answered = 0;
+    bool any_posted = false;
     for (size_t i = 0; i < workers.size(); ++i) {
       WorkerContext& w = *workers[i];
       if (progress[i] == Progress::waiting_for_mailbox) {
         // A worker never holds more live flows than its table's slots: no need to reserve more.
         const size_t room = std::min(limit, w.flows->capacity());
-        if (w.flow_query.post(filter, room, w.index)) progress[i] = Progress::posted;
+        if (w.flow_query.post(filter, room, w.index)) {
+          progress[i] = Progress::posted;
+          any_posted = true;
+        }
       }
       if (progress[i] == Progress::posted && w.flow_query.state() == FlowQuery::State::done) {
         listing.matched += w.flow_query.matched();
@@ -33,6 +38,7 @@ FlowListing query_flows(const std::vector<WorkerContext*>& workers, const FlowFi
       }
       answered += progress[i] == Progress::answered;
     }
+    if (any_posted && posted) posted();
     if (answered == workers.size() || Clock::now() >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

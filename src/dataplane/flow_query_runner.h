@@ -3,6 +3,7 @@
 // posted to every worker at once and collected (see pipeline/flow_query.h for the protocol).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "dataplane/worker.h"
@@ -17,7 +18,9 @@ namespace fairway {
 // Blocks for a few milliseconds per million flows per worker (64 buckets per poll iteration).
 // Thread-safe: concurrent calls run one after the other. Call it without holding a lock the
 // workers need (they need none).
+// `posted` runs after each round of posts (it wakes sleeping workers).
 FlowListing query_flows(const std::vector<WorkerContext*>& workers, const FlowFilter& filter,
-                        size_t limit, std::chrono::milliseconds timeout);
+                        size_t limit, std::chrono::milliseconds timeout,
+                        const std::function<void()>& posted = {});
 
 }  // namespace fairway

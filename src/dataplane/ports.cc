@@ -7,8 +7,10 @@
 #include <rte_ethdev.h>
 
 #include <cstring>
+#include <set>
 
 #include "control/netlink.h"
+#include "util/rx_wakeup.h"
 
 namespace fairway {
 namespace {
@@ -20,8 +22,22 @@ std::string device_name(const std::string& device_args) {
   return device_args.substr(0, device_args.find(','));
 }
 
+// What a device is and whether its queues should wake sleeping workers (workers_poll: adaptive).
+struct DeviceSetup {
+  uint16_t port_id = 0;
+  std::string args;  // DPDK device arguments, e.g. "net_af_xdp0,iface=lb-cli"
+  bool wake = false;
+};
+
 // One RX and one TX queue per worker; RSS spreads flows over the workers' RX queues.
-bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool, std::string& error) {
+// `wake_fds` receives, by queue, what poll() reports readable when the queue has packets (-1:
+// nothing, the worker naps); see util/rx_wakeup.h.
+bool configure_and_start(const DeviceSetup& device, uint16_t queues, rte_mempool* pool,
+                         std::vector<int>& wake_fds, std::string& error) {
+  const uint16_t port_id = device.port_id;
+  const bool tap_interrupts = device.wake && is_tap_device(device.args);
+  const bool xdp_sockets = device.wake && is_af_xdp_device(device.args);
+  wake_fds.assign(queues, -1);
   rte_eth_dev_info info{};
   if (rte_eth_dev_info_get(port_id, &info) != 0) {
     error = "cannot read device info";
@@ -39,6 +55,7 @@ bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool, s
     conf.rx_adv_conf.rss_conf.rss_hf =
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
   }
+  if (tap_interrupts) conf.intr_conf.rxq = 1;
   int rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
   if (rc != 0) {
     error = std::string("configure: ") + rte_strerror(-rc);
@@ -50,11 +67,13 @@ bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool, s
   int socket = rte_eth_dev_socket_id(port_id);
   unsigned socket_id = socket < 0 ? 0 : static_cast<unsigned>(socket);
   for (uint16_t q = 0; q < queues; ++q) {
+    const std::set<int> sockets_before = xdp_sockets ? af_xdp_sockets() : std::set<int>{};
     rc = rte_eth_rx_queue_setup(port_id, q, rx_descriptors, socket_id, nullptr, pool);
     if (rc != 0) {
       error = "RX queue " + std::to_string(q) + ": " + rte_strerror(-rc);
       return false;
     }
+    if (xdp_sockets) wake_fds[q] = new_socket(sockets_before, af_xdp_sockets());
     rc = rte_eth_tx_queue_setup(port_id, q, tx_descriptors, socket_id, nullptr);
     if (rc != 0) {
       error = "TX queue " + std::to_string(q) + ": " + rte_strerror(-rc);
@@ -65,6 +84,9 @@ bool configure_and_start(uint16_t port_id, uint16_t queues, rte_mempool* pool, s
   if (rc != 0) {
     error = std::string("start: ") + rte_strerror(-rc);
     return false;
+  }
+  for (uint16_t q = 0; tap_interrupts && q < queues; ++q) {
+    wake_fds[q] = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, q);
   }
   return true;
 }
@@ -80,7 +102,7 @@ bool find_port(const std::string& name, uint16_t& port_id, std::string& error) {
 // The kernel side of the exception path: a TAP with the data port's MAC, so that what the kernel
 // answers (ARP, NDP, ICMP, TCP) names the port's address and goes out unchanged.
 bool start_tap(const PortConfig& config, size_t index, PortRuntime& port, uint16_t queues,
-               rte_mempool* pool, Netlink& netlink, std::string& error) {
+               bool wake, rte_mempool* pool, Netlink& netlink, std::string& error) {
   std::string tap_device = "net_tap" + std::to_string(index);
   std::string args = tap_device + ",iface=" + port.tap_name + ",mac=" + port.mac.to_string();
   int rc = rte_dev_probe(args.c_str());
@@ -89,7 +111,8 @@ bool start_tap(const PortConfig& config, size_t index, PortRuntime& port, uint16
     return false;
   }
   if (!find_port(tap_device, port.tap_port_id, error)) return false;
-  if (!configure_and_start(port.tap_port_id, queues, pool, error)) {
+  if (!configure_and_start(DeviceSetup{port.tap_port_id, args, wake}, queues, pool,
+                           port.tap_wake_fds, error)) {
     error = "TAP " + port.tap_name + ": " + error;
     return false;
   }
@@ -110,20 +133,23 @@ bool start_tap(const PortConfig& config, size_t index, PortRuntime& port, uint16
 
 }  // namespace
 
-bool Ports::start_data_devices(const PortConfig& config, uint16_t workers, rte_mempool* pool,
-                               PortRuntime& port, std::string& error) {
+bool Ports::start_data_devices(const PortConfig& config, uint16_t workers, bool wake,
+                               rte_mempool* pool, PortRuntime& port, std::string& error) {
   // A list of devices means one single-queue device per worker (AF_XDP on veth).
   uint16_t queues_each = config.devices.size() == 1 ? workers : 1;
   for (const std::string& device : config.devices) {
     uint16_t port_id = 0;
     std::string step_error;
+    std::vector<int> wake_fds;
     if (!find_port(device_name(device), port_id, step_error) ||
-        !configure_and_start(port_id, queues_each, pool, step_error)) {
+        !configure_and_start(DeviceSetup{port_id, device, wake}, queues_each, pool, wake_fds,
+                             step_error)) {
       error = "port " + config.name + " (" + device + "): " + step_error;
       return false;
     }
     started_.push_back(port_id);
     port.data_port_ids.push_back(port_id);
+    port.data_wake_fds.insert(port.data_wake_fds.end(), wake_fds.begin(), wake_fds.end());
   }
   return true;
 }
@@ -154,14 +180,15 @@ bool Ports::start(const Config& config, rte_mempool* pool, std::string& error) {
       }
       port.mac = *pc.mac;
     }
-    if (!start_data_devices(pc, queues, pool, port, error)) return false;
+    const bool wake = config.polling.adaptive;
+    if (!start_data_devices(pc, queues, wake, pool, port, error)) return false;
     if (pc.exception_path) {
       std::string step_error;
       if (!netlink.ok()) {
         error = netlink.last_error();
         return false;
       }
-      if (!start_tap(pc, i, port, queues, pool, netlink, step_error)) {
+      if (!start_tap(pc, i, port, queues, wake, pool, netlink, step_error)) {
         error = "port " + pc.name + ": " + step_error;
         return false;
       }

@@ -16,11 +16,17 @@ struct PortRuntime {
   std::string name;
   // DPDK port ids of the data port: one device with a queue per worker, or one per worker.
   std::vector<uint16_t> data_port_ids;
-  uint16_t tap_port_id = 0;   // DPDK port id of the TAP, when exception_path
+  uint16_t tap_port_id = 0;  // DPDK port id of the TAP, when exception_path
   bool exception_path = false;
   std::string tap_name;
   uint32_t tap_ifindex = 0;
   MacAddress mac;
+  // What wakes a sleeping worker (workers_poll: adaptive), by worker; -1: nothing, it naps.
+  std::vector<int> data_wake_fds;
+  std::vector<int> tap_wake_fds;
+
+  int data_wake_fd_of(uint32_t w) const { return w < data_wake_fds.size() ? data_wake_fds[w] : -1; }
+  int tap_wake_fd_of(uint32_t w) const { return w < tap_wake_fds.size() ? tap_wake_fds[w] : -1; }
 
   // The (port id, queue) that worker `w` owns on the data port.
   uint16_t data_port_of(uint32_t w) const {
@@ -40,7 +46,7 @@ class Ports {
   std::vector<RuntimePort> runtime_ports() const;
 
  private:
-  bool start_data_devices(const PortConfig& config, uint16_t workers, rte_mempool* pool,
+  bool start_data_devices(const PortConfig& config, uint16_t workers, bool wake, rte_mempool* pool,
                           PortRuntime& port, std::string& error);
 
   std::vector<PortRuntime> ports_;

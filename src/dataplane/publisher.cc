@@ -43,6 +43,14 @@ void SnapshotPublisher::unregister_worker(uint32_t worker_index) {
   rte_rcu_qsbr_thread_unregister(qsbr_, worker_index);
 }
 
+void SnapshotPublisher::offline(uint32_t worker_index) {
+  rte_rcu_qsbr_thread_offline(qsbr_, worker_index);
+}
+
+void SnapshotPublisher::online(uint32_t worker_index) {
+  rte_rcu_qsbr_thread_online(qsbr_, worker_index);
+}
+
 void SnapshotPublisher::quiescent(uint32_t worker_index) {
   rte_rcu_qsbr_quiescent(qsbr_, worker_index);
 }

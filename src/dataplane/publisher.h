@@ -29,6 +29,10 @@ class SnapshotPublisher {
   void register_worker(uint32_t worker_index);
   void unregister_worker(uint32_t worker_index);
   void quiescent(uint32_t worker_index);
+  // A worker about to sleep goes offline (publication stops waiting for it) and comes back
+  // online before it reads current() again.
+  void offline(uint32_t worker_index);
+  void online(uint32_t worker_index);
 
  private:
   std::atomic<const Snapshot*> active_{nullptr};

@@ -80,6 +80,22 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
 }
 
 // What the kernel sends through a TAP leaves through that TAP's data port, unchanged.
+// Whether the worker may sleep now: nothing owed to the control core (a flow query) or to its
+// own table (sweep and census steps a long sleep left behind).
+bool may_sleep(const WorkerContext& ctx) {
+  return ctx.flow_query.state() < FlowQuery::State::requested && !ctx.flows->sweep_behind() &&
+         !ctx.census.behind();
+}
+
+// Offline, the worker holds no snapshot: publication does not wait for it, and the doorbell
+// wakes it to acknowledge the new version.
+void sleep_until_traffic(WorkerContext& ctx) {
+  ctx.publisher->offline(ctx.index);
+  ctx.sleep.sleep();
+  ctx.publisher->online(ctx.index);
+  ++ctx.counters.idle_sleeps;
+}
+
 void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packets, uint16_t count) {
   const WorkerPort& out = ctx.ports[port_index];
   ctx.counters.from_kernel += count;
@@ -98,7 +114,8 @@ std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
     const PortRuntime& p = ports[i];
     out.push_back(WorkerPort{p.data_port_of(index), p.data_queue_of(index), p.tap_port_id,
                              static_cast<uint16_t>(index), p.exception_path,
-                             exception_path.queues(index, i)});
+                             exception_path.queues(index, i), p.data_wake_fd_of(index),
+                             p.tap_wake_fd_of(index)});
   }
   return out;
 }
@@ -111,7 +128,13 @@ bool prepare_worker(WorkerContext& ctx, std::string& error) {
       return false;
     }
   }
-  return true;
+  if (!ctx.polling.adaptive) return true;
+  std::vector<int> queue_fds;
+  for (const WorkerPort& port : ctx.ports) {
+    queue_fds.push_back(port.data_wake_fd);
+    if (port.exception_path) queue_fds.push_back(port.tap_wake_fd);
+  }
+  return ctx.sleep.init(queue_fds, error);
 }
 
 void release_worker(WorkerContext& ctx) {
@@ -123,6 +146,8 @@ int worker_main(void* arg) {
   WorkerContext& ctx = *static_cast<WorkerContext*>(arg);
   const uint64_t cycles_per_ms = rte_get_tsc_hz() / 1000;
   const uint16_t port_count = static_cast<uint16_t>(ctx.ports.size());
+  const uint64_t idle_cycles = cycles_per_ms * ctx.polling.idle_ms;
+  uint64_t last_traffic = rte_rdtsc();
   rte_mbuf* packets[kBurstSize];
   ctx.publisher->register_worker(ctx.index);
   PipelineContext pipeline{*ctx.flows, ctx.counters, 0, &ctx.backend_counters,
@@ -166,6 +191,9 @@ int worker_main(void* arg) {
     if (received != 0) {
       ++ctx.counters.busy_iterations;
       ctx.counters.busy_cycles += rte_rdtsc() - start;
+      last_traffic = start;
+    } else if (ctx.polling.adaptive && start - last_traffic >= idle_cycles && may_sleep(ctx)) {
+      sleep_until_traffic(ctx);
     }
   }
   ctx.publisher->unregister_worker(ctx.index);

@@ -11,6 +11,7 @@
 #include "dataplane/exception_path.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
+#include "util/worker_sleep.h"
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
 #include "pipeline/flow_census.h"
@@ -31,6 +32,8 @@ struct WorkerPort {
   uint16_t tap_queue = 0;
   bool exception_path = false;
   KernelQueues to_kernel{};
+  int data_wake_fd = -1;  // readable when the data queue has packets (-1: none)
+  int tap_wake_fd = -1;   // readable when the TAP queue has packets (-1: none)
 };
 
 // Everything one worker owns: its queues, its flow table, its counters and TX buffers.
@@ -41,6 +44,9 @@ struct alignas(64) WorkerContext {
   std::vector<WorkerPort> ports;  // by port index
   SnapshotPublisher* publisher = nullptr;
   const std::atomic<bool>* stop = nullptr;
+  WorkerPolling polling;
+  // workers_poll: adaptive: where the worker sleeps, and the doorbell that wakes it.
+  WorkerSleep sleep;
   std::unique_ptr<FlowTable> flows;
   std::vector<rte_eth_dev_tx_buffer*> data_tx;  // by port index
   WorkerCounters counters;
@@ -63,7 +69,8 @@ struct alignas(64) WorkerContext {
 std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
                                      const ExceptionPath& exception_path, uint32_t index);
 
-// Allocates the TX buffers of `ctx` on its socket. Control core, before launch.
+// Allocates the TX buffers of `ctx` on its socket and, for adaptive polling, what it sleeps
+// on. Control core, before launch.
 bool prepare_worker(WorkerContext& ctx, std::string& error);
 void release_worker(WorkerContext& ctx);
 

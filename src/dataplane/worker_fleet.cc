@@ -14,7 +14,9 @@ bool WorkerFleet::init(uint32_t workers, std::string& error) {
   return publisher_.init(workers, error);
 }
 
-bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, std::string& error) {
+bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling,
+                         std::string& error) {
+  polling_ = polling;
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (uint32_t w = 0; w < workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
     if (lcore >= RTE_MAX_LCORE) {
@@ -28,6 +30,7 @@ bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, std::string& 
     ctx->ports = worker_ports(ports_.ports(), exception_path_, w);
     ctx->publisher = &publisher_;
     ctx->stop = &stop_;
+    ctx->polling = polling_;
     ctx->flows = std::make_unique<FlowTable>(flow_capacity);
     if (!prepare_worker(*ctx, error)) return false;
     workers_.push_back(std::move(ctx));
@@ -81,7 +84,14 @@ std::vector<WorkerContext*> WorkerFleet::contexts() const {
 }
 
 uint64_t WorkerFleet::publish(std::unique_ptr<Snapshot> next) {
-  return publisher_.publish(std::move(next));
+  const uint64_t waited = publisher_.publish(std::move(next));
+  wake_sleepers();
+  return waited;
+}
+
+void WorkerFleet::wake_sleepers() {
+  if (!polling_.adaptive) return;
+  for (auto& w : workers_) w->sleep.ring();
 }
 
 std::vector<WorkerState> WorkerFleet::workers() const {
@@ -116,7 +126,7 @@ FlowCounts WorkerFleet::backend_flows(uint32_t slot) const {
 
 FlowListing WorkerFleet::query_flows(const FlowFilter& filter, size_t limit,
                                      std::chrono::milliseconds timeout) {
-  return fairway::query_flows(contexts(), filter, limit, timeout);
+  return fairway::query_flows(contexts(), filter, limit, timeout, [this] { wake_sleepers(); });
 }
 
 }  // namespace fairway

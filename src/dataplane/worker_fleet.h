@@ -23,7 +23,7 @@ class WorkerFleet final : public DataPlane {
   bool init(uint32_t workers, std::string& error);
   // Prepares one worker per worker lcore, each with a flow table of `flow_capacity`, and
   // launches them on the running snapshot.
-  bool launch(uint32_t workers, uint32_t flow_capacity, std::string& error);
+  bool launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling, std::string& error);
   void stop();
   void release();
   bool launched() const { return running_; }
@@ -34,6 +34,9 @@ class WorkerFleet final : public DataPlane {
   std::vector<WorkerContext*> contexts() const;
 
   uint64_t publish(std::unique_ptr<Snapshot> next) override;
+  // workers_poll: adaptive: wake every sleeping worker (it acknowledges the running snapshot
+  // and serves flow queries, then sleeps again).
+  void wake_sleepers();
   uint64_t next_version() override { return publisher_.next_version(); }
   const Snapshot* running() const override { return publisher_.current(); }
   std::vector<RuntimePort> ports() const override { return ports_.runtime_ports(); }
@@ -47,6 +50,7 @@ class WorkerFleet final : public DataPlane {
  private:
   const Ports& ports_;
   const ExceptionPath& exception_path_;
+  WorkerPolling polling_;
   SnapshotPublisher publisher_;
   std::vector<std::unique_ptr<WorkerContext>> workers_;
   struct LoadSample {

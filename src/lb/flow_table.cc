@@ -269,13 +269,20 @@ void FlowTable::state_changed(FlowValue& flow, TcpFlowState before, uint64_t now
 }
 
 size_t FlowTable::expire_due(uint64_t now_ms) {
-  if (now_ms <= last_sweep_ms_) return 0;
-  sweep_credit_ += (now_ms - last_sweep_ms_) * bucket_count_;
-  last_sweep_ms_ = now_ms;
-  const uint64_t due = sweep_credit_ / kSweepPeriodMs;
+  // What a long gap between calls (a worker that slept) leaves owed is paid by later calls, up
+  // to one whole pass.
+  const uint64_t elapsed = now_ms > last_sweep_ms_ ? now_ms - last_sweep_ms_ : 0;
+  sweep_credit_ =
+      std::min<uint64_t>(sweep_credit_ + elapsed * bucket_count_, bucket_count_ * kSweepPeriodMs);
+  last_sweep_ms_ = std::max(last_sweep_ms_, now_ms);
+  const uint64_t due = std::min<uint64_t>(sweep_credit_ / kSweepPeriodMs, kMaxSweepBuckets);
   if (due == 0) return 0;
   sweep_credit_ -= due * kSweepPeriodMs;
-  return expire_some(now_ms, std::min<uint64_t>(due, kMaxSweepBuckets));
+  return expire_some(now_ms, due);
+}
+
+bool FlowTable::sweep_behind() const {
+  return sweep_credit_ >= kSweepPeriodMs;
 }
 
 size_t FlowTable::expire_some(uint64_t now_ms, size_t max_buckets) {
@@ -305,8 +312,8 @@ size_t FlowTable::capacity() const {
 }
 
 size_t FlowTable::memory_bytes() const {
-  return size_t{bucket_count_} * (sizeof(BucketHeader) + sizeof(StateMasks) +
-                                  kSlots * (sizeof(Entry) + sizeof(uint64_t)));
+  return size_t{bucket_count_} *
+         (sizeof(BucketHeader) + sizeof(StateMasks) + kSlots * (sizeof(Entry) + sizeof(uint64_t)));
 }
 
 void FlowTable::for_each(uint64_t now_ms,

@@ -95,8 +95,8 @@ class FlowTable {
     const TcpFlowState before = flow.tcp_state;
     flow_observe(flow, protocol, tcp_flags, now_ms, timeouts);
     // Established and closing TCP flows keep their state; other protocols have none.
-    if (flow.tcp_state == before &&
-        (before >= TcpFlowState::established || protocol != kProtoTcp)) [[likely]]
+    if (flow.tcp_state == before && (before >= TcpFlowState::established || protocol != kProtoTcp))
+        [[likely]]
       return;
     state_changed(flow, before, now_ms, timeouts);
   }
@@ -138,6 +138,8 @@ class FlowTable {
   // table every kSweepPeriodMs (at most kMaxSweepBuckets per call). Sweeping a fixed number per
   // poll iteration instead cost ~30 cache lines per packet under load.
   size_t expire_due(uint64_t now_ms);
+  // Whether the sweep owes buckets a call could pay now (calls were far apart).
+  bool sweep_behind() const;
   static constexpr uint64_t kSweepPeriodMs = 10'000;
   static constexpr size_t kMaxSweepBuckets = 64;
 
@@ -255,8 +257,8 @@ class FlowTable {
     void operator()(void* memory) const;
   };
   std::unique_ptr<BucketHeader[], Free> headers_;
-  std::unique_ptr<Entry[], Free> entries_;  // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
-  std::unique_ptr<StateMasks[]> masks_;     // by bucket
+  std::unique_ptr<Entry[], Free> entries_;   // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
+  std::unique_ptr<StateMasks[]> masks_;      // by bucket
   std::unique_ptr<uint64_t[]> proxy_words_;  // by slot, like entries_
   uint64_t last_full_ms_ = 0;  // the last insert that found both candidate buckets full
   bool been_full_ = false;     // last_full_ms_ is set

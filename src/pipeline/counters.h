@@ -36,7 +36,8 @@ namespace fairway {
   X(echo_replies)             /* ICMP echo replies for VIPs */                                \
   X(port_unreachables)        /* ICMP port unreachable for unserved UDP */                    \
   X(busy_iterations)          /* poll iterations that received packets */                     \
-  X(busy_cycles)              /* TSC cycles spent in those iterations */
+  X(busy_cycles)              /* TSC cycles spent in those iterations */                      \
+  X(idle_sleeps)              /* times the worker slept for want of packets (adaptive) */
 
 // Per-back-end counters: the control core gives each (service, back-end) a slot, stable across
 // snapshots, in Backend::stats_slot; kNoStatsSlot (or any slot >= kBackendStatsSlots) counts

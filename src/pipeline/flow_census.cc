@@ -8,12 +8,14 @@ namespace fairway {
 
 void FlowCensus::step(const FlowTable& flows, const Snapshot& snap, uint64_t now_ms) {
   if (last_ms_ == 0 || now_ms < last_ms_) last_ms_ = now_ms;  // first call, or a clock reset
-  credit_ += (now_ms - last_ms_) * flows.bucket_count();
+  // As FlowTable::expire_due: what a long gap leaves owed is paid by later calls.
+  credit_ = std::min<uint64_t>(credit_ + (now_ms - last_ms_) * flows.bucket_count(),
+                               flows.bucket_count() * kPeriodMs);
   last_ms_ = now_ms;
-  const uint64_t due = credit_ / kPeriodMs;
+  const uint64_t due = std::min<uint64_t>(credit_ / kPeriodMs, kMaxBuckets);
   if (due == 0) return;
   credit_ -= due * kPeriodMs;
-  count(flows, snap, now_ms, static_cast<size_t>(std::min<uint64_t>(due, kMaxBuckets)));
+  count(flows, snap, now_ms, static_cast<size_t>(due));
 }
 
 void FlowCensus::count(const FlowTable& flows, const Snapshot& snap, uint64_t now_ms,

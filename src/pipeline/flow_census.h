@@ -38,6 +38,8 @@ class FlowCensus {
   // Worker, once per poll iteration: counts the buckets due since the last call (at most
   // kMaxBuckets); publishes the counts when a pass completes.
   void step(const FlowTable& flows, const Snapshot& snap, uint64_t now_ms);
+  // Whether steps are owed that a call could do now (calls were far apart).
+  bool behind() const { return credit_ >= kPeriodMs; }
   // Worker (tests): counts the next `buckets` buckets at once.
   void count(const FlowTable& flows, const Snapshot& snap, uint64_t now_ms, size_t buckets);
 

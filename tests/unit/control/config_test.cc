@@ -186,6 +186,13 @@ TEST(ConfigTest, DurationsAcceptSecondsAndUnits) {
   }
 }
 
+TEST(ConfigTest, WorkersPollAdaptiveWithItsIdleTime) {
+  Config adaptive = load_ok(with_ports("workers_poll: adaptive\nworkers_idle: 20ms\n"));
+  EXPECT_TRUE(adaptive.polling.adaptive);
+  EXPECT_EQ(adaptive.polling.idle_ms, 20u);
+  EXPECT_FALSE(load_ok(kPorts).polling.adaptive);
+}
+
 TEST(ConfigTest, DurationsRejectOtherForms) {
   const char* bad[] = {"30sec", "1d", "s", "-1s", "1.5s", "\"30\"", "5 m", "[30]"};
   for (const char* text : bad) {
@@ -238,12 +245,15 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:1:1: top level: the file is empty, expected a map with at least 'ports'"},
       {"unknown top-level key", with_ports("servces: []\n"),
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
-       "workers, mbufs, eal, flow_table, icmp, control, ports, neighbors, routes, services, "
+       "workers, workers_poll, workers_idle, mbufs, eal, flow_table, icmp, control, ports, "
+       "neighbors, routes, services, "
        "load_feedback, exception_path, deny_clients, syn_cookies"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
        "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, "
        "least_load, pools, backends, deny_clients, syn_proxy"},
+      {"unknown polling mode", with_ports("workers_poll: lazy\n"),
+       "t.yaml:4:15: workers_poll: expected one of busy, adaptive, got 'lazy'"},
       {"duplicate key", with_ports("workers: 1\nworkers: 2\n"),
        "t.yaml:5:1: workers: key 'workers' appears twice (first at line 4); give it once"},
       {"wrong type", with_ports("workers: [1]\n"),

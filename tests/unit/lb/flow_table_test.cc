@@ -360,6 +360,30 @@ TEST(FlowTable, ExpireDueSweepsTheWholeTableOncePerPeriod) {
   EXPECT_EQ(table.expire_due(100 + 2 * FlowTable::kSweepPeriodMs), 0u);
 }
 
+// A worker that slept (workers_poll: adaptive) calls rarely: what the gap left owed is paid by the
+// calls after it, so the table is still swept once per period.
+TEST(FlowTable, ExpireDueCatchesUpAfterALongGap) {
+  FlowTable table(4096);
+  const std::vector<FlowKey> keys = random_keys(2000, 9);
+  for (const FlowKey& k : keys)
+    ASSERT_NE(table.insert(k, flow_hash(k), value_until(50), 0), nullptr);
+  size_t freed = table.expire_due(100);
+  EXPECT_FALSE(table.sweep_behind());
+  const uint64_t later = 100 + FlowTable::kSweepPeriodMs;  // one call a whole period later
+  const size_t first = table.expire_due(later);
+  EXPECT_LE(first, FlowTable::kMaxSweepBuckets * 16);
+  freed += first;
+  EXPECT_TRUE(table.sweep_behind());
+  size_t calls = 1;
+  while (table.sweep_behind()) {
+    freed += table.expire_due(later);
+    ASSERT_LT(++calls, 1000u);
+  }
+  EXPECT_LE(calls, table.bucket_count() / FlowTable::kMaxSweepBuckets + 1);
+  EXPECT_EQ(freed, keys.size());
+  EXPECT_EQ(table.size(), 0u);
+}
+
 // The worker's millisecond clock is stored modulo 2^32: expiry must stay right across the wrap.
 TEST(FlowTable, ExpiryIsRightAcrossTheClockWrap) {
   FlowTable table(1024);

@@ -82,6 +82,24 @@ TEST(FlowCensus, StepsCoverTheTableOncePerPeriod) {
   EXPECT_EQ(sum_of_backends(census).active, 10u);
 }
 
+// A worker that slept steps rarely; the steps after the gap catch up to a whole pass.
+TEST(FlowCensus, StepsCatchUpAfterALongGap) {
+  Harness h;
+  auto snap = make_snapshot({1, 1, 1}, ForwardingMode::dsr);
+  for (uint16_t port = 3000; port < 3010; ++port) h.run(*snap, client_segment(port, kTcpSyn));
+  FlowCensus census;
+  uint64_t now = 10'000;
+  census.step(h.flows, *snap, now);
+  now += FlowCensus::kPeriodMs;
+  census.step(h.flows, *snap, now);
+  for (size_t calls = 0; census.behind(); ++calls) {
+    ASSERT_LT(calls, 100'000u);
+    census.step(h.flows, *snap, now);
+  }
+  EXPECT_EQ(census.passes(), 1u);
+  EXPECT_EQ(sum_of_backends(census).inactive, 10u);
+}
+
 TEST(FlowCensus, FlowsOfABackendNoLongerInTheSnapshotCountNowhere) {
   Harness h;
   auto snap = make_snapshot({1, 1, 1}, ForwardingMode::dsr);
