@@ -5,6 +5,7 @@
 #include "api/dashboard.h"
 #include "api/metrics.h"
 #include "control/status_json.h"
+#include "util/duration.h"
 
 namespace fairway {
 namespace {
@@ -40,6 +41,25 @@ Result<DenyRequest> parse_deny_request(const std::string& body) {
         "prefix: missing; expected e.g. {\"prefix\": \"198.18.9.0/24\", \"service\": \"web\"}"};
   }
   return request;
+}
+
+Result<uint64_t> parse_drain_deadline_ms(const std::string& body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return kDefaultDrainDeadlineMs;
+  nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Error{"the body is not a JSON object; expected nothing or {\"deadline\": \"30s\"}"};
+  }
+  uint64_t deadline_ms = kDefaultDrainDeadlineMs;
+  for (const auto& [key, value] : json.items()) {
+    if (key != "deadline") return Error{"unknown field '" + key + "'; allowed: deadline"};
+    std::optional<uint64_t> ms;
+    if (value.is_string()) ms = parse_duration_units_ms(value.get<std::string>());
+    if (!ms || *ms < 1000 || *ms > 24 * 3600 * 1000ULL) {
+      return Error{"deadline: " + value.dump() + " is not a duration from 1s to 24h, e.g. \"30s\""};
+    }
+    deadline_ms = *ms;
+  }
+  return deadline_ms;
 }
 
 Result<BackendChange> parse_backend_change(const std::string& body) {
@@ -172,6 +192,7 @@ void ApiServer::route_reads() {
     answer(res, handlers_.agent_report(req.body, req.get_header_value("X-Fairway-Signature"),
                                        req.remote_addr));
   });
+  server_->Get("/api/v1/node", [this](Req, Res res) { reply_json(res, 200, handlers_.node()); });
   server_->Get("/api/v1/agents",
                [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
   server_->Get("/",
@@ -216,6 +237,15 @@ void ApiServer::route_changes() {
   });
   server_->Post("/api/v1/reload", [this](Req req, Res res) {
     if (authorized(req, res)) answer(res, handlers_.reload());
+  });
+  server_->Post("/api/v1/node/drain", [this](Req req, Res res) {
+    if (!authorized(req, res)) return;
+    Result<uint64_t> deadline_ms = parse_drain_deadline_ms(req.body);
+    if (!deadline_ms) return reply_error(res, 400, deadline_ms.error().message);
+    answer(res, handlers_.drain_node(*deadline_ms));
+  });
+  server_->Post("/api/v1/node/undrain", [this](Req req, Res res) {
+    if (authorized(req, res)) answer(res, handlers_.undrain_node());
   });
 }
 

@@ -35,6 +35,10 @@ struct DenyRequest {
 };
 Result<DenyRequest> parse_deny_request(const std::string& body);
 
+// POST /api/v1/node/drain: an empty body or {"deadline": "30s"} (1s..24h, default 60s).
+inline constexpr uint64_t kDefaultDrainDeadlineMs = 60'000;
+Result<uint64_t> parse_drain_deadline_ms(const std::string& body);
+
 // GET /api/v1/flows?service=NAME&backend=ADDR[:PORT]&client=ADDR&limit=N
 struct FlowRequest {
   std::optional<std::string> service;
@@ -69,6 +73,10 @@ struct ApiHandlers {
                           const std::string& source)>
       agent_report;
   std::function<nlohmann::json()> agents;
+  // The node in a cluster: GET its state, drain it (withdraw every VIP), undrain it.
+  std::function<nlohmann::json()> node;
+  std::function<ApiResult(uint64_t deadline_ms)> drain_node;
+  std::function<ApiResult()> undrain_node;
 };
 
 class ApiServer {

@@ -62,9 +62,10 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 }  // namespace
 
 void ConfigLoader::load(const Field& root) {
-  MapReader map = root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table",
-                            "icmp", "control", "ports", "neighbors", "routes", "services",
-                            "load_feedback", "exception_path", "deny_clients", "syn_cookies"});
+  MapReader map =
+      root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table", "icmp",
+                "control", "ports", "neighbors", "routes", "services", "load_feedback",
+                "exception_path", "deny_clients", "syn_cookies", "announce"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("workers_poll")) {
     config_.polling.adaptive = f->choice({"busy", "adaptive"}) == 1;
@@ -95,6 +96,7 @@ void ConfigLoader::load(const Field& root) {
     for (const Field& item : f->items()) config_.deny_clients.push_back(item.prefix());
   }
   if (auto f = map.get("syn_cookies")) read_syn_cookies(*f);
+  if (auto f = map.get("announce")) read_announce(*f);
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");
@@ -143,6 +145,14 @@ void ConfigLoader::read_icmp(const Field& field) {
   MapReader map = field.map({"echo_reply", "udp_port_unreachable"});
   if (auto f = map.get("echo_reply")) config_.answer_echo = f->boolean();
   if (auto f = map.get("udp_port_unreachable")) config_.udp_port_unreachable = f->boolean();
+}
+
+void ConfigLoader::read_announce(const Field& field) {
+  MapReader map = field.map({"bird_file", "bird_socket", "birdc"});
+  config_.announce.bird_file =
+      map.require("bird_file", "the file fairwayd writes and bird.conf includes").string();
+  if (auto f = map.get("bird_socket")) config_.announce.bird_socket = f->string();
+  if (auto f = map.get("birdc")) config_.announce.birdc = f->string();
 }
 
 void ConfigLoader::read_control(const Field& field) {

@@ -133,6 +133,17 @@ struct EalConfig {
   friend bool operator==(const EalConfig&, const EalConfig&) = default;
 };
 
+// Announcing the VIPs by BGP through BIRD (docs/SCALE-OUT.md): fairwayd writes the static
+// protocols `fairway_vips4` and `fairway_vips6` with one route per announced VIP into
+// `bird_file`, which the operator's bird.conf includes, and runs `birdc -s bird_socket configure`.
+struct AnnounceConfig {
+  std::string bird_file;  // empty: no announcement
+  std::string bird_socket = "/run/bird/bird.ctl";
+  std::string birdc = "birdc";
+  bool enabled() const { return !bird_file.empty(); }
+  friend bool operator==(const AnnounceConfig&, const AnnounceConfig&) = default;
+};
+
 // How a worker waits for packets. `busy` polls forever (a core at 100 %, the lowest latency);
 // `adaptive` polls while there is traffic and, after `idle_ms` without a packet, sleeps until one
 // of its RX queues has packets (or the control core needs it).
@@ -147,6 +158,7 @@ struct Config {
   EalConfig eal;
   uint32_t workers = 1;  // switching processors, 1..64
   WorkerPolling polling;
+  AnnounceConfig announce;
   uint32_t mbufs = 16383;            // mempool size
   uint32_t flow_capacity = 1 << 20;  // per worker
   FlowTimeouts timeouts;

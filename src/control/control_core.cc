@@ -24,6 +24,7 @@ void ControlCore::tick(Clock::time_point now) {
   run_health_checks(now);
   run_distributor(now);
   log_flow_table_pressure();
+  update_drain(now);
 }
 
 void ControlCore::set_kernel_state(KernelState kernel) {

@@ -8,6 +8,7 @@
 //   control_core_changes.cc   changes, reloads, health transitions, retirement
 //   control_core_feedback.cc  agents' reports and the least-load distributor
 //   control_core_status.cc    what the API reads: status, services, deny lists, agents
+//   control_core_node.cc      the node in a cluster: drain, undrain, what it announces
 //
 // Not thread-safe: the daemon calls it under one lock (its control loop, API threads and the
 // retirement sweeper). Nothing here blocks: flow queries, which wait for the workers, are left to
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "control/announcement.h"
 #include "control/api_result.h"
 #include "control/config.h"
 #include "control/config_changes.h"
@@ -66,6 +68,15 @@ class ControlCore {
   std::vector<RetiredCheck> retired_checks() const;
   void forget_retired(const std::vector<RetiredCheck>& ended);
 
+  // The node in a cluster. Draining withdraws every VIP from the routers and keeps forwarding
+  // what arrives; the drain ends when the flows have ended or `deadline` passed. Survives
+  // reloads (it is not part of the configuration).
+  ApiResult drain_node(std::chrono::milliseconds deadline, Clock::time_point now);
+  ApiResult undrain_node();
+  NodeStatus node_status(Clock::time_point now) const;
+  // What the node announces now (control/announcement.h).
+  AnnouncementPlan announcement_plan() const;
+
   // What the API reads.
   DaemonStatus status(Clock::time_point now) const;  // without the ports: the daemon's
   std::vector<ServiceStatus> service_status(Clock::time_point now) const;
@@ -89,6 +100,8 @@ class ControlCore {
   void run_health_checks(Clock::time_point now);
   void run_distributor(Clock::time_point now);
   void log_flow_table_pressure();
+  void update_drain(Clock::time_point now);  // draining -> drained
+  uint64_t live_flows() const;
   BackendStatus backend_status(const Service& service, const Backend& backend,
                                Clock::time_point now) const;
 
@@ -110,6 +123,12 @@ class ControlCore {
   std::vector<bool> pressure_logged_;  // by worker: the last state log_flow_table_pressure() told
   uint64_t last_publication_ns_ = 0;   // switch to acknowledgement by every worker
   Clock::time_point started_at_{};
+  struct Drain {
+    Clock::time_point started;
+    std::chrono::milliseconds deadline{0};
+    std::string ended_because;  // empty while draining
+  };
+  std::optional<Drain> drain_;  // none: active
 };
 
 }  // namespace fairway

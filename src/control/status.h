@@ -147,6 +147,30 @@ struct DaemonStatus {
   std::vector<PortLinkStatus> ports;
 };
 
+// The VIPs' announcement through BIRD (control/bird_announcer.h).
+struct BirdStatus {
+  bool enabled = false;
+  std::string file;
+  std::vector<IpAddress> in_bird;  // what BIRD was last configured with successfully
+  bool pending = false;            // the wanted set differs from in_bird
+  uint64_t reconfigurations = 0;   // successful `birdc configure` runs
+  uint64_t failures = 0;
+  std::string last_error;  // of the last failed attempt, empty once one succeeds
+};
+
+// This node as a member of a cluster (GET /api/v1/node): drained, it announces nothing and
+// forwards what still arrives until its flows have ended or the deadline passed.
+struct NodeStatus {
+  std::string state = "active";  // active, draining, drained
+  uint64_t flows = 0;            // live flow-table entries over every worker
+  double drain_seconds = 0;      // since the drain started (draining, drained)
+  double deadline_seconds = 0;   // the drain's deadline, from its start
+  std::string drained_because;   // "flows ended", "deadline passed"
+  std::vector<IpAddress> announced;
+  std::vector<std::pair<IpAddress, std::string>> withheld;  // VIP, why
+  BirdStatus bird;
+};
+
 // Everything /api/v1/stats and /metrics show.
 struct Stats {
   uint64_t snapshot_version = 0;

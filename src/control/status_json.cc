@@ -217,4 +217,36 @@ nlohmann::json to_json(const DaemonStatus& s) {
           {"ports", ports}};
 }
 
+nlohmann::json to_json(const NodeStatus& node) {
+  auto addresses = [](const std::vector<IpAddress>& vips) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const IpAddress& vip : vips) out.push_back(vip.to_string());
+    return out;
+  };
+  nlohmann::json withheld = nlohmann::json::array();
+  for (const auto& [vip, reason] : node.withheld) {
+    withheld.push_back({{"vip", vip.to_string()}, {"reason", reason}});
+  }
+  nlohmann::json out = {{"state", node.state},
+                        {"flows", node.flows},
+                        {"announced", addresses(node.announced)},
+                        {"withheld", withheld}};
+  if (node.state != "active") {
+    out["drain"] = {{"seconds", node.drain_seconds},
+                    {"deadline_seconds", node.deadline_seconds},
+                    {"drained_because", node.drained_because}};
+  }
+  const BirdStatus& bird = node.bird;
+  out["bird"] = {{"enabled", bird.enabled}};
+  if (bird.enabled) {
+    out["bird"].update({{"file", bird.file},
+                        {"in_bird", addresses(bird.in_bird)},
+                        {"pending", bird.pending},
+                        {"reconfigurations", bird.reconfigurations},
+                        {"failures", bird.failures},
+                        {"last_error", bird.last_error}});
+  }
+  return out;
+}
+
 }  // namespace fairway

@@ -18,6 +18,7 @@ nlohmann::json to_json(const Stats& stats);
 nlohmann::json report_json(const LoadReport& report);
 nlohmann::json to_json(const AgentsStatus& agents);
 nlohmann::json to_json(const DaemonStatus& status);
+nlohmann::json to_json(const NodeStatus& node);
 // A worker as GET /api/v1/status shows it (its load, not its counters).
 nlohmann::json worker_status_json(const WorkerState& worker);
 

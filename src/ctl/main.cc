@@ -14,6 +14,9 @@
 //   fairwayctl -t TOKEN reload
 //   fairwayctl deny list
 //   fairwayctl -t TOKEN deny add 198.18.9.0/24 [--service web]   (remove likewise)
+//   fairwayctl node                                   (this node in a cluster: state, VIPs)
+//   fairwayctl -t TOKEN node drain --deadline 60s --wait
+//   fairwayctl -t TOKEN node undrain
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +28,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "packet/addresses.h"
 
@@ -263,6 +267,9 @@ struct Commands {
   bool drain = false, undrain = false;
   CLI::App *deny_list, *deny_add, *deny_remove;
   std::string deny_prefix, deny_service;
+  CLI::App *node, *node_status, *node_drain, *node_undrain;
+  std::string drain_deadline;
+  bool drain_wait = false;
 };
 
 void define_reads(CLI::App& app, Commands& c) {
@@ -321,6 +328,19 @@ void define_changes(CLI::App& app, Commands& c) {
   }
 }
 
+void define_node(CLI::App& app, Commands& c) {
+  c.node = app.add_subcommand("node", "this node in a cluster: its state, the VIPs it announces");
+  c.node->require_subcommand(0, 1);
+  c.node_status = c.node->add_subcommand("status", "state, flows, announced VIPs (the default)");
+  c.node_drain = c.node->add_subcommand(
+      "drain", "withdraw every VIP from the routers, keep forwarding what still arrives");
+  c.node_drain->add_option("--deadline", c.drain_deadline, "give the flows this long, e.g. 60s");
+  c.node_drain->add_flag("--wait", c.drain_wait,
+                         "wait until the flows have ended (exit 0) or the deadline passed "
+                         "(exit 3)");
+  c.node_undrain = c.node->add_subcommand("undrain", "announce the VIPs again");
+}
+
 std::string backend_path(const Commands& c) {
   return "/api/v1/services/" + path_segment(c.backend_service) + "/backends/" +
          path_segment(c.backend_name);
@@ -377,6 +397,12 @@ std::optional<Request> change_request(const Commands& c, bool& usage_error) {
     return Request{"DELETE", "/api/v1/services/" + path_segment(c.service_name), {}};
   }
   if (c.reload->parsed()) return Request{"POST", "/api/v1/reload", {}};
+  if (c.node_drain->parsed()) {
+    nlohmann::json body = nlohmann::json::object();
+    if (!c.drain_deadline.empty()) body["deadline"] = c.drain_deadline;
+    return Request{"POST", "/api/v1/node/drain", body.dump()};
+  }
+  if (c.node_undrain->parsed()) return Request{"POST", "/api/v1/node/undrain", {}};
   if (c.deny_add->parsed()) {
     nlohmann::json body = {{"prefix", c.deny_prefix}};
     if (!c.deny_service.empty()) body["service"] = c.deny_service;
@@ -390,12 +416,83 @@ std::optional<Request> change_request(const Commands& c, bool& usage_error) {
   return std::nullopt;
 }
 
+std::string joined_strings(const nlohmann::json& list) {
+  std::string out;
+  for (const auto& item : list) out += (out.empty() ? "" : " ") + item.get<std::string>();
+  return out.empty() ? "-" : out;
+}
+
+void print_node(const nlohmann::json& node) {
+  std::string state = node.value("state", "?");
+  if (node.contains("drain")) {
+    const auto& d = node["drain"];
+    char text[160];
+    std::snprintf(text, sizeof text, " (%.1f s of a %.0f s deadline%s%s)", d.value("seconds", 0.0),
+                  d.value("deadline_seconds", 0.0),
+                  d.value("drained_because", std::string()).empty() ? "" : ", ",
+                  d.value("drained_because", std::string()).c_str());
+    state += text;
+  }
+  std::printf("state      %s\nflows      %llu\nannounced  %s\n", state.c_str(),
+              node.value("flows", 0ull), joined_strings(node["announced"]).c_str());
+  for (const auto& w : node["withheld"]) {
+    std::printf("withheld   %s (%s)\n", w.value("vip", std::string()).c_str(),
+                w.value("reason", std::string()).c_str());
+  }
+  const auto& bird = node["bird"];
+  if (!bird.value("enabled", false)) {
+    std::printf("bird       not configured (no announce section)\n");
+    return;
+  }
+  std::printf("bird       %s: %s%s\n", bird.value("file", std::string()).c_str(),
+              joined_strings(bird["in_bird"]).c_str(),
+              bird.value("pending", false) ? " (update pending)" : "");
+  const std::string error = bird.value("last_error", std::string());
+  if (!error.empty()) std::printf("bird error %s\n", error.c_str());
+}
+
+// node drain --wait: polls the node until the drain ends; 0 when the flows ended, 3 when the
+// deadline passed first, 1 when the daemon stops answering.
+int wait_for_drain(const Commands& c) {
+  uint64_t last_flows = UINT64_MAX;
+  while (true) {
+    std::string body;
+    if (!fetch(c.server, Request{"GET", "/api/v1/node", {}}, body)) return 1;
+    auto node = nlohmann::json::parse(body, nullptr, false);
+    if (node.is_discarded()) return 1;
+    const uint64_t flows = node.value("flows", 0ull);
+    if (node.value("state", "") == "drained") {
+      const std::string why = node["drain"].value("drained_because", std::string());
+      std::printf("drained: %s (%llu flows left)\n", why.c_str(),
+                  static_cast<unsigned long long>(flows));
+      return why == "flows ended" ? 0 : 3;
+    }
+    if (node.value("state", "") != "draining") {
+      std::fprintf(stderr, "fairwayctl: the node is %s, not draining\n",
+                   node.value("state", "?").c_str());
+      return 1;
+    }
+    if (flows != last_flows) {
+      std::printf("draining: %llu flows left\n", static_cast<unsigned long long>(flows));
+      std::fflush(stdout);
+      last_flows = flows;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
 int run_change(const Commands& c, const Request& request) {
   std::string answer;
   if (!fetch(c.server, request, answer, c.token)) return 1;
   auto json = nlohmann::json::parse(answer, nullptr, false);
+  if (c.node_drain->parsed() && c.drain_wait) {
+    std::printf("draining: every VIP withdrawn\n");
+    return wait_for_drain(c);
+  }
   if (c.output == "json" || json.is_discarded()) {
     std::cout << answer;
+  } else if (c.node_drain->parsed() || c.node_undrain->parsed()) {
+    std::printf("node %s\n", json.value("state", std::string("?")).c_str());
   } else {
     std::printf("%s (snapshot %llu)\n", json.value("change", std::string("ok")).c_str(),
                 json.value("snapshot_version", 0ull));
@@ -412,6 +509,7 @@ std::string read_path(const Commands& c) {
     params.emplace("limit", std::to_string(c.flow_limit));
     return httplib::append_query_params("/api/v1/flows", params);
   }
+  if (c.node->parsed()) return "/api/v1/node";
   return c.status->parsed()      ? "/api/v1/status"
          : c.services->parsed()  ? "/api/v1/services"
          : c.agents->parsed()    ? "/api/v1/agents"
@@ -446,6 +544,8 @@ int run_read(const Commands& c) {
     print_stats(json);
   } else if (c.deny_list->parsed()) {
     print_deny(json);
+  } else if (c.node->parsed()) {
+    print_node(json);
   }
   return 0;
 }
@@ -463,6 +563,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   define_reads(app, c);
   define_changes(app, c);
+  define_node(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -60,6 +60,11 @@ bool Daemon::start(std::string& error) {
   core_.start(std::move(kernel), Clock::now());
   if (!fleet_.launch(config_.workers, config_.flow_capacity, config_.polling, error)) return false;
   exception_path_.start();
+  if (config_.announce.enabled() &&
+      !announcer_.start(config_.announce, core_.announcement_plan().announced, error)) {
+    error = "announce: " + error;
+    return false;
+  }
   return true;
 }
 
@@ -118,6 +123,7 @@ void Daemon::control_loop() {
       core_.reload("SIGHUP");
     }
     core_.tick(now);
+    announcer_.want(core_.announcement_plan().announced);
     if (now - last_load_sample >= kLoadSamplePeriod) {
       fleet_.sample_load();
       last_load_sample = now;
@@ -155,6 +161,7 @@ int Daemon::run() {
   std::string error;
   if (!start(error)) {
     spdlog::error("{}", error);
+    announcer_.stop();
     if (fleet_.launched()) stop_workers();
     ports_.stop();
     return 1;
@@ -165,6 +172,7 @@ int Daemon::run() {
   start_api();
   control_loop();
   api_.stop();
+  announcer_.stop();
   stop_workers();
   nlohmann::json final_stats = to_json(stats());
   std::cout << final_stats.dump(2) << std::endl;

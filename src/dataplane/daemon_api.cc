@@ -75,6 +75,12 @@ DaemonStatus Daemon::status() const {
   return out;
 }
 
+NodeStatus Daemon::node_status() const {
+  NodeStatus out = core_.node_status(Clock::now());
+  out.bird = announcer_.status();
+  return out;
+}
+
 // The filter is read under the lock; the workers are asked without it.
 ApiResult Daemon::flows(const FlowRequest& request) {
   FlowFilter filter;
@@ -142,6 +148,11 @@ void Daemon::start_api() {
         return core_.agent_report(body, signature, source, Clock::now());
       });
   handlers.agents = locked([this] { return to_json(core_.agents(Clock::now())); });
+  handlers.node = locked([this] { return to_json(node_status()); });
+  handlers.drain_node = locked([this](uint64_t deadline_ms) {
+    return core_.drain_node(std::chrono::milliseconds(deadline_ms), Clock::now());
+  });
+  handlers.undrain_node = locked([this] { return core_.undrain_node(); });
   std::string error;
   if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
     spdlog::info("control API on http://{}/", config_.control_listen);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/api_server.h"
+#include "control/bird_announcer.h"
 #include "control/config.h"
 #include "control/control_core.h"
 #include "control/netlink.h"
@@ -42,6 +43,7 @@ class Daemon {
   DaemonStatus status() const;
   std::vector<PortLinkStatus> port_status() const;
   ApiResult flows(const FlowRequest& request);
+  NodeStatus node_status() const;
 
   // As started: the sections a reload cannot change (ports, workers, pools, control API).
   const Config config_;
@@ -59,6 +61,7 @@ class Daemon {
   ControlCore core_;
   RetirementSweeper sweeper_{core_, fleet_, control_mutex_};
   ApiServer api_;
+  BirdAnnouncer announcer_;  // announce: the VIPs to BIRD
 };
 
 }  // namespace fairway

@@ -11,12 +11,12 @@
 #include "dataplane/exception_path.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
-#include "util/worker_sleep.h"
 #include "lb/flow_table.h"
 #include "pipeline/counters.h"
 #include "pipeline/flow_census.h"
 #include "pipeline/flow_query.h"
 #include "pipeline/pipeline.h"
+#include "util/worker_sleep.h"
 
 namespace fairway {
 
