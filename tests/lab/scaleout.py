@@ -74,13 +74,19 @@ class LabError(RuntimeError):
 
 # ---- configurations ------------------------------------------------------------------------------
 
-# Neighbor timers of the back-ends' eth0: a node that died (its next hop in the ECMP default route)
-# is FAILED, and skipped by fib_multipath_use_neigh, within about
-#   reachable (0.5..1.5 x base) + delay_first_probe + ucast_solicit x retrans  ~ 0.75 + 0 + 0.6 s
-BACKEND_NEIGH = {"base_reachable_time_ms": 500, "delay_first_probe_time": 0, "retrans_time_ms": 200,
-                 "ucast_solicit": 3, "mcast_solicit": 3}
-
-BACKEND_SYSCTLS = {}
+# The back-ends' nat return path: an ECMP default route over the nodes' server-side addresses
+# with net.ipv4.fib_multipath_use_neigh=1, so that a next hop whose neighbor entry has FAILED is
+# skipped. Neighbor timers of eth0 such that a dead node's entry fails within about
+#   reachable (0.5..1.5 x base) + delay_first_probe + ucast_solicit x retrans = 0.75 + 0 + 0.3 s
+# once something is sent to it.
+BACKEND_NEIGH = {"base_reachable_time_ms": 500, "delay_first_probe_time": 0, "retrans_time_ms": 100,
+                 "ucast_solicit": 3, "mcast_solicit": 2}
+# An established connection keeps the route it was given (the socket's cached dst) whatever the
+# neighbor's state; TCP asks for a new one ("negative advice") after tcp_retries1 retransmission
+# timeouts, and the kernel drops the cached route then only if a packet of it failed neighbor
+# resolution. The default (3) is ~3 s of retransmissions: a held nat connection whose replies
+# went through the dead node would stall that long. With 1: ~0.6 s.
+BACKEND_SYSCTLS = {"net.ipv4.tcp_retries1": 1}
 
 BFD_TIMERS = "min rx interval 100 ms; min tx interval 100 ms; idle tx interval 300 ms; multiplier 3;"
 
@@ -288,7 +294,7 @@ class ScaleOutLab:
                  keep_logs=None, ready_timeout=60, health_check=True, bfd=True, announce=None,
                  backend_sysctls=None):
         self.fairwayd_src = fairwayd or default_fairwayd()
-        self.fairwayctl = fairwayctl or default_fairwayctl()
+        self.fairwayctl_bin = fairwayctl or default_fairwayctl()
         self.prefix = prefix or "fws%05d" % random.randrange(100000)
         self.logdir = logdir or "/tmp/%s" % self.prefix
         if keep_logs is None:
@@ -682,6 +688,10 @@ class ScaleOutLab:
         node.alive = False
         del self.nodes[n]
         self._update_backend_routes()
+        # the veths first (with their peers on the bridges): a namespace is destroyed
+        # asynchronously, and the node may be added again at once
+        for ifn in ("n-cli", "n-srv"):
+            self._ip("n%d" % n, "link", "del", ifn, check=False)
         subprocess.run(["ip", "netns", "del", self.ns("n%d" % n)], capture_output=True, timeout=30)
         shutil.rmtree("/var/run/dpdk/%sn%d" % (self.prefix, n), ignore_errors=True)
 
@@ -784,7 +794,7 @@ class ScaleOutLab:
         return self.run("n%d" % n, self.fairwayctl_path(), *args, timeout=timeout)
 
     def fairwayctl_path(self):
-        return self.fairwayctl
+        return self.fairwayctl_bin
 
     def ping(self, addr, wait=1):
         return self.run("cli", "ping", "-n", "-c", "1", "-W", wait, addr, timeout=wait + 5).returncode == 0
