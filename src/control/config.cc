@@ -65,7 +65,7 @@ void ConfigLoader::load(const Field& root) {
   MapReader map =
       root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table", "icmp",
                 "control", "ports", "neighbors", "routes", "services", "load_feedback",
-                "exception_path", "deny_clients", "syn_cookies", "announce"});
+                "exception_path", "deny_clients", "syn_cookies", "announce", "flow_sync"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("workers_poll")) {
     config_.polling.adaptive = f->choice({"busy", "adaptive"}) == 1;
@@ -97,6 +97,7 @@ void ConfigLoader::load(const Field& root) {
   }
   if (auto f = map.get("syn_cookies")) read_syn_cookies(*f);
   if (auto f = map.get("announce")) read_announce(*f);
+  if (auto f = map.get("flow_sync")) read_flow_sync(*f);
   Field ports = map.require("ports", "a list of at least one port");
   for (const Field& item : ports.items()) read_port(item);
   if (config_.ports.empty()) ports.fail("expected at least one port, got an empty list");

@@ -144,6 +144,24 @@ struct AnnounceConfig {
   friend bool operator==(const AnnounceConfig&, const AnnounceConfig&) = default;
 };
 
+// Flow state shared between the nodes of a cluster (docs/SCALE-OUT.md): each node sends the
+// flows it makes to its peers over UDP, authenticated with the shared key, and adopts theirs.
+struct FlowSyncConfig {
+  IpAddress listen_address;  // one of this node's port addresses
+  uint16_t listen_port = 0;  // 0: no flow sync
+  struct Peer {
+    IpAddress address;
+    uint16_t port = 0;
+    friend bool operator==(const Peer&, const Peer&) = default;
+  };
+  std::vector<Peer> peers;
+  std::string key;
+  std::string key_file;
+  uint32_t max_records_per_second = 50'000;  // sent, over all peers' copies
+  bool enabled() const { return listen_port != 0; }
+  friend bool operator==(const FlowSyncConfig&, const FlowSyncConfig&) = default;
+};
+
 // How a worker waits for packets. `busy` polls forever (a core at 100 %, the lowest latency);
 // `adaptive` polls while there is traffic and, after `idle_ms` without a packet, sleeps until one
 // of its RX queues has packets (or the control core needs it).
@@ -159,6 +177,7 @@ struct Config {
   uint32_t workers = 1;  // switching processors, 1..64
   WorkerPolling polling;
   AnnounceConfig announce;
+  FlowSyncConfig flow_sync;
   uint32_t mbufs = 16383;            // mempool size
   uint32_t flow_capacity = 1 << 20;  // per worker
   FlowTimeouts timeouts;

@@ -258,6 +258,7 @@ ChangeResult reload(const Config& running, const ConfigResult& fresh) {
   if (next.polling.adaptive != running.polling.adaptive) return restart_only("workers_poll");
   if (next.polling.idle_ms != running.polling.idle_ms) return restart_only("workers_idle");
   if (!(next.announce == running.announce)) return restart_only("announce");
+  if (!(next.flow_sync == running.flow_sync)) return restart_only("flow_sync");
   if (next.mbufs != running.mbufs) return restart_only("mbufs");
   if (!(next.eal == running.eal)) return restart_only("eal");
   if (next.flow_capacity != running.flow_capacity) return restart_only("flow_table.capacity");

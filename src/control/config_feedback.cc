@@ -65,6 +65,40 @@ void ConfigLoader::read_load_feedback(const Field& field) {
     feedback.max_clock_skew_ms = f->duration_ms(100, 3'600'000);
 }
 
+namespace {
+// "ADDRESS:PORT" / "[IPv6]:PORT", the port required.
+FlowSyncConfig::Peer sync_endpoint(const Field& field) {
+  const char* problem = "is not an address";
+  auto endpoint = parse_endpoint_text(field.string(), &problem);
+  if (!endpoint || !endpoint->port) {
+    field.fail("'" + field.string() + "' " + (endpoint ? "has no port" : problem) +
+               "; expected ADDRESS:PORT, e.g. 198.18.1.2:7470");
+  }
+  return {endpoint->address, *endpoint->port};
+}
+}  // namespace
+
+void ConfigLoader::read_flow_sync(const Field& field) {
+  MapReader map = field.map({"listen", "peers", "key_file", "key", "max_records_per_second"});
+  FlowSyncConfig& sync = config_.flow_sync;
+  const FlowSyncConfig::Peer self =
+      sync_endpoint(map.require("listen", "this node's ADDRESS:PORT for flow sync"));
+  sync.listen_address = self.address;
+  sync.listen_port = self.port;
+  Field peers = map.require("peers", "the other nodes' ADDRESS:PORT");
+  for (const Field& item : peers.items()) {
+    sync.peers.push_back(sync_endpoint(item));
+    if (sync.peers.back() == self) item.fail("is this node's own listen address");
+  }
+  if (sync.peers.empty()) peers.fail("expected at least one peer, got an empty list");
+  SharedSecret secret = read_shared_secret(map, "the nodes' shared flow-sync key");
+  sync.key_file = std::move(secret.file);
+  sync.key = std::move(secret.key);
+  if (auto f = map.get("max_records_per_second")) {
+    sync.max_records_per_second = static_cast<uint32_t>(f->uint(100, 10'000'000));
+  }
+}
+
 void ConfigLoader::read_syn_cookies(const Field& field) {
   MapReader map = field.map({"key_file", "key"});
   SharedSecret secret = read_shared_secret(map, "the nodes' shared cookie secret");

@@ -45,6 +45,7 @@ class ConfigLoader {
   void read_icmp(const Field& field);
   void read_control(const Field& field);
   void read_announce(const Field& field);
+  void read_flow_sync(const Field& field);
   void read_port(const Field& field);
   void read_port_devices(const Field& field, PortConfig& port);
   void read_port_addresses(const Field& field, PortConfig& port);

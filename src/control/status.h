@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control/data_plane.h"
+#include "control/flow_sync_status.h"
 #include "packet/addresses.h"
 #include "pipeline/counters.h"
 #include "pipeline/kernel_priority.h"
@@ -169,6 +170,7 @@ struct NodeStatus {
   std::vector<IpAddress> announced;
   std::vector<std::pair<IpAddress, std::string>> withheld;  // VIP, why
   BirdStatus bird;
+  FlowSyncStatus flow_sync;
 };
 
 // Everything /api/v1/stats and /metrics show.

@@ -1,6 +1,7 @@
 #include "control/status_json.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace fairway {
 namespace {
@@ -235,6 +236,27 @@ nlohmann::json to_json(const NodeStatus& node) {
     out["drain"] = {{"seconds", node.drain_seconds},
                     {"deadline_seconds", node.deadline_seconds},
                     {"drained_because", node.drained_because}};
+  }
+  const FlowSyncStatus& sync = node.flow_sync;
+  out["flow_sync"] = {{"enabled", sync.enabled}};
+  if (sync.enabled) {
+    nlohmann::json refused = nlohmann::json::object();
+    for (size_t r = 1; r < sync.refused.size(); ++r) {
+      refused[sync_refusal_name(static_cast<SyncRefusal>(r))] = sync.refused[r];
+    }
+    char node_id[16];
+    std::snprintf(node_id, sizeof node_id, "%08x", sync.node_id);
+    out["flow_sync"].update({{"node_id", node_id},
+                             {"records_sent", sync.records_sent},
+                             {"datagrams_sent", sync.datagrams_sent},
+                             {"send_errors", sync.send_errors},
+                             {"records_received", sync.records_received},
+                             {"records_not_installed", sync.records_not_installed},
+                             {"records_over_rate", sync.records_over_rate},
+                             {"journal_losses", sync.journal_losses},
+                             {"table_requests_sent", sync.table_requests_sent},
+                             {"table_requests_answered", sync.table_requests_answered},
+                             {"refused", refused}});
   }
   const BirdStatus& bird = node.bird;
   out["bird"] = {{"enabled", bird.enabled}};

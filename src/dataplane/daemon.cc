@@ -58,8 +58,15 @@ bool Daemon::start(std::string& error) {
     spdlog::warn("kernel mirror: {}", netlink_.last_error());
   }
   core_.start(std::move(kernel), Clock::now());
-  if (!fleet_.launch(config_.workers, config_.flow_capacity, config_.polling, error)) return false;
+  if (!fleet_.launch(config_.workers, config_.flow_capacity, config_.polling,
+                     config_.flow_sync.enabled(), error)) {
+    return false;
+  }
   exception_path_.start();
+  if (config_.flow_sync.enabled()) {
+    flow_sync_ = std::make_unique<FlowSync>(config_.flow_sync, fleet_);
+    if (!flow_sync_->start(error)) return false;
+  }
   if (config_.announce.enabled() &&
       !announcer_.start(config_.announce, core_.announcement_plan().announced, error)) {
     error = "announce: " + error;
@@ -152,6 +159,7 @@ void Daemon::control_loop() {
 }
 
 void Daemon::stop_workers() {
+  if (flow_sync_) flow_sync_->stop();
   sweeper_.stop();
   fleet_.stop();
   exception_path_.stop();

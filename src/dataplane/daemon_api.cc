@@ -78,6 +78,7 @@ DaemonStatus Daemon::status() const {
 NodeStatus Daemon::node_status() const {
   NodeStatus out = core_.node_status(Clock::now());
   out.bird = announcer_.status();
+  if (flow_sync_) out.flow_sync = flow_sync_->status();
   return out;
 }
 

@@ -5,6 +5,7 @@
 //   daemon.cc      life cycle, the control loop, the kernel mirror, neighbors
 //   daemon_api.cc  the API's resources wired to the control core, stats and port status
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "control/bird_announcer.h"
 #include "control/config.h"
 #include "control/control_core.h"
+#include "control/flow_sync.h"
 #include "control/netlink.h"
 #include "control/retirement_sweeper.h"
 #include "dataplane/daemon.h"
@@ -61,7 +63,8 @@ class Daemon {
   ControlCore core_;
   RetirementSweeper sweeper_{core_, fleet_, control_mutex_};
   ApiServer api_;
-  BirdAnnouncer announcer_;  // announce: the VIPs to BIRD
+  BirdAnnouncer announcer_;              // announce: the VIPs to BIRD
+  std::unique_ptr<FlowSync> flow_sync_;  // flow_sync: flows shared with the other nodes
 };
 
 }  // namespace fairway

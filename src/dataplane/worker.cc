@@ -84,7 +84,16 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
 // own table (sweep and census steps a long sleep left behind).
 bool may_sleep(const WorkerContext& ctx) {
   return ctx.flow_query.state() < FlowQuery::State::requested && !ctx.flows->sweep_behind() &&
-         !ctx.census.behind();
+         !ctx.census.behind() && (ctx.sync_inbox == nullptr || ctx.sync_inbox->empty());
+}
+
+// flow_sync: adopts a bounded number of other nodes' flows per iteration.
+void adopt_synced_flows(WorkerContext& ctx, const Snapshot& snap, uint64_t now_ms) {
+  FlowSyncRecord records[kBurstSize];
+  const size_t n = ctx.sync_inbox->pop(records);
+  for (size_t i = 0; i < n; ++i) {
+    if (ctx.flows->adopt(records[i], now_ms, snap.timeouts)) ++ctx.counters.flows_adopted;
+  }
 }
 
 // Offline, the worker holds no snapshot: publication does not wait for it, and the doorbell
@@ -181,6 +190,7 @@ int worker_main(void* arg) {
       const WorkerPort& port = ctx.ports[p];
       rte_eth_tx_buffer_flush(port.data_port, port.data_queue, ctx.data_tx[p]);
     }
+    if (ctx.sync_inbox != nullptr) adopt_synced_flows(ctx, snap, pipeline.now_ms);
     ctx.flows->expire_due(pipeline.now_ms);
     ctx.census.step(*ctx.flows, snap, pipeline.now_ms);
     ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);

@@ -47,6 +47,9 @@ struct alignas(64) WorkerContext {
   WorkerPolling polling;
   // workers_poll: adaptive: where the worker sleeps, and the doorbell that wakes it.
   WorkerSleep sleep;
+  // flow_sync: the flows this worker made for the other nodes, and theirs for it to adopt.
+  std::unique_ptr<FlowSyncRing> sync_journal;
+  std::unique_ptr<FlowSyncRing> sync_inbox;
   std::unique_ptr<FlowTable> flows;
   std::vector<rte_eth_dev_tx_buffer*> data_tx;  // by port index
   WorkerCounters counters;

@@ -9,13 +9,17 @@
 #include "dataplane/flow_query_runner.h"
 
 namespace fairway {
+namespace {
+// Per worker and direction: a few seconds of new flows at the sync thread's pace (10 ms).
+constexpr size_t kSyncRingSize = 16384;
+}  // namespace
 
 bool WorkerFleet::init(uint32_t workers, std::string& error) {
   return publisher_.init(workers, error);
 }
 
 bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling,
-                         std::string& error) {
+                         bool flow_sync, std::string& error) {
   polling_ = polling;
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (uint32_t w = 0; w < workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
@@ -32,6 +36,11 @@ bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling
     ctx->stop = &stop_;
     ctx->polling = polling_;
     ctx->flows = std::make_unique<FlowTable>(flow_capacity);
+    if (flow_sync) {
+      ctx->sync_journal = std::make_unique<FlowSyncRing>(kSyncRingSize);
+      ctx->sync_inbox = std::make_unique<FlowSyncRing>(kSyncRingSize);
+      ctx->flows->set_sync_journal(ctx->sync_journal.get());
+    }
     if (!prepare_worker(*ctx, error)) return false;
     workers_.push_back(std::move(ctx));
   }
@@ -127,6 +136,48 @@ FlowCounts WorkerFleet::backend_flows(uint32_t slot) const {
 FlowListing WorkerFleet::query_flows(const FlowFilter& filter, size_t limit,
                                      std::chrono::milliseconds timeout) {
   return fairway::query_flows(contexts(), filter, limit, timeout, [this] { wake_sleepers(); });
+}
+
+}  // namespace fairway
+
+namespace fairway {
+
+size_t WorkerFleet::take_journaled(std::span<FlowSyncRecord> out) {
+  size_t taken = 0;
+  for (size_t i = 0; i < workers_.size() && taken < out.size(); ++i) {
+    WorkerContext& w = *workers_[(next_journal_ + i) % workers_.size()];
+    if (w.sync_journal) taken += w.sync_journal->pop(out.subspan(taken));
+  }
+  next_journal_ = workers_.empty() ? 0 : (next_journal_ + 1) % workers_.size();
+  return taken;
+}
+
+size_t WorkerFleet::install(std::span<const FlowSyncRecord> records) {
+  size_t full = 0;
+  for (auto& w : workers_) {
+    if (!w->sync_inbox) continue;
+    for (const FlowSyncRecord& r : records) full += w->sync_inbox->push(r) ? 0 : 1;
+  }
+  wake_sleepers();
+  return full;
+}
+
+std::vector<FlowSyncRecord> WorkerFleet::table(size_t limit) {
+  FlowListing listing = query_flows(FlowFilter{}, limit, std::chrono::milliseconds(2000));
+  std::vector<FlowSyncRecord> out;
+  for (const FlowRecord& r : listing.flows) {
+    const bool established = r.value.tcp_state == TcpFlowState::established;
+    if (r.key.protocol == kProtoTcp && !established) continue;
+    if (r.value.flags & kFlowProxied) continue;
+    out.push_back(FlowSyncRecord{r.key, r.value.backend, r.value.backend_port, established});
+  }
+  return out;
+}
+
+uint64_t WorkerFleet::journal_losses() const {
+  uint64_t lost = 0;
+  for (const auto& w : workers_) lost += w->flows->sync_journal_full();
+  return lost;
 }
 
 }  // namespace fairway

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "control/data_plane.h"
+#include "control/flow_sync.h"
 #include "dataplane/exception_path.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
@@ -14,7 +15,7 @@
 
 namespace fairway {
 
-class WorkerFleet final : public DataPlane {
+class WorkerFleet final : public DataPlane, public FlowSyncWorkers {
  public:
   WorkerFleet(const Ports& ports, const ExceptionPath& exception_path)
       : ports_(ports), exception_path_(exception_path) {}
@@ -23,7 +24,9 @@ class WorkerFleet final : public DataPlane {
   bool init(uint32_t workers, std::string& error);
   // Prepares one worker per worker lcore, each with a flow table of `flow_capacity`, and
   // launches them on the running snapshot.
-  bool launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling, std::string& error);
+  // With `flow_sync`, each worker journals its flows and adopts other nodes' (FlowSyncWorkers).
+  bool launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling, bool flow_sync,
+              std::string& error);
   void stop();
   void release();
   bool launched() const { return running_; }
@@ -47,6 +50,12 @@ class WorkerFleet final : public DataPlane {
   FlowListing query_flows(const FlowFilter& filter, size_t limit,
                           std::chrono::milliseconds timeout) override;
 
+  // FlowSyncWorkers
+  size_t take_journaled(std::span<FlowSyncRecord> out) override;
+  size_t install(std::span<const FlowSyncRecord> records) override;
+  std::vector<FlowSyncRecord> table(size_t limit) override;
+  uint64_t journal_losses() const override;
+
  private:
   const Ports& ports_;
   const ExceptionPath& exception_path_;
@@ -59,6 +68,7 @@ class WorkerFleet final : public DataPlane {
     double load = 0;
   };
   std::vector<LoadSample> load_;  // by worker
+  size_t next_journal_ = 0;       // take_journaled() starts here: every worker gets its turn
   std::atomic<bool> stop_{false};
   bool running_ = false;
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -266,6 +267,31 @@ void FlowTable::state_changed(FlowValue& flow, TcpFlowState before, uint64_t now
   // and closing flows by it. Still a lower bound, as packets only extend it.
   if (before != flow.tcp_state || half_open)
     headers_[bucket].expiry_hints[index] = hint_of(flow.expires_at_ms);
+  if (journal_ != nullptr && flow.tcp_state == TcpFlowState::established &&
+      before != TcpFlowState::established && !(flow.flags & kFlowProxied)) {
+    journal(entries_[slot].key, flow);
+  }
+}
+
+void FlowTable::journal(const FlowKey& key, const FlowValue& flow) {
+  const FlowSyncRecord record{key, flow.backend, flow.backend_port,
+                              flow.tcp_state == TcpFlowState::established};
+  if (!journal_->push(record)) ++journal_full_;
+}
+
+bool FlowTable::adopt(const FlowSyncRecord& record, uint64_t now_ms, const FlowTimeouts& timeouts) {
+  const uint64_t hash = flow_hash(record.key);
+  if (lookup(record.key, hash, now_ms) != nullptr) return false;
+  FlowValue* flow =
+      insert(record.key, hash,
+             FlowValue{record.backend, record.backend_port, TcpFlowState::none, 0, 0}, now_ms);
+  if (flow == nullptr) return false;
+  // An ACK moves a new TCP entry to established and sets every protocol's timeout. Not
+  // journaled again: it came from a peer.
+  FlowSyncRing* journal = std::exchange(journal_, nullptr);
+  observe(*flow, record.key.protocol, record.established ? kTcpAck : 0, now_ms, timeouts);
+  journal_ = journal;
+  return true;
 }
 
 size_t FlowTable::expire_due(uint64_t now_ms) {

@@ -14,6 +14,7 @@
 
 #include "lb/flow_key.h"
 #include "lb/flow_state.h"
+#include "lb/flow_sync_record.h"
 #include "packet/addresses.h"
 #include "packet/parse.h"
 
@@ -100,6 +101,19 @@ class FlowTable {
       return;
     state_changed(flow, before, now_ms, timeouts);
   }
+  // flow_sync: when set, every TCP flow that becomes established is journaled here for the
+  // other nodes (journal_new() adds the flows of other protocols); a full journal counts a loss.
+  void set_sync_journal(FlowSyncRing* journal) { journal_ = journal; }
+  void journal_new(const FlowKey& key, const FlowValue& flow) {
+    if (journal_ != nullptr) journal(key, flow);
+  }
+  uint64_t sync_journal_full() const { return journal_full_; }
+  // flow_sync: adopts a flow another node made, unless this table has one for the key (what
+  // this node saw itself wins). TCP flows come established (the only ones shared); the entry
+  // gets the timeouts of its state as if its last packet arrived now. False when there was no
+  // room (both buckets full of established flows) or the key is known.
+  bool adopt(const FlowSyncRecord& record, uint64_t now_ms, const FlowTimeouts& timeouts);
+
   // Whether new flows recently found both candidate buckets full (in the last kPressureHoldMs).
   // Under pressure: an insert found both candidate buckets full of live flows in the last
   // kPressureHoldMs, or a quarter of the slots hold half-open flows (a SYN flood on its way).
@@ -239,6 +253,7 @@ class FlowTable {
   static T* allocate_huge(size_t count);
   void state_changed(FlowValue& flow, TcpFlowState before, uint64_t now_ms,
                      const FlowTimeouts& timeouts);
+  void journal(const FlowKey& key, const FlowValue& flow);
   // Forgets slot i of bucket as half-open or closing (it is freed or overwritten).
   void clear_state(uint32_t bucket, size_t i) {
     StateMasks& m = masks_[bucket];
@@ -260,6 +275,8 @@ class FlowTable {
   std::unique_ptr<Entry[], Free> entries_;   // bucket b's slots are [b * kSlots, (b + 1) * kSlots)
   std::unique_ptr<StateMasks[]> masks_;      // by bucket
   std::unique_ptr<uint64_t[]> proxy_words_;  // by slot, like entries_
+  FlowSyncRing* journal_ = nullptr;
+  uint64_t journal_full_ = 0;
   uint64_t last_full_ms_ = 0;  // the last insert that found both candidate buckets full
   bool been_full_ = false;     // last_full_ms_ is set
   size_t half_open_ = 0;

@@ -37,7 +37,8 @@ namespace fairway {
   X(port_unreachables)        /* ICMP port unreachable for unserved UDP */                    \
   X(busy_iterations)          /* poll iterations that received packets */                     \
   X(busy_cycles)              /* TSC cycles spent in those iterations */                      \
-  X(idle_sleeps)              /* times the worker slept for want of packets (adaptive) */
+  X(idle_sleeps)              /* times the worker slept for want of packets (adaptive) */     \
+  X(flows_adopted)            /* flows other nodes made, adopted into this table (flow_sync) */
 
 // Per-back-end counters: the control core gives each (service, back-end) a slot, stable across
 // snapshots, in Backend::stats_slot; kNoStatsSlot (or any slot >= kBackendStatsSlots) counts

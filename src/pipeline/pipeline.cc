@@ -413,6 +413,8 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
                                           : ctx.counters.flows_evicted_closing);
   }
   ctx.flows.observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
+  // flow_sync: TCP flows are shared once established (FlowTable::observe); others from the start.
+  if (p.l4_protocol != kProtoTcp) ctx.flows.journal_new(key, *flow);
   return forward_to_backend(snap, ctx, pkt, service, flow->backend, flow->backend_port);
 }
 

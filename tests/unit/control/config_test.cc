@@ -247,7 +247,7 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
        "workers, workers_poll, workers_idle, mbufs, eal, flow_table, icmp, control, ports, "
        "neighbors, routes, services, "
-       "load_feedback, exception_path, deny_clients, syn_cookies, announce"},
+       "load_feedback, exception_path, deny_clients, syn_cookies, announce, flow_sync"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
        "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, "
