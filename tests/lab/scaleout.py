@@ -473,9 +473,8 @@ class ScaleOutLab:
             self._kernel_side("sw", "sw-" + b)
             self._kernel_side(b, "eth0")
             self._ip(b, "addr", "add", addr + "/24", "dev", "eth0")
-            # DSR: the VIPs on lo, never announced by ARP on eth0
-            for vip in (VIP4_DSR, VIP4_NAT):
-                self._ip(b, "addr", "add", vip + "/32", "dev", "lo")
+            # DSR: the dsr VIP on lo, never announced by ARP on eth0
+            self._ip(b, "addr", "add", VIP4_DSR + "/32", "dev", "lo")
             s = {"net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2,
                  "net.ipv4.conf.eth0.arp_ignore": 1, "net.ipv4.conf.eth0.arp_announce": 2,
                  # nat replies: ECMP over the nodes, a next hop whose neighbor FAILED is skipped
@@ -680,9 +679,9 @@ class ScaleOutLab:
         node.alive = False
 
     def remove_node(self, n):
-        """Node n goes away: BIRD stops (a Cease notification: the router withdraws at once),
-        fairwayd stops, the back-ends' default route loses its next hop, the namespace (and
-        the veths) is deleted."""
+        """Node n goes away: fairwayd stops (SIGTERM: it withdraws its VIPs through BIRD), BIRD
+        stops (a Cease notification), the back-ends' default route loses the node's next hop,
+        the namespace (and the veths) is deleted."""
         node = self.nodes[n]
         self._stop_node_processes(node, graceful=True)
         node.alive = False
@@ -696,8 +695,10 @@ class ScaleOutLab:
         shutil.rmtree("/var/run/dpdk/%sn%d" % (self.prefix, n), ignore_errors=True)
 
     def _stop_node_processes(self, node, graceful):
-        _stop_proc(node.bird, 3 if graceful else 0)
+        # fairwayd first: at a clean stop it withdraws its VIPs through BIRD, which then tells
+        # the router (BGP withdrawals, and a Cease when BIRD itself stops)
         _stop_proc(node.fwd, 10 if graceful else 0)
+        _stop_proc(node.bird, 3 if graceful else 0)
 
     def stop_fairwayd(self, n, timeout=10):
         """SIGTERM to node n's fairwayd; its final counters (--stats-file) or None."""
