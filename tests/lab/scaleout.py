@@ -169,8 +169,13 @@ def vips_file_text(vips4):
     return "\n".join(lines)
 
 
-def node_config(prefix, n, announce=None, health_check=True):
-    """fairwayd's configuration of node n (from lab/lab.yaml: web-dsr and web-nat, IPv4)."""
+SYNC_PORT = 7470
+SYNC_KEY = "fairway-scale-out-lab-flow-sync-key"  # the lab's shared key (a real one: a key file)
+
+
+def node_config(prefix, n, announce=None, health_check=True, flow_sync=True):
+    """fairwayd's configuration of node n (from lab/lab.yaml: web-dsr and web-nat, IPv4); with
+    flow_sync, every other possible node is a peer (a node not there yet just gets nothing)."""
     hc = {"type": "tcp", "interval": "500ms", "timeout": "300ms", "rise": 2, "fall": 2}
     services = []
     for name, (vip, port, be_port, mode) in SERVICES.items():
@@ -199,6 +204,12 @@ def node_config(prefix, n, announce=None, health_check=True):
     }
     if announce:
         config["announce"] = dict(announce)
+    if flow_sync:
+        config["flow_sync"] = {
+            "listen": "%s:%d" % (node_server_addr(n), SYNC_PORT),
+            "peers": ["%s:%d" % (node_server_addr(m), SYNC_PORT)
+                      for m in range(1, MAX_NODES + 1) if m != n],
+            "key": SYNC_KEY}
     return config
 
 
@@ -292,6 +303,7 @@ class Background:
 class ScaleOutLab:
     def __init__(self, nodes=(1, 2), fairwayd=None, fairwayctl=None, prefix=None, logdir=None,
                  keep_logs=None, ready_timeout=60, health_check=True, bfd=True, announce=None,
+                 flow_sync=True,
                  backend_sysctls=None):
         self.fairwayd_src = fairwayd or default_fairwayd()
         self.fairwayctl_bin = fairwayctl or default_fairwayctl()
@@ -302,6 +314,7 @@ class ScaleOutLab:
         self.keep_logs = keep_logs
         self.ready_timeout = ready_timeout
         self.health_check = health_check
+        self.flow_sync = flow_sync  # nodes added from now on share their flows
         self.bfd = bfd
         self.announce = announce  # None: use fairwayd's announce section when it has one
         self.initial_nodes = tuple(nodes)
@@ -616,7 +629,8 @@ class ScaleOutLab:
         announce = None
         if self.announce:
             announce = {"bird_file": node.vips_file, "bird_socket": node.bird_sock}
-        _write_yaml(node.config, node_config(self.prefix, n, announce, self.health_check))
+        _write_yaml(node.config, node_config(self.prefix, n, announce, self.health_check,
+                                             self.flow_sync))
         self._start_fairwayd(node)
         if not self.announce:  # stand-in for fairwayd's announce section
             _write_atomic(node.vips_file, vips_file_text([VIP4_DSR, VIP4_NAT]))
