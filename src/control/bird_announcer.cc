@@ -135,8 +135,15 @@ bool BirdAnnouncer::apply(const std::vector<IpAddress>& set) {
   }
   std::lock_guard lock(mutex_);
   // One log line per failure spell, then every 30th, not one every 2 s while BIRD is down.
+  // Before BIRD ever answered this is expected (fairwayd starts first: BIRD's include needs
+  // the file), so it is said at info level.
   if (status_.last_error != error || status_.failures % 30 == 0) {
-    spdlog::warn("announce: {} (retrying every {} s)", error, kRetry.count());
+    if (status_.reconfigurations == 0) {
+      spdlog::info("announce: BIRD not reachable yet: {} (retrying every {} s)", error,
+                   kRetry.count());
+    } else {
+      spdlog::warn("announce: {} (retrying every {} s)", error, kRetry.count());
+    }
   }
   ++status_.failures;
   status_.last_error = error;
