@@ -277,6 +277,48 @@ void service_metrics(Exposition& out, const std::vector<ServiceStatus>& services
   }
 }
 
+// The node in a cluster: drain, the VIPs it announces, BIRD and flow sync (docs/SCALE-OUT.md).
+void node_metrics(Exposition& out, const NodeStatus& node) {
+  Exposition::sample(out.gauge("fairway_node_drained",
+                               "1 while the node is draining or drained (announces no VIP)."),
+                     {}, node.state == "active" ? 0 : 1);
+  MetricFamily& announced =
+      out.gauge("fairway_vip_announced", "1 while the node announces the VIP, 0 while withheld.");
+  for (const IpAddress& vip : node.announced) {
+    Exposition::sample(announced, {{"vip", vip.to_string()}}, 1);
+  }
+  for (const auto& [vip, reason] : node.withheld) {
+    Exposition::sample(announced, {{"vip", vip.to_string()}}, 0);
+  }
+  if (node.bird.enabled) {
+    Exposition::sample(
+        out.counter("fairway_bird_reconfigurations_total", "Successful birdc configure runs."), {},
+        as_double(node.bird.reconfigurations));
+    Exposition::sample(out.counter("fairway_bird_failures_total",
+                                   "Failed attempts to write the BIRD file or run birdc."),
+                       {}, as_double(node.bird.failures));
+  }
+  const FlowSyncStatus& sync = node.flow_sync;
+  if (!sync.enabled) return;
+  MetricFamily& records =
+      out.counter("fairway_flow_sync_records_total",
+                  "Flow-sync records by what became of them (sent counts each peer's copy).");
+  const std::pair<const char*, uint64_t> results[] = {{"sent", sync.records_sent},
+                                                      {"received", sync.records_received},
+                                                      {"over_rate", sync.records_over_rate},
+                                                      {"not_installed", sync.records_not_installed},
+                                                      {"journal_lost", sync.journal_losses}};
+  for (const auto& [result, value] : results) {
+    Exposition::sample(records, {{"result", result}}, as_double(value));
+  }
+  MetricFamily& refused =
+      out.counter("fairway_flow_sync_refused_total", "Flow-sync datagrams refused, by reason.");
+  for (size_t r = 1; r < sync.refused.size(); ++r) {
+    Exposition::sample(refused, {{"reason", sync_refusal_name(static_cast<SyncRefusal>(r))}},
+                       as_double(sync.refused[r]));
+  }
+}
+
 }  // namespace
 
 std::string render_metrics(const Stats& stats) {
@@ -298,6 +340,7 @@ std::string render_metrics(const Stats& stats) {
   backend_state_metrics(out, stats.services);
   backend_report_metrics(out, stats.services);
   service_metrics(out, stats.services);
+  node_metrics(out, stats.node);
   MetricFamily& kernel =
       out.counter("fairway_kernel_sent_total",
                   "Frames the exception path wrote to the kernel, by class (drops: "

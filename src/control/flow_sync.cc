@@ -67,13 +67,16 @@ TokenBucket make_rate(uint32_t per_second) {
 
 }  // namespace
 
-FlowSync::FlowSync(const FlowSyncConfig& config, FlowSyncWorkers& workers)
+FlowSync::FlowSync(const FlowSyncConfig& config, FlowSyncWorkers& workers,
+                   std::chrono::milliseconds refresh)
     : config_(config),
       workers_(workers),
+      refresh_(refresh),
       node_id_(std::random_device{}()),
       sequence_(wall_ms() * 1000),
       receiver_(config.key, node_id_),
-      rate_(make_rate(config.max_records_per_second)) {
+      rate_(make_rate(config.max_records_per_second)),
+      reserve_(std::max<uint64_t>(config.max_records_per_second / 20, kSyncMaxRecords)) {
   for (const FlowSyncConfig::Peer& peer : config_.peers) {
     peers_.push_back(socket_address(peer.address, peer.port));
   }
@@ -119,6 +122,7 @@ FlowSyncStatus FlowSync::status() const {
 void FlowSync::run() {
   auto next_request = SteadyClock::now();
   const auto stop_requesting = next_request + std::chrono::seconds(30);
+  auto next_refresh = next_request + refresh_;
   while (!stop_.load()) {
     pollfd p{socket_, POLLIN, 0};
     poll(&p, 1, static_cast<int>(kPeriod.count()));
@@ -134,6 +138,10 @@ void FlowSync::run() {
     if (now >= next_request && now < stop_requesting) {
       request_tables(now_wall);
       next_request = now + std::chrono::seconds(2);
+    }
+    if (now >= next_refresh) {
+      refresh_peers();
+      next_refresh = now + refresh_;
     }
   }
 }
@@ -203,7 +211,8 @@ void FlowSync::send_tables(uint64_t, uint64_t now_wall_ms) {
     auto& [peer, records] = table_dumps_.front();
     while (!records.empty()) {
       const size_t n = std::min(records.size(), kSyncMaxRecords);
-      if (rate_.tokens() < n) return;  // the rest next period
+      // Half of what may be saved up stays for new flows: the rest next period.
+      if (rate_.tokens() < n + reserve_) return;
       rate_.take(n);
       const size_t from = records.size() - n;
       send_to(peers_[peer], std::span<const FlowSyncRecord>(records.data() + from, n),
@@ -212,6 +221,14 @@ void FlowSync::send_tables(uint64_t, uint64_t now_wall_ms) {
     }
     table_dumps_.pop_front();
   }
+}
+
+void FlowSync::refresh_peers() {
+  if (!table_dumps_.empty()) return;  // still sending: the next refresh will do
+  const std::vector<FlowSyncRecord> carried = workers_.table(kTableLimit);
+  for (size_t i = 0; i < peers_.size(); ++i) table_dumps_.emplace_back(i, carried);
+  std::lock_guard lock(status_mutex_);
+  ++status_.refreshes;
 }
 
 void FlowSync::request_tables(uint64_t now_wall_ms) {

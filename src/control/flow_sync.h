@@ -3,8 +3,9 @@
 // thread: every 10 ms it takes the flows the workers journaled (TCP once established, UDP when
 // made), sends them in batches to every peer (rate-limited), and hands what peers send to the
 // workers, which adopt each flow unless they know its 5-tuple. At start it asks every peer for
-// its table; a node asked sends its table, paced by the same rate. The wire format and its
-// protection (HMAC, replay window, clock) are control/flow_sync_codec.h.
+// its table; a node asked sends its table, paced by the same rate. Every `refresh` it sends the
+// flows it carries again (not the ones it adopted and has not seen: they are their node's). The
+// wire format and its protection (HMAC, replay window, clock) are control/flow_sync_codec.h.
 #include <netinet/in.h>
 
 #include <array>
@@ -45,7 +46,10 @@ class FlowSync {
   // At most this many flows of a table go to a peer that joins (the listing is held in memory,
   // ~90 bytes a flow per worker, while it is sent).
   static constexpr size_t kTableLimit = 1 << 16;
-  FlowSync(const FlowSyncConfig& config, FlowSyncWorkers& workers);
+  // `refresh`: how often the flows this node carries are sent again, so that the peers' copies
+  // of long-lived flows do not expire (half the shortest timeout of a shared state).
+  FlowSync(const FlowSyncConfig& config, FlowSyncWorkers& workers,
+           std::chrono::milliseconds refresh);
   ~FlowSync();
   FlowSync(const FlowSync&) = delete;
   FlowSync& operator=(const FlowSync&) = delete;
@@ -62,12 +66,14 @@ class FlowSync {
   void send_journaled(uint64_t now_ns, uint64_t now_wall_ms);
   void send_tables(uint64_t now_ns, uint64_t now_wall_ms);
   void request_tables(uint64_t now_wall_ms);
+  void refresh_peers();
   void send_to(const sockaddr_storage& peer, std::span<const FlowSyncRecord> records,
                SyncMessageType type, uint64_t now_wall_ms);
   const sockaddr_storage* configured_peer(const sockaddr_storage& source) const;
 
   FlowSyncConfig config_;
   FlowSyncWorkers& workers_;
+  std::chrono::milliseconds refresh_;
   uint32_t node_id_ = 0;
   uint64_t sequence_ = 0;
   SyncReceiver receiver_;
@@ -79,6 +85,7 @@ class FlowSync {
   std::deque<std::pair<size_t, std::vector<FlowSyncRecord>>> table_dumps_;
   std::vector<bool> peer_answered_;  // by peer: a flows message came from it
   TokenBucket rate_;                 // records a second, over every peer's copy
+  uint64_t reserve_;                 // tokens tables and refreshes leave to new flows
   mutable std::mutex status_mutex_;
   FlowSyncStatus status_;
 };

@@ -19,6 +19,7 @@ struct FlowSyncStatus {
   uint64_t journal_losses = 0;         // a worker's journal was full
   uint64_t table_requests_sent = 0;
   uint64_t table_requests_answered = 0;
+  uint64_t refreshes = 0;  // times the carried flows were sent again
   std::array<uint64_t, static_cast<size_t>(SyncRefusal::count_)> refused{};
 };
 

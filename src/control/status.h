@@ -184,6 +184,7 @@ struct Stats {
   ExceptionPathStatus exception_path;
   std::vector<ServiceStatus> services;
   AgentsStatus agents;
+  NodeStatus node;
 };
 
 }  // namespace fairway

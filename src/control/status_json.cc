@@ -256,6 +256,7 @@ nlohmann::json to_json(const NodeStatus& node) {
                              {"journal_losses", sync.journal_losses},
                              {"table_requests_sent", sync.table_requests_sent},
                              {"table_requests_answered", sync.table_requests_answered},
+                             {"refreshes", sync.refreshes},
                              {"refused", refused}});
   }
   const BirdStatus& bird = node.bird;

@@ -64,7 +64,10 @@ bool Daemon::start(std::string& error) {
   }
   exception_path_.start();
   if (config_.flow_sync.enabled()) {
-    flow_sync_ = std::make_unique<FlowSync>(config_.flow_sync, fleet_);
+    // Half the shortest timeout of a shared flow: a peer's copy never expires while we carry it.
+    const auto refresh = std::chrono::milliseconds(
+        std::min(config_.timeouts.tcp_established_ms, config_.timeouts.udp_ms) / 2);
+    flow_sync_ = std::make_unique<FlowSync>(config_.flow_sync, fleet_, refresh);
     if (!flow_sync_->start(error)) return false;
   }
   if (config_.announce.enabled() &&

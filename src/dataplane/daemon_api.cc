@@ -50,6 +50,7 @@ Stats Daemon::stats() const {
   }
   out.services = core_.service_status(now);
   out.agents = core_.agents(now);
+  out.node = node_status();
   return out;
 }
 

@@ -168,7 +168,8 @@ std::vector<FlowSyncRecord> WorkerFleet::table(size_t limit) {
   for (const FlowRecord& r : listing.flows) {
     const bool established = r.value.tcp_state == TcpFlowState::established;
     if (r.key.protocol == kProtoTcp && !established) continue;
-    if (r.value.flags & kFlowProxied) continue;
+    // Proxied flows have this node's sequence offsets; adopted ones are their node's to send.
+    if (r.value.flags & (kFlowProxied | kFlowAdopted)) continue;
     out.push_back(FlowSyncRecord{r.key, r.value.backend, r.value.backend_port, established});
   }
   return out;

@@ -32,6 +32,9 @@ struct FlowTimeouts {
 inline constexpr uint8_t kFlowProxied = 0x01;
 // A proxied flow whose back-end has not yet answered its SYN.
 inline constexpr uint8_t kFlowProxyOpening = 0x02;
+// Adopted from another node (flow_sync) and not yet seen here: not sent back to the peers. The
+// first packet of the flow that reaches this node clears it (the node then carries the flow).
+inline constexpr uint8_t kFlowAdopted = 0x08;
 // Bits 4..6: the MSS class of the proxied flow's cookie (lb/syn_cookie.h).
 inline constexpr unsigned kFlowMssShift = 4;
 inline constexpr uint8_t kFlowMssMask = 0x70;

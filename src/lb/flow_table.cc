@@ -281,17 +281,28 @@ void FlowTable::journal(const FlowKey& key, const FlowValue& flow) {
 
 bool FlowTable::adopt(const FlowSyncRecord& record, uint64_t now_ms, const FlowTimeouts& timeouts) {
   const uint64_t hash = flow_hash(record.key);
-  if (lookup(record.key, hash, now_ms) != nullptr) return false;
-  FlowValue* flow =
-      insert(record.key, hash,
-             FlowValue{record.backend, record.backend_port, TcpFlowState::none, 0, 0}, now_ms);
-  if (flow == nullptr) return false;
-  // An ACK moves a new TCP entry to established and sets every protocol's timeout. Not
-  // journaled again: it came from a peer.
+  const uint8_t flags = record.established ? kTcpAck : 0;
+  // Not journaled again: it came from a peer.
   FlowSyncRing* journal = std::exchange(journal_, nullptr);
-  observe(*flow, record.key.protocol, record.established ? kTcpAck : 0, now_ms, timeouts);
+  bool adopted = false;
+  if (FlowValue* known = lookup(record.key, hash, now_ms)) {
+    // A peer still carries a flow this table has with the same back-end (its periodic refresh):
+    // the timeout starts again. Anything else this node saw itself wins.
+    const bool same =
+        known->backend == record.backend && known->backend_port == record.backend_port;
+    const bool live =
+        record.key.protocol != kProtoTcp || known->tcp_state == TcpFlowState::established;
+    if (same && live) observe(*known, record.key.protocol, flags, now_ms, timeouts);
+  } else if (FlowValue* flow = insert(record.key, hash,
+                                      FlowValue{record.backend, record.backend_port,
+                                                TcpFlowState::none, kFlowAdopted, 0},
+                                      now_ms)) {
+    // An ACK moves a new TCP entry to established; every protocol gets its timeout.
+    observe(*flow, record.key.protocol, flags, now_ms, timeouts);
+    adopted = true;
+  }
   journal_ = journal;
-  return true;
+  return adopted;
 }
 
 size_t FlowTable::expire_due(uint64_t now_ms) {

@@ -108,10 +108,11 @@ class FlowTable {
     if (journal_ != nullptr) journal(key, flow);
   }
   uint64_t sync_journal_full() const { return journal_full_; }
-  // flow_sync: adopts a flow another node made, unless this table has one for the key (what
-  // this node saw itself wins). TCP flows come established (the only ones shared); the entry
-  // gets the timeouts of its state as if its last packet arrived now. False when there was no
-  // room (both buckets full of established flows) or the key is known.
+  // flow_sync: adopts a flow another node made (marked kFlowAdopted), unless this table has one
+  // for the key (what this node saw itself wins; with the same back-end, a peer's refresh, its
+  // timeout starts again). TCP flows come established (the only ones shared); the entry gets the
+  // timeouts of its state as if its last packet arrived now. False when nothing was adopted:
+  // the key is known, or there was no room (both buckets full of established flows).
   bool adopt(const FlowSyncRecord& record, uint64_t now_ms, const FlowTimeouts& timeouts);
 
   // Whether new flows recently found both candidate buckets full (in the last kPressureHoldMs).

@@ -454,6 +454,8 @@ std::optional<Decision> proxied_backend_segment(PipelineContext& ctx, Packet& pk
     return proxied_client_segment(snap, ctx, pkt, service, *flow);
   }
   if (flow == nullptr) return open_flow(snap, ctx, pkt, service, events, bare_syn);
+  // A flow adopted from another node now reaches this one: this node carries it from here on.
+  flow->flags &= static_cast<uint8_t>(~kFlowAdopted);
   ctx.flows.observe(*flow, p.l4_protocol, p.tcp_flags, ctx.now_ms, snap.timeouts);
   return forward_to_backend(snap, ctx, pkt, service, flow->backend, flow->backend_port);
 }

@@ -231,7 +231,10 @@ def test_metrics_parse_as_prometheus_text_and_every_documented_family_is_there(d
     conditional = {"fairway_backend_healthy", "fairway_backend_health_check_failures_total",
                    "fairway_backend_load_factor", "fairway_backend_cpu_utilization_ratio",
                    "fairway_backend_memory_utilization_ratio", "fairway_backend_active_clients",
-                   "fairway_backend_report_age_seconds"}
+                   "fairway_backend_report_age_seconds",
+                   # announce (tests/api/test_api_node.py) and flow_sync (the scale-out lab)
+                   "fairway_bird_reconfigurations_total", "fairway_bird_failures_total",
+                   "fairway_flow_sync_records_total", "fairway_flow_sync_refused_total"}
     missing = documented - typed - conditional
     assert not missing, "documented in docs/API.md but not exposed: %s" % sorted(missing)
     undocumented = typed - documented

@@ -11,7 +11,7 @@ import tempfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from apilib import (FAIRWAYCTL, FAIRWAYD, TOKEN, call, ctl, get_json,  # noqa: E402
+from apilib import (FAIRWAYCTL, FAIRWAYD, TOKEN, call, ctl, get, get_json,  # noqa: E402
                     running_daemon, wait_for)
 
 if os.geteuid() != 0:
@@ -159,3 +159,20 @@ def test_an_unreachable_bird_is_retried_and_reported(daemon, bird_dir):
     wait_for(lambda: node(daemon.listen)["bird"]["in_bird"] == [], seconds=10, what="retry")
     assert node(daemon.listen)["bird"]["last_error"] == ""
     assert call(daemon.listen, "POST", "/api/v1/node/undrain")[0] == 200
+
+
+def test_the_node_in_the_metrics(daemon):
+    call(daemon.listen, "POST", "/api/v1/node/drain", {"deadline": "1h"})
+    try:
+        wait_for(lambda: node(daemon.listen)["bird"]["in_bird"] == [], what="VIP withdrawn")
+        text = get(daemon.listen, "/metrics")[2]
+        assert "fairway_node_drained 1" in text, text
+        assert 'fairway_vip_announced{vip="198.18.100.1"} 0' in text
+        assert "fairway_bird_reconfigurations_total " in text
+        assert "fairway_bird_failures_total " in text
+        assert "fairway_flow_sync_records_total" not in text  # no flow_sync section
+    finally:
+        call(daemon.listen, "POST", "/api/v1/node/undrain")
+    wait_for(lambda: 'fairway_vip_announced{vip="198.18.100.1"} 1' in get(daemon.listen, "/metrics")[2],
+             what="VIP announced in the metrics")
+    assert "fairway_node_drained 0" in get(daemon.listen, "/metrics")[2]

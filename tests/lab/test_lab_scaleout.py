@@ -314,6 +314,10 @@ def test_node_added(lab, vip):
         assert lab.router_nexthops(vip) == sorted(hops({1, 2, 3}))
         time.sleep(AFTER)
         carried = node_counters(lab, 3)
+        joined = _sync_figures(lab, 3)
+        status, stats = lab.node_api(3, "GET", "/api/v1/stats")
+        assert status == 200, stats
+        adopted = stats["counters"]["flows_adopted"]
     except BaseException:
         client.kill()
         raise
@@ -323,6 +327,9 @@ def test_node_added(lab, vip):
         "router s": "%.2f" % added, "note": "from the node's creation (fairwayd, BIRD) to 3 next hops"})
     check_steady(result, stopped, allow_fresh_failures=True)
     assert carried > 0, "the new node forwarded nothing"
+    # The joining node asked its peers for their tables and adopted their flows.
+    assert joined["table_requests_sent"] > 0 and joined["records_received"] > 0, joined
+    assert adopted > 0, stats["counters"]
 
 
 @pytest.mark.parametrize("vip", VIPS)
@@ -413,6 +420,7 @@ def test_node_killed_while_a_backend_is_added(lab, vip, sync):
             raise
         result = client.finish()
         synced = _sync_figures(lab, 1) if sync else None
+        metrics = lab.node_api(1, "GET", "/metrics")[1]
     finally:
         lab.flow_sync = True
         for n in list(lab.nodes):
@@ -426,6 +434,8 @@ def test_node_killed_while_a_backend_is_added(lab, vip, sync):
         assert result["held_broken"] == 0, [h for h in result["held"] if h["error"] or not h["opened"]]
         assert result["held_switched"] == 0
         assert synced["records_received"] > 0 and sum(synced["refused"].values()) == 0, synced
+        assert 'fairway_flow_sync_records_total{result="received"}' in metrics, metrics
     else:
+        assert "fairway_flow_sync_records_total" not in metrics
         # Without shared state some held connections break: the test can fail.
         assert result["held_broken"] + result["held_switched"] > 0, result["held"]

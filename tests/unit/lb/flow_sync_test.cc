@@ -68,6 +68,7 @@ TEST(FlowSync, AdoptedFlowsKeepTheirBackendAndTimeoutsAndNeverOverrideOurOwn) {
   ASSERT_NE(adopted, nullptr);
   EXPECT_EQ(adopted->backend, tcp.backend);
   EXPECT_EQ(adopted->tcp_state, TcpFlowState::established);
+  EXPECT_EQ(adopted->flags, kFlowAdopted);  // not sent back to the peers
   EXPECT_EQ(table.lookup(key(2000), flow_hash(key(2000)), 5'200), nullptr);  // expired
   EXPECT_TRUE(journal.empty());  // not sent back to the peers
   // Ours wins: a key this table knows is left as it is.
@@ -82,6 +83,26 @@ TEST(FlowSync, AdoptedFlowsKeepTheirBackendAndTimeoutsAndNeverOverrideOurOwn) {
   ASSERT_TRUE(table.adopt(udp, 100, timeouts));
   EXPECT_NE(table.lookup(udp.key, flow_hash(udp.key), 2'000), nullptr);
   EXPECT_EQ(table.lookup(udp.key, flow_hash(udp.key), 2'200), nullptr);
+}
+
+TEST(FlowSync, APeersRefreshRestartsTheTimeoutOfTheSameFlowOnly) {
+  FlowTable table(1024);
+  FlowTimeouts timeouts;
+  timeouts.tcp_established_ms = 5'000;
+  const FlowSyncRecord tcp{key(4000), *IpAddress::parse("198.18.1.13"), 80, true};
+  ASSERT_TRUE(table.adopt(tcp, 0, timeouts));
+  EXPECT_FALSE(table.adopt(tcp, 4'000, timeouts));  // known: a refresh, not a new flow
+  EXPECT_NE(table.lookup(tcp.key, flow_hash(tcp.key), 8'000), nullptr);  // alive until 9 000
+  EXPECT_EQ(table.lookup(tcp.key, flow_hash(tcp.key), 9'100), nullptr);
+  // Another back-end for the key: this node's entry is left alone, its timeout too.
+  ASSERT_TRUE(table.adopt(tcp, 10'000, timeouts));
+  FlowSyncRecord elsewhere = tcp;
+  elsewhere.backend = *IpAddress::parse("198.18.1.11");
+  EXPECT_FALSE(table.adopt(elsewhere, 14'000, timeouts));
+  const FlowValue* flow = table.lookup(tcp.key, flow_hash(tcp.key), 14'000);
+  ASSERT_NE(flow, nullptr);
+  EXPECT_EQ(flow->backend, tcp.backend);
+  EXPECT_EQ(table.lookup(tcp.key, flow_hash(tcp.key), 15'100), nullptr);
 }
 
 }  // namespace
