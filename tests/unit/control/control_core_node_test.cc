@@ -5,41 +5,13 @@
 #include "control/announcement.h"
 #include "control/config_loader.h"
 #include "control/control_core.h"
+#include "fake_data_plane.h"
 
 namespace fairway {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = ControlCore::Clock;
-
-class CountingDataPlane : public DataPlane {
- public:
-  uint64_t publish(std::unique_ptr<Snapshot> next) override {
-    running_ = std::move(next);
-    return 0;
-  }
-  uint64_t next_version() override { return ++version_; }
-  const Snapshot* running() const override { return running_.get(); }
-  std::vector<RuntimePort> ports() const override {
-    return {RuntimePort{"client", {}, false, 0}, RuntimePort{"server", {}, false, 0}};
-  }
-  std::vector<WorkerState> workers() const override {
-    WorkerState w;
-    w.flows = flows;
-    return {w};
-  }
-  ServiceEvents service_events(uint32_t) const override { return {}; }
-  FlowCounts backend_flows(uint32_t) const override { return {}; }
-  BackendTraffic backend_traffic(uint32_t) const override { return {}; }
-  FlowListing query_flows(const FlowFilter&, size_t, std::chrono::milliseconds) override {
-    return {};
-  }
-  uint64_t flows = 0;
-
- private:
-  std::unique_ptr<Snapshot> running_;
-  uint64_t version_ = 0;
-};
 
 constexpr const char* kConfig =
     "ports:\n"
@@ -69,7 +41,7 @@ struct NodeTest : ::testing::Test {
         change_backend(core.config(), service, backend, BackendChange{std::nullopt, drain}));
     ASSERT_EQ(r.status, 200) << r.body.dump();
   }
-  CountingDataPlane data_plane;
+  FakeDataPlane data_plane;
   ControlCore core{config(), data_plane};
   Clock::time_point start = Clock::now();
 };
@@ -94,7 +66,7 @@ TEST_F(NodeTest, AVipIsAnnouncedWhileAnyOfItsServicesHasABackendUp) {
 }
 
 TEST_F(NodeTest, DrainWithdrawsEverythingAndEndsWhenTheFlowsHaveEnded) {
-  data_plane.flows = 7;
+  data_plane.worker_states[0].flows = 7;
   EXPECT_EQ(core.drain_node(60s, start).status, 200);
   EXPECT_EQ(core.drain_node(60s, start).status, 409);  // once
   EXPECT_TRUE(core.announcement_plan().announced.empty());
@@ -103,13 +75,13 @@ TEST_F(NodeTest, DrainWithdrawsEverythingAndEndsWhenTheFlowsHaveEnded) {
   NodeStatus node = core.node_status(start + 1s);
   EXPECT_EQ(node.state, "draining");
   EXPECT_EQ(node.flows, 7u);
-  data_plane.flows = 0;
+  data_plane.worker_states[0].flows = 0;
   core.tick(start + 2s);
   node = core.node_status(start + 2s);
   EXPECT_EQ(node.state, "drained");
   EXPECT_EQ(node.drained_because, "flows ended");
   // Flows that arrive after the drain ended (a router still converging) do not undo it.
-  data_plane.flows = 3;
+  data_plane.worker_states[0].flows = 3;
   core.tick(start + 3s);
   EXPECT_EQ(core.node_status(start + 3s).state, "drained");
   EXPECT_EQ(core.undrain_node().status, 200);
@@ -118,7 +90,7 @@ TEST_F(NodeTest, DrainWithdrawsEverythingAndEndsWhenTheFlowsHaveEnded) {
 }
 
 TEST_F(NodeTest, ADrainEndsAtItsDeadlineWithFlowsLeft) {
-  data_plane.flows = 7;
+  data_plane.worker_states[0].flows = 7;
   ASSERT_EQ(core.drain_node(10s, start).status, 200);
   core.tick(start + 9s);
   EXPECT_EQ(core.node_status(start + 9s).state, "draining");
@@ -130,7 +102,7 @@ TEST_F(NodeTest, ADrainEndsAtItsDeadlineWithFlowsLeft) {
 }
 
 TEST_F(NodeTest, ADrainSurvivesAReload) {
-  data_plane.flows = 1;
+  data_plane.worker_states[0].flows = 1;
   ASSERT_EQ(core.drain_node(60s, start).status, 200);
   ApiResult reloaded = core.reload("test");
   (void)reloaded;  // the file name does not exist here: refused or not, the drain stays
