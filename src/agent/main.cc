@@ -29,6 +29,7 @@
 #include "agent/arguments.h"
 #include "agent/load_sampler.h"
 #include "agent/sender.h"
+#include "build_info.h"
 #include "report/load_report.h"
 #include "report/signature.h"
 #include "util/key_file.h"
@@ -333,6 +334,7 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"fairway-agent - reports this server's load to fairwayd"};
   define_options(app, options);
+  app.set_version_flag("--version", FAIRWAY_VERSION_LINE("fairway-agent"));
   CLI11_PARSE(app, argc, argv);
 
   // stdout carries reports (--once, --dry-run); the log goes to stderr.

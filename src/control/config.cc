@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "control/config_loader.h"
+#include "util/key_file.h"
 
 namespace fairway {
 namespace config_detail {
@@ -157,8 +158,17 @@ void ConfigLoader::read_announce(const Field& field) {
 }
 
 void ConfigLoader::read_control(const Field& field) {
-  MapReader map = field.map({"listen", "token"});
-  if (auto token = map.get("token")) config_.control_token = token->string();
+  MapReader map = field.map({"listen", "token", "token_file"});
+  auto token = map.get("token");
+  auto token_file = map.get("token_file");
+  if (token && token_file) token_file->fail("give either token or token_file, not both");
+  if (token) config_.control_token = token->string();
+  if (token_file) {
+    // Out of the configuration file and of `ps`: the token is read from its own file.
+    Result<KeyFile> read = load_key_file(token_file->string());
+    if (!read) token_file->fail(read.error().message);
+    config_.control_token = read->key;
+  }
   auto listen = map.get("listen");
   if (!listen) return;
   if (listen->node().IsScalar() && listen->node().Scalar() == "off") {

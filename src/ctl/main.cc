@@ -17,6 +17,7 @@
 //   fairwayctl node                                   (this node in a cluster: state, VIPs)
 //   fairwayctl -t TOKEN node drain --deadline 60s --wait
 //   fairwayctl -t TOKEN node undrain
+//   (the token also from --token-file FILE or $FAIRWAY_TOKEN)
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +31,7 @@
 #include <string>
 #include <thread>
 
+#include "build_info.h"
 #include "packet/addresses.h"
 
 namespace {
@@ -559,7 +561,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-o,--output", c.output, "table (for people) or json (for scripts)")
       ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("-t,--token", c.token, "bearer token for changes (control.token)");
+  app.add_option("-t,--token", c.token, "bearer token for changes (control.token)")
+      ->envname("FAIRWAY_TOKEN");
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "read the token from this file (keeps it out of `ps` and the shell's history)");
+  app.set_version_flag("--version", FAIRWAY_VERSION_LINE("fairwayctl"));
   app.require_subcommand(1);
   define_reads(app, c);
   define_changes(app, c);
@@ -570,6 +577,17 @@ int main(int argc, char** argv) {
     // --help is a success; every other parse error is a usage error: exit 2, as documented
     // (CLI11's own codes, 105 and up, mean nothing to a script).
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "fairwayctl: cannot read the token file '%s'\n", token_file.c_str());
+      return 2;
+    }
+    c.token = text.str();
+    c.token.erase(c.token.find_last_not_of(" \t\r\n") + 1);
   }
   bool usage_error = false;
   if (std::optional<Request> request = change_request(c, usage_error)) {

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "build_info.h"
 #include "control/config.h"
 #include "sim/simulator.h"
 
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   app.add_option("flow", flow,
                  "PROTO SRC:PORT DST:PORT [TCP FLAGS, letters of SAFRP; default S] (else read "
                  "such lines from stdin)");
+  app.set_version_flag("--version", FAIRWAY_VERSION_LINE("fairway-sim"));
   CLI11_PARSE(app, argc, argv);
 
   fairway::ConfigResult loaded = fairway::load_config_file(config_path);

@@ -5,6 +5,7 @@ and a BIRD that cannot be reached."""
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 
@@ -176,3 +177,17 @@ def test_the_node_in_the_metrics(daemon):
     wait_for(lambda: 'fairway_vip_announced{vip="198.18.100.1"} 1' in get(daemon.listen, "/metrics")[2],
              what="VIP announced in the metrics")
     assert "fairway_node_drained 0" in get(daemon.listen, "/metrics")[2]
+
+
+def test_fairwayctl_takes_the_token_from_the_environment_or_a_file(daemon, bird_dir):
+    env = dict(os.environ, FAIRWAY_TOKEN=TOKEN)
+    r = subprocess.run([FAIRWAYCTL, "-s", daemon.listen, "node", "drain"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "node draining" in r.stdout, (r.stdout, r.stderr)
+    token_file = os.path.join(bird_dir, "token")
+    with open(token_file, "w") as f:
+        f.write(TOKEN + "\n")
+    r = ctl(daemon.listen, "--token-file", token_file, "node", "undrain")
+    assert r.returncode == 0 and "node active" in r.stdout, (r.stdout, r.stderr)
+    r = ctl(daemon.listen, "--token-file", os.path.join(bird_dir, "nope"), "node", "undrain")
+    assert r.returncode == 2 and "cannot read the token file" in r.stderr
