@@ -7,6 +7,7 @@ Run: /usr/bin/python3 -m pytest -q tests/sim (fairwayd needs root, the simulator
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,8 @@ def config_file():
     path = os.path.join(work, "config.json")
     with open(path, "w") as f:
         json.dump(config, f)
-    return case, path
+    yield case, path
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def sim(config, *args, stdin=None):
