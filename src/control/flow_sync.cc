@@ -128,10 +128,9 @@ void FlowSync::run() {
     poll(&p, 1, static_cast<int>(kPeriod.count()));
     const uint64_t now_wall = wall_ms();
     receive(now_wall);
-    const uint64_t now_ns = steady_ns();
-    rate_.refill(now_ns);
-    send_journaled(now_ns, now_wall);
-    send_tables(now_ns, now_wall);
+    rate_.refill(steady_ns());
+    send_journaled(now_wall);
+    send_tables(now_wall);
     // A joining node asks every peer that has not answered yet, every 2 s for 30 s (a peer may
     // not be reachable before the neighbors are resolved).
     const auto now = SteadyClock::now();
@@ -187,7 +186,7 @@ void FlowSync::receive(uint64_t now_wall_ms) {
   status_.records_not_installed += full;
 }
 
-void FlowSync::send_journaled(uint64_t, uint64_t now_wall_ms) {
+void FlowSync::send_journaled(uint64_t now_wall_ms) {
   std::array<FlowSyncRecord, kSyncMaxRecords> batch;
   while (true) {
     const size_t n = workers_.take_journaled(batch);
@@ -206,7 +205,7 @@ void FlowSync::send_journaled(uint64_t, uint64_t now_wall_ms) {
   }
 }
 
-void FlowSync::send_tables(uint64_t, uint64_t now_wall_ms) {
+void FlowSync::send_tables(uint64_t now_wall_ms) {
   while (!table_dumps_.empty()) {
     auto& [peer, records] = table_dumps_.front();
     while (!records.empty()) {

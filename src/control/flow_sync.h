@@ -63,8 +63,8 @@ class FlowSync {
  private:
   void run();
   void receive(uint64_t now_wall_ms);
-  void send_journaled(uint64_t now_ns, uint64_t now_wall_ms);
-  void send_tables(uint64_t now_ns, uint64_t now_wall_ms);
+  void send_journaled(uint64_t now_wall_ms);
+  void send_tables(uint64_t now_wall_ms);
   void request_tables(uint64_t now_wall_ms);
   void refresh_peers();
   void send_to(const sockaddr_storage& peer, std::span<const FlowSyncRecord> records,
