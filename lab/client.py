@@ -277,6 +277,16 @@ def cmd_reuse(a):
     lo, hi = int(lo), int(hi or lo)
     if not (1024 <= lo <= hi <= 65535 and hi - lo < 64):
         raise SystemExit("--ports must be LO-HI within 1024..65535, at most 64 ports")
+    # Ports the kernel hands out to other connect()s in this namespace would make some of the
+    # binds fail now and then, depending on what else runs: refuse them up front.
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph_lo, eph_hi = map(int, f.read().split())
+    except (OSError, ValueError):
+        eph_lo, eph_hi = 32768, 60999
+    if lo <= eph_hi and hi >= eph_lo:
+        raise SystemExit("--ports %d-%d overlaps the ephemeral ports %d-%d of this namespace"
+                         % (lo, hi, eph_lo, eph_hi))
     ports = list(range(lo, hi + 1))
     end = time.monotonic() + min(a.seconds, 300)
     errors, backends, records = {}, {}, []

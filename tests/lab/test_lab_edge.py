@@ -180,7 +180,9 @@ def lab_small():
 
 # ---- (a) port reuse -----------------------------------------------------------------------------
 
-REUSE_PORTS = {VIP4_DSR: "41000-41015", VIP4_NAT: "42000-42015"}
+# Above the kernel's ephemeral ports (32768-60999): no other connection of the client namespace
+# can hold one of them when the reusing client binds it.
+REUSE_PORTS = {VIP4_DSR: "61000-61015", VIP4_NAT: "62000-62015"}
 REUSE_RATE = 80        # connections a second per VIP: each of the 16 ports again every 0.2 s
 REUSE_BEFORE = 3.0     # seconds of reuse before the change: every port has a live entry
 REUSE_AFTER = 6.0      # seconds of reuse after the change took effect
