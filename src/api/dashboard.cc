@@ -45,10 +45,12 @@ async function refresh() {
       status.uptime_seconds + " s, snapshot " + status.snapshot_version + ", " + status.services +
       " services, " + status.backends_down + " back-ends down, retiring " +
       status.retiring.services + " services / " + status.retiring.backends + " back-ends";
-    table("workers", ["worker", "lcore", "snapshot", "flows", "half-open", "flow table", "load %"],
+    table("workers", ["worker", "lcore", "snapshot", "flows", "half-open", "flow table",
+      "SYN proxy", "load %"],
       status.workers.map(w => [num(w.worker), num(w.lcore), num(w.snapshot_version), num(w.flows),
         num(w.half_open_flows), td(w.under_pressure ? "under pressure" : "normal",
-        w.under_pressure ? "down" : "up"), num(w.load_percent)]));
+        w.under_pressure ? "down" : "up"), td(w.syn_proxy_engaged ? "engaged" : "idle",
+        w.syn_proxy_engaged ? "down" : "up"), num(w.load_percent)]));
     table("edge", ["service", "SYNs", "untracked flows", "denied packets", "SYN proxy",
       "cookies sent", "cookies validated", "bad cookies", "deny list"],
       services.map(s => [td(s.name), num(s.counters.syns), num(s.counters.flows_untracked),

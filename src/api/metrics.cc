@@ -85,6 +85,10 @@ void worker_metrics(Exposition& out, const Stats& stats) {
                        "1 while the worker's flow table is under pressure (half-open flows evicted "
                        "first)."),
              [](const WorkerState& w) { return w.under_pressure ? 1.0 : 0.0; });
+  per_worker(out.gauge("fairway_syn_proxy_engaged",
+                       "1 while the worker answers SYNs of `syn_proxy: under_pressure` services "
+                       "with cookies."),
+             [](const WorkerState& w) { return w.syn_proxy_engaged ? 1.0 : 0.0; });
   per_worker(out.gauge("fairway_worker_snapshot_version",
                        "Snapshot version each worker acknowledged running."),
              [](const WorkerState& w) { return as_double(w.snapshot_version); });

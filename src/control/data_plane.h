@@ -23,6 +23,7 @@ struct WorkerState {
   uint64_t flows = 0;             // flow-table entries in use
   uint64_t half_open = 0;         // of which have seen only a SYN
   bool under_pressure = false;    // half-open flows are evicted first
+  bool syn_proxy_engaged = false;  // `syn_proxy: under_pressure` services answer with cookies
   double load = 0;                // share of the last second spent on bursts with packets
   WorkerCounters counters;
 };

@@ -101,6 +101,7 @@ nlohmann::json worker_status_json(const WorkerState& w) {
           {"flows", w.flows},
           {"half_open_flows", w.half_open},
           {"under_pressure", w.under_pressure},
+          {"syn_proxy_engaged", w.syn_proxy_engaged},
           {"load_percent", std::round(w.load * 1000) / 10},
           {"busy_cycles", w.counters.busy_cycles}};
 }
@@ -119,6 +120,7 @@ nlohmann::json to_json(const Stats& stats) {
                        {"flows", w.flows},
                        {"half_open_flows", w.half_open},
                        {"under_pressure", w.under_pressure},
+                       {"syn_proxy_engaged", w.syn_proxy_engaged},
                        {"counters", to_json(w.counters)}});
   }
   nlohmann::json ports = nlohmann::json::array();

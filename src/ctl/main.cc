@@ -198,6 +198,10 @@ void print_stats(const nlohmann::json& s) {
       if (w.value("under_pressure", false)) {
         std::printf("worker %d: flow table UNDER PRESSURE\n", w["worker"].get<int>());
       }
+      if (w.value("syn_proxy_engaged", false)) {
+        std::printf("worker %d: SYN proxy ENGAGED (under_pressure services answer with cookies)\n",
+                    w["worker"].get<int>());
+      }
     }
   }
   if (s.contains("exception_path")) {

@@ -197,6 +197,8 @@ int worker_main(void* arg) {
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);
     ctx.half_open.store(ctx.flows->half_open(), std::memory_order_relaxed);
     ctx.under_pressure.store(ctx.flows->under_pressure(pipeline.now_ms), std::memory_order_relaxed);
+    ctx.syn_proxy_engaged.store(pipeline.syn_proxy.active(pipeline.now_ms),
+                                std::memory_order_relaxed);
     ctx.publisher->quiescent(ctx.index);
     if (received != 0) {
       ++ctx.counters.busy_iterations;

@@ -66,6 +66,7 @@ struct alignas(64) WorkerContext {
   // The flow table's state for the control core: half-open entries and pressure.
   std::atomic<uint64_t> half_open{0};
   std::atomic<bool> under_pressure{false};
+  std::atomic<bool> syn_proxy_engaged{false};  // `under_pressure` services answer with cookies
 };
 
 // The queues of worker `index` on every port.

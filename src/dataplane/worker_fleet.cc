@@ -110,7 +110,9 @@ std::vector<WorkerState> WorkerFleet::workers() const {
     out.push_back({w.index, w.lcore, w.running_version.load(std::memory_order_relaxed),
                    w.flow_count.load(std::memory_order_relaxed),
                    w.half_open.load(std::memory_order_relaxed),
-                   w.under_pressure.load(std::memory_order_relaxed), load_[i].load, w.counters});
+                   w.under_pressure.load(std::memory_order_relaxed),
+                   w.syn_proxy_engaged.load(std::memory_order_relaxed), load_[i].load,
+                   w.counters});
   }
   return out;
 }

@@ -44,6 +44,8 @@ struct SynProxyEngagement {
   uint32_t sent = 0;       // cookies sent in the window
   uint32_t validated = 0;  // cookies validated in the window
   bool engaged(bool table_under_pressure, uint64_t now_ms);
+  // Whether SYNs to `under_pressure` services get cookies now (as of the last one decided).
+  bool active(uint64_t now_ms) const { return now_ms < until_ms; }
 };
 
 struct PipelineContext {

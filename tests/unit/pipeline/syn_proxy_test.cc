@@ -234,6 +234,7 @@ TEST(SynProxyUnderPressure, OffWhileTheTableIsCalmOnUnderAFloodAndForAWhileAfter
   Decision d = h.run(*snap, from_client(kTcpSyn, kClientIsn, 0));
   EXPECT_EQ(d.port, 1);  // calm: the SYN goes to the back-end, an entry is made
   EXPECT_EQ(h.counters.syn_cookies_sent, 0u);
+  EXPECT_FALSE(h.ctx.syn_proxy.active(h.ctx.now_ms));
   // A flood of SYNs from many sources fills a quarter of the table with half-open entries.
   for (uint32_t i = 0; h.flows.half_open() * 4 <= h.flows.capacity(); ++i) {
     FrameSpec s = client_segment(static_cast<uint16_t>(1024 + i % 60000), kTcpSyn);
@@ -257,6 +258,7 @@ TEST(SynProxyUnderPressure, OffWhileTheTableIsCalmOnUnderAFloodAndForAWhileAfter
     }
   }
   EXPECT_FALSE(h.flows.under_pressure(h.ctx.now_ms));
+  EXPECT_TRUE(h.ctx.syn_proxy.active(h.ctx.now_ms));  // what the status shows as engaged
   EXPECT_GE(h.counters.syn_cookies_sent, 3000u);
   EXPECT_EQ(h.run(*snap, from_client(kTcpSyn, 9, 0)).port, 0);
   // Flood over: the last second of it still counts, then SynProxyEngagement::kHoldMs later SYNs
@@ -267,6 +269,7 @@ TEST(SynProxyUnderPressure, OffWhileTheTableIsCalmOnUnderAFloodAndForAWhileAfter
   FrameSpec late = from_client(kTcpSyn, 13, 0);
   late.src_port = 50001;
   EXPECT_EQ(h.run(*snap, late).port, 1);
+  EXPECT_FALSE(h.ctx.syn_proxy.active(h.ctx.now_ms));
 }
 
 TEST_F(SynProxy, SegmentsWithoutFlowOrCookieLeaveNoEntry) {
