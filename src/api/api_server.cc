@@ -195,6 +195,9 @@ void ApiServer::route_reads() {
   server_->Get("/api/v1/node", [this](Req, Res res) { reply_json(res, 200, handlers_.node()); });
   server_->Get("/api/v1/agents",
                [this](Req, Res res) { reply_json(res, 200, handlers_.agents()); });
+  server_->Get("/api/v1/config", [this](Req, Res res) {
+    res.set_content(handlers_.config_yaml(), "application/yaml; charset=utf-8");
+  });
   server_->Get("/",
                [](Req, Res res) { res.set_content(dashboard_html(), "text/html; charset=utf-8"); });
   server_->Get("/metrics", [this](Req, Res res) {

@@ -77,6 +77,8 @@ struct ApiHandlers {
   std::function<nlohmann::json()> node;
   std::function<ApiResult(uint64_t deadline_ms)> drain_node;
   std::function<ApiResult()> undrain_node;
+  // GET /api/v1/config: the running configuration as YAML (control/config_writer.h).
+  std::function<std::string()> config_yaml;
 };
 
 class ApiServer {

@@ -158,7 +158,14 @@ void ConfigLoader::read_announce(const Field& field) {
 }
 
 void ConfigLoader::read_control(const Field& field) {
-  MapReader map = field.map({"listen", "token", "token_file"});
+  MapReader map = field.map({"listen", "token", "token_file", "state_file"});
+  if (auto f = map.get("state_file")) {
+    config_.state_file = f->string();
+    if (config_.state_file.empty() || config_.state_file[0] != '/') {
+      f->fail("'" + config_.state_file + "' is not an absolute path, expected e.g. " +
+              "/var/lib/fairway/state.yaml");
+    }
+  }
   auto token = map.get("token");
   auto token_file = map.get("token_file");
   if (token && token_file) token_file->fail("give either token or token_file, not both");
@@ -168,6 +175,7 @@ void ConfigLoader::read_control(const Field& field) {
     Result<KeyFile> read = load_key_file(token_file->string());
     if (!read) token_file->fail(read.error().message);
     config_.control_token = read->key;
+    config_.control_token_file = token_file->string();
   }
   auto listen = map.get("listen");
   if (!listen) return;

@@ -184,7 +184,11 @@ struct Config {
   bool answer_echo = true;            // ICMP echo to a VIP is answered
   bool udp_port_unreachable = false;  // unserved UDP: ICMP port unreachable instead of silent drop
   std::string control_listen = "127.0.0.1:9180";  // control API "HOST:PORT"; empty: no API
-  std::string control_token;  // when set, API changes need "Authorization: Bearer <token>"
+  std::string control_token;       // when set, API changes need "Authorization: Bearer <token>"
+  std::string control_token_file;  // where control_token was read from (empty: inline or none)
+  // Where the API's changes and the node's drain are kept across restarts (empty: nowhere; a
+  // reload keeps them either way). See control/runtime_state.h.
+  std::string state_file;
   std::vector<PortConfig> ports;
   std::vector<NeighborConfig> neighbors;
   std::vector<RouteConfig> routes;

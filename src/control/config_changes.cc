@@ -265,7 +265,7 @@ ChangeResult reload(const Config& running, const ConfigResult& fresh) {
   if (!(next.ports == running.ports)) return restart_only("ports");
   if (!(next.exception_path == running.exception_path)) return restart_only("exception_path");
   if (next.control_listen != running.control_listen ||
-      next.control_token != running.control_token) {
+      next.control_token != running.control_token || next.state_file != running.state_file) {
     return restart_only("control");
   }
   return done(next, "reloaded " + file + ": " + std::to_string(next.services.size()) + " services");

@@ -7,17 +7,19 @@
 namespace fairway {
 
 ControlCore::ControlCore(Config config, DataPlane& data_plane)
-    : config_(std::move(config)), data_plane_(data_plane) {}
+    : config_(std::move(config)), file_part_(ApiPart::of(config_)), data_plane_(data_plane) {}
 
 void ControlCore::start(KernelState kernel, Clock::time_point now) {
   started_at_ = now;
   kernel_ = std::move(kernel);
+  restore_saved_state(now);
   runtime_.syn_cookie_key = random_syn_cookie_key();
   adopt_syn_cookie_secret();
   assign_stats_slots();
   update_health_targets();
   collector_.configure(config_.load_feedback);
   publish("start-up");
+  save_state();  // the file as read now; and an unwritable state file is said at once
 }
 
 void ControlCore::tick(Clock::time_point now) {

@@ -9,6 +9,7 @@
 //   control_core_feedback.cc  agents' reports and the least-load distributor
 //   control_core_status.cc    what the API reads: status, services, deny lists, agents
 //   control_core_node.cc      the node in a cluster: drain, undrain, what it announces
+//   control_core_saved.cc     the API's changes kept across reloads and restarts
 //
 // Not thread-safe: the daemon calls it under one lock (its control loop, API threads and the
 // retirement sweeper). Nothing here blocks: flow queries, which wait for the workers, are left to
@@ -29,6 +30,7 @@
 #include "control/health_checker.h"
 #include "control/kernel_state.h"
 #include "control/load_collector.h"
+#include "control/saved_state.h"
 #include "control/snapshot_builder.h"
 #include "control/status.h"
 
@@ -49,7 +51,8 @@ class ControlCore {
 
   ControlCore(Config config, DataPlane& data_plane);
 
-  // Prepares the runtime state for `config` and publishes the first snapshot.
+  // Prepares the runtime state for `config` and publishes the first snapshot. With
+  // control.state_file, first takes back what the API had changed and the drain (saved_state.h).
   void start(KernelState kernel, Clock::time_point now);
   // Once per control-loop tick: health checks, the distributors, the pressure log.
   void tick(Clock::time_point now);
@@ -86,11 +89,15 @@ class ControlCore {
   std::optional<FlowFilter> service_filter(const std::string& name) const;
 
   const Config& config() const { return config_; }
+  // The file's version of what the API changes, the running one, the drain.
+  SavedState saved_state() const;
   const RuntimeState& runtime() const { return runtime_; }
   uint64_t last_publication_ns() const { return last_publication_ns_; }
 
  private:
   void publish(const char* why);
+  void restore_saved_state(Clock::time_point now);
+  void save_state();  // to control.state_file, if set
   void adopt(Config next);
   void retire_removed(const Config& next);
   void adopt_syn_cookie_secret();
@@ -105,7 +112,8 @@ class ControlCore {
   BackendStatus backend_status(const Service& service, const Backend& backend,
                                Clock::time_point now) const;
 
-  Config config_;  // the running configuration: the file plus the API's changes since
+  Config config_;      // the running configuration: the file plus the API's changes since
+  ApiPart file_part_;  // the file's own services and deny list, as last read
   DataPlane& data_plane_;
   KernelState kernel_;
   RuntimeState runtime_;

@@ -36,6 +36,7 @@ ApiResult ControlCore::apply(const ChangeResult& change, int success_status) {
   }
   spdlog::info("{}", change->summary);
   adopt(change->config);
+  save_state();
   return {success_status,
           {{"snapshot_version", data_plane_.running()->version}, {"change", change->summary}}};
 }
@@ -208,10 +209,24 @@ ApiResult ControlCore::reload(const char* trigger) {
     return {409, {{"error", "the configuration was not loaded from a file; nothing to reload"}}};
   }
   spdlog::info("reload ({}): reading {}", trigger, config_.source_path);
-  ChangeResult change = fairway::reload(config_, load_config_file(config_.source_path));
+  ConfigResult fresh = load_config_file(config_.source_path);
+  ChangeResult change = Error{""};
+  if (fresh) {
+    // What the API changed since the file was last read is carried over onto the new file.
+    Merged merged = with_api_changes(saved_state(), *fresh);
+    for (const std::string& w : merged.warnings) spdlog::warn("reload: {}", w);
+    if (merged.kept != 0) {
+      spdlog::info("reload: {} changes made through the API kept", merged.kept);
+    }
+    change = fairway::reload(config_, merged.config);
+  } else {
+    change = fairway::reload(config_, fresh);
+  }
   if (!change) {
     spdlog::error("reload refused, the running configuration stays: {}", change.error().message);
+    return apply(change);
   }
+  file_part_ = ApiPart::of(*fresh);
   return apply(change);
 }
 

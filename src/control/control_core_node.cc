@@ -22,6 +22,7 @@ ApiResult ControlCore::drain_node(std::chrono::milliseconds deadline, Clock::tim
   drain_ = Drain{now, deadline, {}};
   spdlog::info("node: draining (every VIP withdrawn, flows forwarded for up to {} s)",
                deadline.count() / 1000.0);
+  save_state();
   return {200, {{"state", "draining"}, {"deadline_seconds", deadline.count() / 1000.0}}};
 }
 
@@ -29,6 +30,7 @@ ApiResult ControlCore::undrain_node() {
   if (!drain_) return {409, {{"error", "the node is not drained"}}};
   drain_.reset();
   spdlog::info("node: active again (VIPs announced)");
+  save_state();
   return {200, {{"state", "active"}}};
 }
 

@@ -274,6 +274,7 @@ struct Commands {
   CLI::App *deny_list, *deny_add, *deny_remove;
   std::string deny_prefix, deny_service;
   CLI::App *node, *node_status, *node_drain, *node_undrain;
+  CLI::App* config_show;
   std::string drain_deadline;
   bool drain_wait = false;
 };
@@ -345,6 +346,10 @@ void define_node(CLI::App& app, Commands& c) {
                          "wait until the flows have ended (exit 0) or the deadline passed "
                          "(exit 3)");
   c.node_undrain = c.node->add_subcommand("undrain", "announce the VIPs again");
+  auto* config = app.add_subcommand("config", "the running configuration");
+  config->require_subcommand(1);
+  c.config_show = config->add_subcommand(
+      "show", "print it as YAML (the file plus the API's changes; secrets not shown)");
 }
 
 std::string backend_path(const Commands& c) {
@@ -525,8 +530,8 @@ std::string read_path(const Commands& c) {
 
 int run_read(const Commands& c) {
   std::string body;
-  if (c.metrics->parsed()) {
-    if (!fetch(c.server, "/metrics", body)) return 1;
+  if (c.metrics->parsed() || c.config_show->parsed()) {
+    if (!fetch(c.server, c.metrics->parsed() ? "/metrics" : "/api/v1/config", body)) return 1;
     std::cout << body;
     return 0;
   }

@@ -5,6 +5,7 @@
 #include <rte_ethdev.h>
 #include <spdlog/spdlog.h>
 
+#include "control/config_writer.h"
 #include "control/status_json.h"
 #include "dataplane/daemon_internal.h"
 #include "dataplane/stats.h"
@@ -155,6 +156,7 @@ void Daemon::start_api() {
     return core_.drain_node(std::chrono::milliseconds(deadline_ms), Clock::now());
   });
   handlers.undrain_node = locked([this] { return core_.undrain_node(); });
+  handlers.config_yaml = locked([this] { return config_to_yaml(core_.config()); });
   std::string error;
   if (api_.start(config_.control_listen, config_.control_token, handlers, error)) {
     spdlog::info("control API on http://{}/", config_.control_listen);

@@ -111,8 +111,7 @@ std::vector<WorkerState> WorkerFleet::workers() const {
                    w.flow_count.load(std::memory_order_relaxed),
                    w.half_open.load(std::memory_order_relaxed),
                    w.under_pressure.load(std::memory_order_relaxed),
-                   w.syn_proxy_engaged.load(std::memory_order_relaxed), load_[i].load,
-                   w.counters});
+                   w.syn_proxy_engaged.load(std::memory_order_relaxed), load_[i].load, w.counters});
   }
   return out;
 }
