@@ -70,9 +70,10 @@ def metric_names(expr):
 
 
 def exposed_families(text):
-    """Families of a Prometheus text exposition, from TYPE lines and sample names (a histogram's
-    or summary's _bucket/_sum/_count samples count as their family)."""
-    families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
+    """Families of a Prometheus text exposition that have samples (a family announced by a TYPE
+    line alone draws nothing); a histogram's or summary's _bucket/_sum/_count samples count as
+    their family."""
+    families = set()
     for name in re.findall(r"^([A-Za-z_:][A-Za-z0-9_:]*)[{ ]", text, re.M):
         families.add(name)
         families.add(re.sub(r"_(bucket|sum|count)$", "", name))
