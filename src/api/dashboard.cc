@@ -14,7 +14,7 @@ const char* dashboard_html() {
 body { font: 14px system-ui, sans-serif; margin: 0; color: #222; }
 main { padding: .8em 1.5em 1.5em 1.5em; }
 h1 { font-size: 1.3em; margin: 0 0 .2em 0; } h2 { font-size: 1.05em; margin: 1.3em 0 .4em 0; }
-table { border-collapse: collapse; } td, th { padding: .2em .7em; text-align: left; }
+table { border-collapse: collapse; font-size: 13px; } td, th { padding: .2em .5em; text-align: left; }
 th { border-bottom: 1px solid #999; font-weight: 600; } tr:nth-child(even) { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .up { color: #176c2e; } .down, .removed { color: #b3261e; } .drained, .unknown, .weight { color: #8a6100; }
@@ -165,9 +165,11 @@ function draw(status, stats, services, agents) {
     "state", "health", "active flows", "inactive flows", "flows created", "packets in", "bytes in",
     "packets out", "bytes out", "CPU %", "why"], rows);
   table("agents", ["address", "agent", "age s", "stale", "CPU %", "memory %", "clients"],
-    agents.agents.map(a => [td(a.address), td(a.report.agent), num(a.age_seconds),
-      td(a.stale ? "yes" : "no", a.stale ? "down" : ""), num(a.report.cpu_percent),
-      num(a.report.memory_percent), num(a.report.active_clients)]));
+    agents.agents.length ? agents.agents.map(a => [td(a.address), td(a.report.agent),
+      num(a.age_seconds), td(a.stale ? "yes" : "no", a.stale ? "down" : ""),
+      num(a.report.cpu_percent), num(a.report.memory_percent), num(a.report.active_clients)]) :
+    [['<td colspan="7" class="muted">' + (agents.enabled ? "no agent has reported yet" :
+      "none: load_feedback is not configured") + "</td>"]]);
 }
 async function refresh() {
   let answers = null;

@@ -69,7 +69,7 @@ def veth():
 def with_edge(work_config):
     def edit(config):
         config["workers_poll"] = "adaptive"  # a shared test box: no core spinning for nothing
-        config["flow_table"]["timeouts"] = {"tcp_syn": "10s", "tcp_established": "60s"}
+        config["flow_table"]["timeouts"] = {"tcp_syn": "10s", "tcp_established": "20s"}
         config["ports"].append({
             "name": "edge", "device": "net_pcap2,rx_iface_in=%s,tx_pcap=%s/out2.pcap" % (VETH, work_config),
             "mac": EDGE_MAC, "addresses": ["198.18.2.1/24"], "exception_path": False})
@@ -80,8 +80,9 @@ def with_edge(work_config):
 
 
 class Traffic(threading.Thread):
-    """Writes into PEER ~20 times a second: a new connection (SYN, then ACK) to each service and
-    one frame with a bad IPv4 checksum (dropped: bad_ipv4_checksum)."""
+    """Writes into PEER ~20 times a second: new connections (SYN, then ACK) to each service, one
+    to three by turns of 10 s (so that the rates vary), and one frame with a bad IPv4 checksum
+    (dropped: bad_ipv4_checksum)."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -95,8 +96,10 @@ class Traffic(threading.Thread):
         eth = Ether(src=PEER_MAC, dst=EDGE_MAC)
         bad = eth / IP(src="198.18.2.9", dst="198.18.100.1", chksum=0x1234) / TCP(dport=80, flags="S")
         port = 1024
+        started = time.monotonic()
         while not self.stopping.wait(0.05):
-            for vip, dport in (("198.18.100.1", 80), ("198.18.100.2", 443)):
+            burst = 1 + int((time.monotonic() - started) / 10) % 3
+            for vip, dport in (("198.18.100.1", 80), ("198.18.100.2", 443)) * burst:
                 port = port + 1 if port < 65000 else 1024
                 ip = IP(src="198.18.2.%d" % (10 + port % 200), dst=vip)
                 sock.send(bytes(eth / ip / TCP(sport=port, dport=dport, flags="S", seq=1000)))
@@ -209,6 +212,10 @@ def test_workers_table(daemon, browser):
     assert workers[0]["snapshot"] == str(get_json(daemon.listen, "/api/v1/status")["snapshot_version"])
 
 
+def test_agents_table_says_why_it_is_empty(daemon, browser):
+    assert [r["address"] for r in rows(browser, "agents")] == ["none: load_feedback is not configured"]
+
+
 def test_rates_appear_after_a_few_refreshes(daemon, browser):
     def enough(d):
         heads = d.execute_script("return [...document.querySelectorAll('#rates th')].map(h => h.textContent)")
@@ -239,12 +246,16 @@ def test_screenshot(daemon, browser):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     else:
         path = os.path.join(tempfile.mkdtemp(prefix="fairway-dash-shot-"), "dashboard.png")
+    if os.environ.get("FAIRWAY_UPDATE_SCREENSHOT") == "1":
+        time.sleep(90)  # for the picture: sparklines with some history
+    # the whole page, not the window: a viewport as tall as the page
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1400, max(1000, height + 20))
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 1400, "height": height, "deviceScaleFactor": 1, "mobile": False})
     try:
         assert browser.save_screenshot(path)
     finally:
-        browser.set_window_size(1400, 1000)
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(path) > 20000, "a blank page?"
