@@ -119,11 +119,11 @@ async function json(path) {
   const abort = new AbortController(), timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
   try {
     const r = await fetch(path, {cache: "no-store", signal: abort.signal});
-    if (!r.ok) throw new Error(path + ": HTTP " + r.status);
+    if (!r.ok) throw new Error("HTTP " + r.status);
     return await r.json();
   } catch (e) {
-    throw new Error(e.name === "AbortError" ? path + ": no answer within " + TIMEOUT_MS / 1000 +
-      " s" : e.message);
+    throw new Error(path + ": " + (e.name === "AbortError" ? "no answer within " +
+      TIMEOUT_MS / 1000 + " s" : e.message));
   } finally {
     clearTimeout(timer);
   }
