@@ -16,6 +16,7 @@ otherwise it goes to a temporary directory, so that a test run leaves the tree a
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,6 +125,7 @@ def daemon(veth):
         finally:
             traffic.stopping.set()
             traffic.join(5)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +261,7 @@ def test_screenshot(daemon, browser):
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(path) > 20000, "a blank page?"
+    print("\nscreenshot: %s" % path)
 
 
 def stale_banner(driver):
