@@ -162,6 +162,7 @@ class ReportBuilder {
     if (app_) add_app_stats(report);
     SignedReport signed_report{.sequence = report.sequence, .body = to_json(report)};
     signed_report.signature = signature_header(key_, signed_report.body);
+    signed_report.address = report.address.to_string();
     spdlog::debug("report {}: {}", report.sequence, signed_report.body);
     return signed_report;
   }
@@ -255,7 +256,8 @@ void define_options(CLI::App& app, Options& options) {
                  "this server's back-end address as configured in fairwayd (IPv4 or IPv6)")
       ->required();
   app.add_option("--key-file", options.key_file,
-                 "file holding the shared HMAC key (trailing whitespace ignored)")
+                 "file holding the HMAC key: this back-end's own (load_feedback.agents) or the "
+                 "shared one (trailing whitespace ignored)")
       ->required();
   app.add_option("--server", options.server, "fairwayd's control API, HOST:PORT or [IPv6]:PORT")
       ->capture_default_str();

@@ -137,6 +137,7 @@ SendOutcome send_over_http(const HostPort& server, const SignedReport& report) {
   client.set_write_timeout(2, 0);
   const httplib::Headers headers = {
       {kSignatureHeader, report.signature},
+      {kAgentHeader, report.address},
       {"User-Agent", "fairway-agent/" FAIRWAY_VERSION},
   };
   httplib::Result answer = client.Post(kReportPath, headers, report.body, "application/json");

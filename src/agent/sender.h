@@ -25,6 +25,7 @@ struct SignedReport {
   uint64_t sequence = 0;  // for the log
   std::string body;       // to_json(report)
   std::string signature;  // signature_header(key, body)
+  std::string address;    // the back-end address reported for (X-Fairway-Agent)
 };
 
 enum class SendStatus { accepted, refused, failed };

@@ -5,6 +5,7 @@
 #include "api/dashboard.h"
 #include "api/metrics.h"
 #include "control/status_json.h"
+#include "report/signature.h"
 #include "util/duration.h"
 
 namespace fairway {
@@ -189,8 +190,8 @@ void ApiServer::route_reads() {
   server_->Get("/api/v1/deny",
                [this](Req, Res res) { reply_json(res, 200, handlers_.deny_lists()); });
   server_->Post("/api/v1/agents/report", [this](Req req, Res res) {
-    answer(res, handlers_.agent_report(req.body, req.get_header_value("X-Fairway-Signature"),
-                                       req.remote_addr));
+    answer(res, handlers_.agent_report(req.body, req.get_header_value(kSignatureHeader),
+                                       req.remote_addr, req.get_header_value(kAgentHeader)));
   });
   server_->Get("/api/v1/node", [this](Req, Res res) { reply_json(res, 200, handlers_.node()); });
   server_->Get("/api/v1/agents",

@@ -70,7 +70,7 @@ struct ApiHandlers {
       change_deny;
   // Agents' load reports: authenticated by their HMAC signature, not the bearer token.
   std::function<ApiResult(const std::string& body, const std::string& signature,
-                          const std::string& source)>
+                          const std::string& source, const std::string& agent)>
       agent_report;
   std::function<nlohmann::json()> agents;
   // The node in a cluster: GET its state, drain it (withdraw every VIP), undrain it.

@@ -41,14 +41,30 @@ struct ClientPoolConfig {
   friend bool operator==(const ClientPoolConfig&, const ClientPoolConfig&) = default;
 };
 
-// Agents' load reports (docs/AGENT.md): authenticated with a shared key (HMAC-SHA256).
+// Agents' load reports (docs/AGENT.md): authenticated with HMAC-SHA256, by a key of the back-end's
+// own or else the shared key.
 struct LoadFeedbackConfig {
-  std::string key;                      // the shared key (from key_file, or inline)
-  std::string key_file;                 // where it was read from, for messages
+  std::string key;       // the shared key (from key_file, or inline); may be empty
+  std::string key_file;  // where it was read from, for messages
+  // Back-ends with a key of their own: only that key signs reports for the address (one
+  // back-end's key cannot speak for another; the shared key cannot speak for them).
+  struct AgentKey {
+    IpAddress address;
+    std::string key;
+    std::string key_file;
+    friend bool operator==(const AgentKey&, const AgentKey&) = default;
+  };
+  std::vector<AgentKey> agent_keys;
   uint64_t report_interval_ms = 1000;   // what the agents are told to use; staleness counts in it
   uint32_t stale_after = 3;             // missed intervals before a report is stale
   uint64_t max_clock_skew_ms = 30'000;  // a report's timestamp may differ this much from ours
-  bool enabled() const { return !key.empty(); }
+  bool enabled() const { return !key.empty() || !agent_keys.empty(); }
+  const std::string* own_key(const IpAddress& address) const {
+    for (const AgentKey& a : agent_keys) {
+      if (a.address == address) return &a.key;
+    }
+    return nullptr;
+  }
 };
 
 struct BackendConfig {

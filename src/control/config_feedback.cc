@@ -23,8 +23,9 @@ struct SharedSecret {
 };
 
 // A shared secret given as `key_file` (read with the one key-file reader) or inline as `key`, at
-// least kMinKeyBytes long. `what` names it in the error for neither.
-SharedSecret read_shared_secret(const MapReader& map, const char* what) {
+// least kMinKeyBytes long. `what` names it in the error for neither; with `optional`, neither
+// is an empty secret.
+SharedSecret read_shared_secret(const MapReader& map, const char* what, bool optional = false) {
   SharedSecret secret;
   auto key_file = map.get("key_file");
   auto key = map.get("key");
@@ -36,6 +37,8 @@ SharedSecret read_shared_secret(const MapReader& map, const char* what) {
     secret.key = read->key;
   } else if (key) {
     secret.key = key->string();
+  } else if (optional) {
+    return secret;
   } else {
     map.self().fail_at("key_file", std::string("missing, expected the file with ") + what);
   }
@@ -51,11 +54,32 @@ SharedSecret read_shared_secret(const MapReader& map, const char* what) {
 
 void ConfigLoader::read_load_feedback(const Field& field) {
   MapReader map =
-      field.map({"key_file", "key", "report_interval", "stale_after", "max_clock_skew"});
+      field.map({"key_file", "key", "agents", "report_interval", "stale_after", "max_clock_skew"});
   LoadFeedbackConfig& feedback = config_.load_feedback;
-  SharedSecret secret = read_shared_secret(map, "the agents' shared key");
+  auto agents = map.get("agents");
+  // With keys per back-end the shared key is optional: every agent may have its own.
+  SharedSecret secret = read_shared_secret(
+      map, "the agents' shared key (or `agents` with a key each)", agents.has_value());
   feedback.key_file = std::move(secret.file);
   feedback.key = std::move(secret.key);
+  if (agents) {
+    for (const Field& item : agents->items()) {
+      MapReader agent = item.map({"address", "key_file", "key"});
+      Field address = agent.require("address", "the back-end address the agent reports for");
+      LoadFeedbackConfig::AgentKey own{address.ip(), {}, {}};
+      if (feedback.own_key(own.address) != nullptr) {
+        address.fail("a second key for " + own.address.to_string() +
+                     ", expected one entry per back-end address");
+      }
+      SharedSecret k = read_shared_secret(agent, "this back-end's key");
+      own.key = std::move(k.key);
+      own.key_file = std::move(k.file);
+      feedback.agent_keys.push_back(std::move(own));
+    }
+    if (feedback.agent_keys.empty() && feedback.key.empty()) {
+      agents->fail("an empty list and no shared key, expected at least one agent or key_file");
+    }
+  }
   if (auto f = map.get("report_interval")) {
     feedback.report_interval_ms = f->duration_ms(kMinReportIntervalMs, kMaxReportIntervalMs);
   }

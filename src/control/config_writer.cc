@@ -253,6 +253,13 @@ void write_settings(Writer& w, const Config& c) {
     const LoadFeedbackConfig& f = c.load_feedback;
     w.line(0, "load_feedback:");
     w.secret(2, "key", f.key_file, f.key);
+    if (!f.agent_keys.empty()) {
+      w.line(2, "agents:");
+      for (const LoadFeedbackConfig::AgentKey& a : f.agent_keys) {
+        w.line(4, "- address: " + quoted(a.address.to_string()));
+        w.secret(6, "key", a.key_file, a.key);
+      }
+    }
     w.field(2, "report_interval", duration(f.report_interval_ms));
     w.field(2, "stale_after", std::to_string(f.stale_after));
     w.field(2, "max_clock_skew", duration(f.max_clock_skew_ms));

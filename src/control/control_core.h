@@ -63,7 +63,8 @@ class ControlCore {
   ApiResult apply(const ChangeResult& change, int success_status = 200);
   ApiResult reload(const char* trigger);
   ApiResult agent_report(const std::string& body, const std::string& signature,
-                         const std::string& source, Clock::time_point now);
+                         const std::string& source, Clock::time_point now,
+                         const std::string& agent = {});
 
   // Retirement, in two halves so that the flow queries between them run without the lock:
   // what is retired now, and which of those the workers no longer have flows for. A check made

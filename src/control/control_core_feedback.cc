@@ -48,8 +48,10 @@ const char* metric_name(LoadMetric metric) {
 }  // namespace
 
 ApiResult ControlCore::agent_report(const std::string& body, const std::string& signature,
-                                    const std::string& source, Clock::time_point now) {
-  LoadCollector::Outcome verdict = collector_.submit(body, signature, source, wall_clock_ms(), now);
+                                    const std::string& source, Clock::time_point now,
+                                    const std::string& agent) {
+  LoadCollector::Outcome verdict =
+      collector_.submit(body, signature, source, wall_clock_ms(), now, agent);
   if (!verdict.rejection) return {200, {{"accepted", true}}};
   if (verdict.log) {
     spdlog::warn("load report from {} refused ({}): {} (said once per source and reason)", source,

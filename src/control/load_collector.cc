@@ -22,16 +22,36 @@ LoadCollector::Outcome LoadCollector::refuse(ReportRejection reason, int status,
 
 LoadCollector::Outcome LoadCollector::submit(const std::string& body, const std::string& signature,
                                              const std::string& source, uint64_t wall_now_ms,
-                                             SteadyTime now) {
+                                             SteadyTime now, const std::string& agent) {
   if (!config_.enabled()) {
     return refuse(ReportRejection::feedback_disabled, 403,
                   "load reports are off: no load_feedback key is configured", source);
   }
-  // Authenticate before reading anything: without the key nobody can make us parse or store.
-  if (!signature_matches(config_.key, body, signature)) {
+  // The key is chosen from the header alone, and checked before the body is read: without it
+  // nobody can make us parse or store.
+  std::optional<IpAddress> claimed;
+  if (!agent.empty()) {
+    claimed = IpAddress::parse(agent);
+    if (!claimed) {
+      return refuse(ReportRejection::malformed, 400,
+                    "X-Fairway-Agent: '" + agent.substr(0, 64) + "' is not an address", source);
+    }
+  }
+  const std::string* own = claimed ? config_.own_key(*claimed) : nullptr;
+  const std::string& key = own != nullptr ? *own : config_.key;
+  if (key.empty()) {
+    return refuse(ReportRejection::wrong_key, 401,
+                  "no key for agent " + (claimed ? claimed->to_string() : std::string("(none)")) +
+                      ": load_feedback.agents has none for it and there is no shared key (send "
+                      "X-Fairway-Agent: ADDRESS)",
+                  source);
+  }
+  if (!signature_matches(key, body, signature)) {
     return refuse(ReportRejection::bad_signature, 401,
                   "X-Fairway-Signature missing or wrong (expected sha256=<hex HMAC-SHA256 of the "
-                  "body with the shared key>)",
+                  "body with " +
+                      (own != nullptr ? "the key of " + claimed->to_string() : "the shared key") +
+                      ">)",
                   source);
   }
   if (body.size() > kMaxBodyBytes) {
@@ -41,6 +61,21 @@ LoadCollector::Outcome LoadCollector::submit(const std::string& body, const std:
   std::string error;
   auto report = parse_load_report(body, reason, error);
   if (!report) return refuse(reason, 400, error, source);
+  // A key speaks only for its own address, and the shared key not for addresses with their own.
+  if (claimed && report->address != *claimed) {
+    return refuse(ReportRejection::wrong_key, 401,
+                  "the report is for " + report->address.to_string() + " but was sent as agent " +
+                      claimed->to_string(),
+                  source);
+  }
+  if (own == nullptr && config_.own_key(report->address) != nullptr) {
+    return refuse(ReportRejection::wrong_key, 401,
+                  report->address.to_string() +
+                      " has a key of its own (load_feedback.agents): sign its reports with it and "
+                      "send X-Fairway-Agent: " +
+                      report->address.to_string(),
+                  source);
+  }
   uint64_t skew = report->timestamp_ms > wall_now_ms ? report->timestamp_ms - wall_now_ms
                                                      : wall_now_ms - report->timestamp_ms;
   if (skew > config_.max_clock_skew_ms) {

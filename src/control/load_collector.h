@@ -35,9 +35,11 @@ class LoadCollector {
     bool log = false;  // first time this source gets this rejection: worth a log line
   };
   // `signature` is the X-Fairway-Signature header ("sha256=<hex>"), `source` the peer address
-  // (for counting and logging only: an agent may report from any address).
+  // (for counting and logging only: an agent may report from any address), `agent` the
+  // X-Fairway-Agent header (the back-end address it reports for; empty from older agents),
+  // which picks the key: the address's own (load_feedback.agents) or else the shared one.
   Outcome submit(const std::string& body, const std::string& signature, const std::string& source,
-                 uint64_t wall_now_ms, SteadyTime now);
+                 uint64_t wall_now_ms, SteadyTime now, const std::string& agent = {});
 
   struct AgentState {
     LoadReport report;

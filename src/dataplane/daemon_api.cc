@@ -146,10 +146,10 @@ void Daemon::start_api() {
       locked([this](const std::string& service, const std::string& prefix, bool add) {
         return core_.apply(change_deny_list(core_.config(), service, prefix, add), add ? 201 : 200);
       });
-  handlers.agent_report = locked(
-      [this](const std::string& body, const std::string& signature, const std::string& source) {
-        return core_.agent_report(body, signature, source, Clock::now());
-      });
+  handlers.agent_report = locked([this](const std::string& body, const std::string& signature,
+                                        const std::string& source, const std::string& agent) {
+    return core_.agent_report(body, signature, source, Clock::now(), agent);
+  });
   handlers.agents = locked([this] { return to_json(core_.agents(Clock::now())); });
   handlers.node = locked([this] { return to_json(node_status()); });
   handlers.drain_node = locked([this](uint64_t deadline_ms) {

@@ -46,7 +46,8 @@ std::string to_json(const LoadReport& report);
   X(out_of_range)      /* a figure outside what a real server can report */          \
   X(clock_skew)        /* timestamp too far from ours: old, or a wrong clock */      \
   X(replayed)          /* sequence not above the last accepted one */                \
-  X(too_many_agents)   /* a new address beyond the collector's limit */
+  X(too_many_agents)   /* a new address beyond the collector's limit */              \
+  X(wrong_key)         /* not the key of the address reported for (agents' own keys) */
 
 enum class ReportRejection : uint8_t {
 #define FAIRWAY_REJECTION_ENUM(name) name,

@@ -8,6 +8,8 @@
 namespace fairway {
 
 inline constexpr const char* kSignatureHeader = "X-Fairway-Signature";
+// The back-end address the agent reports for: picks its own key (load_feedback.agents).
+inline constexpr const char* kAgentHeader = "X-Fairway-Agent";
 inline constexpr const char* kReportPath = "/api/v1/agents/report";
 
 // Lowercase hex HMAC-SHA256 of `body` with `key`.

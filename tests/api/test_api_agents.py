@@ -7,6 +7,7 @@ signs them. Run as root: /usr/bin/python3 -m pytest -q tests/api
 import hashlib
 import hmac
 import json
+import subprocess
 import os
 import sys
 import time
@@ -143,3 +144,54 @@ def test_fairwayctl_shows_agents_and_why(daemon):
     assert as_json["enabled"] is True
     services = ctl(daemon.listen, "services")
     assert services.returncode == 0 and "EFFECTIVE" in services.stdout, services.stderr
+
+
+# ---- keys per back-end (load_feedback.agents), with the real fairway-agent -----------------------
+
+AGENT = os.path.join(os.path.dirname(FAIRWAYD), "fairway-agent")
+OWN_KEY_11 = b"own-key-of-198.18.1.11-0123456789"
+
+
+@pytest.fixture(scope="module")
+def own_keys_daemon(tmp_path_factory):
+    keys = tmp_path_factory.mktemp("keys")
+    (keys / "be11.key").write_bytes(OWN_KEY_11 + b"\n")
+    (keys / "shared.key").write_bytes(KEY + b"\n")
+
+    def config(c):
+        least_load(c)
+        c["load_feedback"]["agents"] = [{"address": "198.18.1.11", "key_file": str(keys / "be11.key")}]
+    with running_daemon(config) as d:
+        d.keys = keys
+        yield d
+
+
+def agent_once(daemon, address, key_file):
+    return subprocess.run([AGENT, "--address", address, "--key-file", str(key_file), "--server",
+                           daemon.listen, "--once", "--name", "t-" + address],
+                          capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.skipif(not os.access(AGENT, os.X_OK), reason="fairway-agent not built")
+def test_a_backend_with_its_own_key_reports_only_with_it(own_keys_daemon):
+    d = own_keys_daemon
+    before = get_json(d.listen, "/api/v1/agents")
+    own = agent_once(d, "198.18.1.11", d.keys / "be11.key")
+    assert own.returncode == 0, own.stdout + own.stderr
+    # the shared key no longer speaks for .11, and .11's key not for .12
+    shared = agent_once(d, "198.18.1.11", d.keys / "shared.key")
+    assert shared.returncode == 1, shared.stdout + shared.stderr
+    borrowed = agent_once(d, "198.18.1.12", d.keys / "be11.key")
+    assert borrowed.returncode == 1, borrowed.stdout + borrowed.stderr
+    # .12 has no key of its own: the shared key still works for it
+    other = agent_once(d, "198.18.1.12", d.keys / "shared.key")
+    assert other.returncode == 0, other.stdout + other.stderr
+    after = get_json(d.listen, "/api/v1/agents")
+    assert after["accepted"] == before["accepted"] + 2
+    assert after["rejected"]["bad_signature"] == before["rejected"]["bad_signature"] + 2, after
+    kept = {a["address"]: a for a in after["agents"]}
+    assert kept["198.18.1.11"]["report"]["agent"] == "t-198.18.1.11", kept
+    # an old agent (no X-Fairway-Agent) with the shared key cannot report for .11 either
+    code, answer = post(d.listen, report("198.18.1.11", 10))
+    assert code == 401 and answer["reason"] == "wrong_key", answer
+    assert "has a key of its own" in answer["error"]

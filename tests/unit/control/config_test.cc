@@ -806,3 +806,49 @@ TEST(ConfigSynProxy, RefusedWhereItCannotWorkWithTheReason) {
 
 }  // namespace
 }  // namespace fairway
+
+namespace fairway {
+namespace {
+
+TEST(ConfigAgentKeys, KeysPerBackEndLoadAndTheSharedKeyBecomesOptional) {
+  const std::string ports =
+      "ports:\n  - {name: client, device: dev0, addresses: [198.18.0.1/24]}\n";
+  ConfigResult r = load_config_string(
+      "load_feedback:\n"
+      "  agents:\n"
+      "    - {address: 198.18.1.11, key: eleven-eleven-eleven-eleven-1111}\n"
+      "    - {address: '2001:2::12', key: twelve-twelve-twelve-twelve-1212}\n" +
+          ports,
+      "t.yaml");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->load_feedback.enabled());
+  EXPECT_TRUE(r->load_feedback.key.empty());
+  ASSERT_EQ(r->load_feedback.agent_keys.size(), 2u);
+  const std::string* own = r->load_feedback.own_key(*IpAddress::parse("2001:2::12"));
+  ASSERT_NE(own, nullptr);
+  EXPECT_EQ(*own, "twelve-twelve-twelve-twelve-1212");
+  EXPECT_EQ(r->load_feedback.own_key(*IpAddress::parse("198.18.1.12")), nullptr);
+
+  auto error = [&](const std::string& section) {
+    ConfigResult bad = load_config_string(section + ports, "t.yaml");
+    return !bad ? bad.error().message : std::string("(loaded)");
+  };
+  EXPECT_NE(
+      error("load_feedback:\n  agents:\n    - {address: 198.18.1.11, key: a-key-of-16-bytes!}\n"
+            "    - {address: 198.18.1.11, key: another-key-16-bytes}\n")
+          .find("t.yaml:4:17: load_feedback.agents[1].address: a second key for 198.18.1.11"),
+      std::string::npos);
+  EXPECT_NE(error("load_feedback:\n  agents:\n    - {address: 198.18.1.11, key: short}\n")
+                .find("load_feedback.agents[0].key: the key has 5 bytes"),
+            std::string::npos);
+  EXPECT_NE(error("load_feedback:\n  agents:\n    - {address: 198.18.1.11}\n")
+                .find("load_feedback.agents[0].key_file: missing"),
+            std::string::npos);
+  EXPECT_NE(error("load_feedback: {agents: []}\n").find("load_feedback.agents: an empty list"),
+            std::string::npos);
+  EXPECT_NE(error("load_feedback: {report_interval: 1s}\n").find("load_feedback.key_file: missing"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fairway

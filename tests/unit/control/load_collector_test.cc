@@ -146,5 +146,76 @@ TEST(LoadCollector, OptionalApplicationFigures) {
   EXPECT_DOUBLE_EQ(*kept->mean_response_ms, 3.25);
 }
 
+// Back-ends with keys of their own (load_feedback.agents): .11 has one, .12 has none and reports
+// with the shared key.
+const std::string kKey11 = "eleven-eleven-eleven-eleven-1111";
+
+LoadCollector collector_with_own_keys(bool shared = true) {
+  LoadCollector c;
+  LoadFeedbackConfig config;
+  if (shared) config.key = kKey;
+  config.agent_keys.push_back({*IpAddress::parse("198.18.1.11"), kKey11, {}});
+  c.configure(config);
+  return c;
+}
+
+nlohmann::json report_for(const std::string& address, uint64_t sequence = 1) {
+  nlohmann::json r = report(sequence);
+  r["address"] = address;
+  return r;
+}
+
+TEST(LoadCollector, AnAddressWithItsOwnKeyAcceptsOnlyThatKey) {
+  LoadCollector c = collector_with_own_keys();
+  auto now = Clock::now();
+  std::string body = report_for("198.18.1.11", 1).dump();
+  // its own key, named by the header: accepted
+  EXPECT_EQ(c.submit(body, sign(body, kKey11), "x", kNow, now, "198.18.1.11").status, 200);
+  // the shared key, with or without the header: refused
+  body = report_for("198.18.1.11", 2).dump();
+  auto v = c.submit(body, sign(body), "x", kNow, now);
+  EXPECT_EQ(v.status, 401);
+  EXPECT_EQ(v.rejection, ReportRejection::wrong_key);
+  EXPECT_NE(v.message.find("has a key of its own"), std::string::npos) << v.message;
+  v = c.submit(body, sign(body), "x", kNow, now, "198.18.1.11");
+  EXPECT_EQ(v.rejection, ReportRejection::bad_signature);
+  EXPECT_NE(v.message.find("the key of 198.18.1.11"), std::string::npos) << v.message;
+  EXPECT_EQ(c.accepted(), 1u);
+}
+
+TEST(LoadCollector, OneBackEndsKeyCannotReportForAnother) {
+  LoadCollector c = collector_with_own_keys();
+  auto now = Clock::now();
+  // .11's key, sent as .11, claiming .12 in the body
+  std::string body = report_for("198.18.1.12").dump();
+  auto v = c.submit(body, sign(body, kKey11), "x", kNow, now, "198.18.1.11");
+  EXPECT_EQ(v.rejection, ReportRejection::wrong_key);
+  EXPECT_NE(v.message.find("is for 198.18.1.12 but was sent as agent 198.18.1.11"),
+            std::string::npos)
+      << v.message;
+  // .11's key sent as .12: .12 has no own key, the shared key is checked and does not match
+  v = c.submit(body, sign(body, kKey11), "x", kNow, now, "198.18.1.12");
+  EXPECT_EQ(v.rejection, ReportRejection::bad_signature);
+  // .12 with the shared key, with and without the header (older agents): accepted
+  EXPECT_EQ(c.submit(body, sign(body), "x", kNow, now).status, 200);
+  body = report_for("198.18.1.12", 2).dump();
+  EXPECT_EQ(c.submit(body, sign(body), "x", kNow, now, "198.18.1.12").status, 200);
+  // a header that is not an address
+  v = c.submit(body, sign(body), "x", kNow, now, "be12");
+  EXPECT_EQ(v.status, 400);
+  EXPECT_EQ(v.rejection, ReportRejection::malformed);
+}
+
+TEST(LoadCollector, WithoutASharedKeyOnlyAgentsWithTheirOwnReport) {
+  LoadCollector c = collector_with_own_keys(false);
+  auto now = Clock::now();
+  std::string body = report_for("198.18.1.12").dump();
+  auto v = c.submit(body, sign(body), "x", kNow, now, "198.18.1.12");
+  EXPECT_EQ(v.status, 401);
+  EXPECT_EQ(v.rejection, ReportRejection::wrong_key);
+  body = report_for("198.18.1.11").dump();
+  EXPECT_EQ(c.submit(body, sign(body, kKey11), "x", kNow, now, "198.18.1.11").status, 200);
+}
+
 }  // namespace
 }  // namespace fairway
