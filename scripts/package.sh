@@ -27,7 +27,8 @@ done
 # A package from an earlier version must not be taken for this one.
 rm -rf "$out"
 mkdir -p "$out"
-if ! (cd "$out" && cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out") >"$out/cpack.log" 2>&1; then
+if ! (cd "$out" && cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out") \
+    >"$out/cpack.log" 2>&1; then
   cat "$out/cpack.log" >&2
   echo "package: cpack failed (log above, also in $out/cpack.log)" >&2
   exit 1
