@@ -5,6 +5,7 @@
 #   3. golden packet tests (scapy -> fairwayd with net_pcap ports -> compared field by field),
 #   4. lab tests (network namespaces, net_af_xdp on veth, real kernels and servers),
 #   5. fuzzing (libFuzzer on the parser, the pipeline and the config loader, bounded in time).
+#   6. the Debian package, installed by apt into a fresh Debian 12 root (debootstrap).
 # Needs root (namespaces, AF_XDP, TAP). Exits non-zero if anything fails.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,4 +23,4 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-15}" "$root/scripts/fuzz.sh"
 echo "== packet, configuration and lab tests"
 export FAIRWAYD="$root/build/fairwayd"
 # Debian's python3 has scapy and pytest; a python3 earlier on PATH (pyenv) may not.
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/config tests/golden tests/sim tests/api tests/agent tests/lab
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/config tests/golden tests/sim tests/api tests/agent tests/lab tests/package
