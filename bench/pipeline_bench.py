@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Pipeline benchmark (DESIGN.md "Performance method", issue 3).
+"""Pipeline benchmark (docs/DESIGN.md, "The performance method").
 
 One capture of 64-byte frames per case (established dsr flows, established nat flows, SYN-only
 new flows; N distinct flows each), replayed by net_pcap with infinite_rx=1 into fairwayd with one

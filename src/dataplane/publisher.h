@@ -1,7 +1,8 @@
 #pragma once
-// The patent's double buffer made safe: the control core builds a new snapshot beside the live
-// one, makes it active with one atomic pointer store, waits until every worker has passed a
-// quiescent point (rte_rcu_qsbr), then frees the old one. Workers never stop or lock.
+// The patent's double buffer (docs/DESIGN.md) made safe: the control core builds a new snapshot
+// beside the live one, makes it active with one atomic pointer store, waits until every worker
+// has passed a quiescent point (rte_rcu_qsbr), then frees the old one. Workers never stop or
+// lock.
 #include <atomic>
 #include <cstdint>
 #include <memory>

@@ -1,6 +1,7 @@
 #pragma once
-// A switching processor (patent Fig. 5): busy-polls its own RX queue of every port, runs each
-// burst through the pipeline, and transmits on its own TX queue of the egress port.
+// A switching processor (patent Fig. 5, see docs/DESIGN.md): busy-polls its own RX queue of
+// every port, runs each burst through the pipeline, and transmits on its own TX queue of the
+// egress port.
 #include <rte_ethdev.h>
 
 #include <atomic>

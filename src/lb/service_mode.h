@@ -9,7 +9,8 @@ namespace fairway {
 enum class ForwardingMode : uint8_t { dsr, nat };
 
 // What a TCP segment without SYN that misses the flow table gets: the Maglev choice
-// (survives a restart or an ECMP shift between nodes) or a reset (the patent's behaviour).
+// (survives a restart or an ECMP shift between nodes) or a reset (the patent's behaviour;
+// docs/DESIGN.md).
 enum class MissingFlowPolicy : uint8_t { consistent, strict };
 
 // What happens to the established flows of a back-end its health check declares down: they go on

@@ -1,5 +1,6 @@
 #pragma once
-// The packet filter (patent Fig. 6): one frame from a data port in, one decision out.
+// The packet filter (patent Fig. 6, see docs/DESIGN.md): one frame from a data port in, one
+// decision out.
 // parse -> own address / VIP / reverse NAT / transit -> flow lookup or schedule -> rewrite ->
 // route. Works on plain bytes so that it runs the same in a worker, a test and fairway-sim.
 // No allocation, no locks, no system calls.

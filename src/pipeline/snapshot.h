@@ -1,7 +1,7 @@
 #pragma once
 // The published snapshot: everything a worker needs to switch packets, immutable once
-// published (the patent's configuration table, buffers A/B). The control core builds a new one
-// beside the live one and swaps a pointer; workers never see a half-built table.
+// published (the patent's configuration table, buffers A/B: docs/DESIGN.md). The control core
+// builds a new one beside the live one and swaps a pointer; workers never see a half-built table.
 #include <cstdint>
 #include <cstring>
 #include <string>

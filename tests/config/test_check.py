@@ -5,7 +5,7 @@ Every file in bad/ must be rejected with exactly one line on stderr,
 line as `# expect: ...`. Every file in good/ must be accepted.
 
 Run with /usr/bin/python3 -m pytest tests/config. FAIRWAYD names the binary (default
-/work/main/build/fairwayd); the module is skipped when it does not exist.
+build/fairwayd); the module is skipped when it does not exist.
 """
 import os
 import pathlib
@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
-FAIRWAYD = os.environ.get("FAIRWAYD", "/work/main/build/fairwayd")
+FAIRWAYD = os.environ.get("FAIRWAYD", str(HERE.parents[1] / "build" / "fairwayd"))
 EXPECT_MARKER = "# expect: "
 
 if not os.access(FAIRWAYD, os.X_OK):

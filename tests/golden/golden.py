@@ -24,7 +24,8 @@ from typing import Callable
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import IP, TCP, UDP, Ether, IPv6, NoPayload, Packet, Raw, rdpcap, wrpcap  # noqa: E402
 
-FAIRWAYD = os.environ.get("FAIRWAYD", "/work/main/build/fairwayd")
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAIRWAYD = os.environ.get("FAIRWAYD", os.path.join(_ROOT, "build", "fairwayd"))
 IDLE_EXIT_MS = 300
 RUN_TIMEOUT_S = 30
 JOBS = 3  # daemons run side by side (each has its own --file-prefix)

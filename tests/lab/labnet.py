@@ -5,7 +5,7 @@
         lab.ping("198.18.0.1")
     # torn down here, also on exceptions, SIGTERM and interpreter exit
 
-The lab follows the lab rules of DESIGN.md: its own namespaces with a per-run prefix, only
+The lab follows the lab rules of docs/DESIGN.md: its own namespaces with a per-run prefix, only
 198.18.0.0/15 and 2001:2::/48, every command bounded by a timeout.
 """
 import atexit
