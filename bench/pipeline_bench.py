@@ -4,12 +4,20 @@
 One capture of 64-byte frames per case (established dsr flows, established nat flows, SYN-only
 new flows; N distinct flows each), replayed by net_pcap with infinite_rx=1 into fairwayd with one
 worker and out to net_null, and into `dpdk-testpmd --forward-mode=macswap` as the baseline, with
-the same EAL memory setup (--no-huge), mbuf size, pool size, mempool cache, descriptors and CPU
-pinning. Runs alternate (baseline, fairwayd, baseline, ...) for --rounds rounds; the table shows
-medians. Prints one table; --json and --plot write the same figures.
+the same EAL memory setup, mbuf size, pool size, mempool cache, descriptors and CPU pinning.
+Runs alternate (baseline, fairwayd, baseline, ...) for --rounds rounds; the table shows medians.
+Prints one table; --json and --plot write the same figures.
+
+Memory regimes (--regime): `huge`, the deployment's (2 MB hugepages: the benchmark reserves the
+pages it needs in /proc/sys/vm/nr_hugepages and gives them back at the end, and says so),
+`no-huge` (4 KB pages, EAL --no-huge), `both`, or `auto` (the default: huge when hugetlbfs is
+mounted and the pages can be reserved, else no-huge). fairwayd runs with its flow table sized to
+the flows (`sized`: max(1024, 2 x flows)) and with its default capacity (`default`,
+--table both, the default), against one testpmd baseline.
 
     /usr/bin/python3 bench/pipeline_bench.py [--cases dsr-established,nat-established,syn-new]
-        [--flows 1000,100000,1000000] [--seconds 2] [--rounds 3] [--json F] [--plot F.png]
+        [--flows 1000,100000,1000000] [--seconds 2] [--rounds 3] [--regime auto|huge|no-huge|both]
+        [--table sized|default|both] [--json F] [--plot F.png]
 
 Needs root (DPDK EAL), a built build/fairwayd and dpdk-testpmd. Captures are cached under
 /tmp/fairway-bench/ keyed by case, flow count and generator version.
@@ -58,6 +66,10 @@ DESCRIPTORS = 1024           # kRxDescriptors / kTxDescriptors in src/dataplane/
 BURST = 32
 LCORES = "0@0,1@1"           # fairwayd's default for one worker: main on CPU 0, worker on CPU 1
                              # (--main-cpu/--worker-cpu change it for both programs)
+REGIME = "no-huge"           # the memory regime of the runs in progress: "huge" or "no-huge"
+HUGEPAGE_KB = 2048
+NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
+MBUF_OBJECT_BYTES = 2368     # one pool object: header, headroom, data room (rte_mempool_calc_obj_size)
 
 _FTMEM_SOURCE = r"""
 #include <cstdio>
@@ -276,11 +288,66 @@ def _unique_prefix(tool: str) -> str:
     return f"fwbench{os.getpid()}-{tool}{next(_run_ids)}"
 
 
-def eal_memory_mb(mbufs: int) -> int:
+def eal_memory_mb(mbufs: int, regime: str | None = None) -> int:
+    if (regime or REGIME) == "huge":
+        # Objects pack into the 2 MB pages; plus the ring, caches and EAL's own allocations.
+        return int(mbufs * MBUF_OBJECT_BYTES * 1.05 / 2**20) + 128
     # Without hugepages a pktmbuf pool's objects may not cross a 4 KB page (the pool wants
     # IOVA-contiguous objects; rte_mempool_get_page_size() then uses the system page size), so
     # each ~2.4 KB mbuf takes a page of its own. Plus the ring, caches and EAL's allocations.
     return int(mbufs * 4096 * 1.02 / 2**20) + 256
+
+
+def eal_memory_args(mbufs: int) -> list:
+    if REGIME == "huge":
+        return ["-m", str(eal_memory_mb(mbufs))]
+    return ["--no-huge", "-m", str(eal_memory_mb(mbufs))]
+
+
+class Hugepages:
+    """Reserves 2 MB pages for the huge regime and gives them back: nr_hugepages as it was."""
+
+    def __init__(self):
+        self.original = None
+
+    @staticmethod
+    def mounted() -> bool:
+        with open("/proc/mounts") as f:
+            return any(line.split()[2] == "hugetlbfs" for line in f if len(line.split()) > 2)
+
+    @staticmethod
+    def free_pages() -> int:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("HugePages_Free:"):
+                    return int(line.split()[1])
+        return 0
+
+    def reserve(self, pages: int) -> str | None:
+        """None when `pages` free 2 MB pages are there, else why not."""
+        if not self.mounted():
+            return "no hugetlbfs mount"
+        with open(NR_HUGEPAGES) as f:
+            current = int(f.read())
+        if self.original is None:
+            self.original = current
+        missing = pages - self.free_pages()
+        if missing > 0:
+            with open(NR_HUGEPAGES, "w") as f:
+                f.write(str(current + missing))
+        free = self.free_pages()
+        if free < pages:
+            return f"only {free} of {pages} 2 MB pages could be reserved"
+        log(f"hugepages: {free} free 2 MB pages (nr_hugepages {self.original} before; "
+            "given back at the end)")
+        return None
+
+    def release(self) -> None:
+        if self.original is not None:
+            with open(NR_HUGEPAGES, "w") as f:
+                f.write(str(self.original))
+            log(f"hugepages: nr_hugepages back to {self.original}")
+            self.original = None
 
 
 def pool_size(flows: int) -> int:
@@ -304,7 +371,7 @@ def run_testpmd(pcap: str, flows: int, seconds: int, warmup_blocks: int) -> dict
     argv = ["stdbuf", "-oL", TESTPMD, "--lcores", LCORES, "--no-pci",
             "--vdev", f"net_pcap0,rx_pcap={pcap},infinite_rx=1",
             "--vdev", "net_null0,no-rx=1",
-            "--no-huge", "-m", str(eal_memory_mb(mbufs)), "--file-prefix", prefix,
+            *eal_memory_args(mbufs), "--file-prefix", prefix,
             "--log-level", "*:warning", "--",
             "--forward-mode=macswap", "--nb-cores=1", "--rxq=1", "--txq=1",
             f"--total-num-mbufs={mbufs}", f"--mbcache={MBUF_CACHE}",
@@ -365,13 +432,17 @@ def _port_tx_pps(path: str, port: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 # fairwayd
 
-def flow_capacity(case: str, flows: int) -> int:
+def flow_capacity(case: str, flows: int, table_mode: str = "sized") -> int:
     """Sized to the flows, except for the flood: fairwayd's default table, which the flood's
-    distinct SYNs overflow, so that every SYN takes the eviction path (a half-open entry goes)."""
-    return DEFAULT_FLOW_CAPACITY if case == "syn-flood" else max(1024, 2 * flows)
+    distinct SYNs overflow, so that every SYN takes the eviction path (a half-open entry goes).
+    table_mode "default": fairwayd's default capacity, as a deployment without the key runs."""
+    if table_mode == "default" or case == "syn-flood":
+        return DEFAULT_FLOW_CAPACITY
+    return max(1024, 2 * flows)
 
 
-def fairwayd_config(case: str, pcap: str, flows: int, prefix: str) -> dict:
+def fairwayd_config(case: str, pcap: str, flows: int, prefix: str,
+                    table_mode: str = "sized") -> dict:
     mbufs = pool_size(flows)
     backends = [{"address": a} for a, _ in BACKENDS]
     nat_backends = [{"address": a, "port": NAT_BACKEND_PORT} for a, _ in BACKENDS]
@@ -380,9 +451,9 @@ def fairwayd_config(case: str, pcap: str, flows: int, prefix: str) -> dict:
         "workers": 1,
         "mbufs": mbufs,
         "eal": {"lcores": LCORES,
-                "args": ["--no-huge", "-m", str(eal_memory_mb(mbufs)), "--file-prefix", prefix,
+                "args": [*eal_memory_args(mbufs), "--file-prefix", prefix,
                          "--log-level", "*:warning"]},
-        "flow_table": {"capacity": flow_capacity(case, flows), "timeouts": timeouts},
+        "flow_table": {"capacity": flow_capacity(case, flows, table_mode), "timeouts": timeouts},
         "ports": [
             {"name": "client", "device": f"net_pcap0,rx_pcap={pcap},infinite_rx=1",
              "mac": CLIENT_PORT_MAC, "addresses": ["198.18.0.1/24"], "exception_path": False},
@@ -468,11 +539,12 @@ def _delta(a: dict, b: dict) -> dict:
     return out
 
 
-def run_fairwayd(case: str, pcap: str, flows: int, seconds: float, warmup: float) -> dict:
+def run_fairwayd(case: str, pcap: str, flows: int, seconds: float, warmup: float,
+                 table_mode: str = "sized") -> dict:
     prefix = _unique_prefix("fw")
     workdir = CHILDREN.tempdir("fwbench-fw-")
     cfg_path = os.path.join(workdir, "fairwayd.yaml")  # JSON is YAML
-    config = fairwayd_config(case, pcap, flows, prefix)
+    config = fairwayd_config(case, pcap, flows, prefix, table_mode)
     with open(cfg_path, "w") as f:
         json.dump(config, f, indent=1)
     daemon = None
@@ -547,7 +619,8 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
-def summarize(case: str, flows: int, tp_runs: list, fw_runs: list, table_bytes: dict) -> dict:
+def summarize(case: str, flows: int, tp_runs: list, fw_runs: list, table_bytes: dict,
+              regime: str = "no-huge", table_mode: str = "sized") -> dict:
     fw_mpps = statistics.median(r["mpps"] for r in fw_runs)
     tp_mpps = statistics.median(r["mpps"] for r in tp_runs)
     capacity = fw_runs[0]["flow_capacity"]
@@ -564,6 +637,7 @@ def summarize(case: str, flows: int, tp_runs: list, fw_runs: list, table_bytes: 
     fw_cyc = _median(r["cycles_per_packet"] * r["cpu_share"] if r["cpu_share"] else None
                      for r in fw_runs)
     return {
+        "regime": regime, "table": table_mode,
         "case": case, "flows": flows,
         "fairwayd_mpps": fw_mpps, "testpmd_macswap_mpps": tp_mpps,
         "ratio": fw_mpps / tp_mpps if tp_mpps else None,
@@ -598,14 +672,15 @@ def _f(x, fmt) -> str:
 
 
 def table(rows: list) -> str:
-    head = (f"{'case':16} {'flows':>8} {'fairwayd':>8} {'macswap':>8} {'ratio':>5} "
+    head = (f"{'regime':7} {'table':7} {'case':16} {'flows':>8} {'fairwayd':>8} {'macswap':>8} {'ratio':>5} "
             f"{'cpu fw/tp':>9} | {'fw/cpu':>7} {'ms/cpu':>7} {'ratio':>5} {'cyc/pkt':>7} "
             f"{'(ms)':>5} | {'B/flow':>6} {'tableMB':>7} {'new/pkt':>7}  drops")
     lines = [head, "-" * len(head)]
     for r in rows:
         drops = ",".join(f"{k}={v}" for k, v in r["drops"].items()) or "0"
         lines.append(
-            f"{r['case']:16} {r['flows']:>8} {r['fairwayd_mpps']:>8.2f} "
+            f"{r['regime']:7} {r['table']:7} {r['case']:16} {r['flows']:>8} "
+            f"{r['fairwayd_mpps']:>8.2f} "
             f"{r['testpmd_macswap_mpps']:>8.2f} {r['ratio']:>5.2f} "
             f"{_share(r['fairwayd_cpu_share'])}/{_share(r['testpmd_cpu_share'])} | "
             f"{_f(r['fairwayd_mpps_per_cpu'], '7.2f')} {_f(r['testpmd_mpps_per_cpu'], '7.2f')} "
@@ -624,25 +699,28 @@ def plot(rows: list, path: str) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return plot_svg(rows, cases, path if path.endswith(".svg") else path + ".svg")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    regimes = list(dict.fromkeys(r["regime"] for r in rows))
+    fig, axes = plt.subplots(1, len(regimes), figsize=(6.5 * len(regimes), 5), squeeze=False)
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
-    for ax, (fw_key, tp_key, title) in zip(axes, (
-            ("fairwayd_mpps", "testpmd_macswap_mpps", "Mpps (wall clock)"),
-            ("fairwayd_mpps_per_cpu", "testpmd_mpps_per_cpu", "Mpps per on-CPU second"))):
+    styles = {"sized": "o-", "default": "s:"}
+    for ax, regime in zip(axes[0], regimes):
         for i, case in enumerate(cases):
-            pts = sorted((r["flows"], r[fw_key], r[tp_key]) for r in rows
-                         if r["case"] == case and r[fw_key] is not None and r[tp_key] is not None)
-            xs = [p[0] for p in pts]
-            ax.plot(xs, [p[1] for p in pts], "o-", color=colors[i % 4], label=f"fairwayd {case}")
-            ax.plot(xs, [p[2] for p in pts], "x--", color=colors[i % 4], alpha=0.5,
-                    label=f"testpmd macswap, {case} capture")
+            mine = [r for r in rows if r["regime"] == regime and r["case"] == case]
+            for t in dict.fromkeys(r["table"] for r in mine):
+                pts = sorted((r["flows"], r["fairwayd_mpps"]) for r in mine if r["table"] == t)
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], styles.get(t, "o-"),
+                        color=colors[i % 4], label=f"fairwayd {case}, table {t}")
+            base = sorted({(r["flows"], r["testpmd_macswap_mpps"]) for r in mine})
+            ax.plot([p[0] for p in base], [p[1] for p in base], "x--", color=colors[i % 4],
+                    alpha=0.5, label=f"testpmd macswap, {case} capture")
         ax.set_xscale("log")
         ax.set_xlabel("distinct flows in the capture")
-        ax.set_ylabel(title + ", one worker, 64-byte frames")
+        ax.set_ylabel("Mpps (wall clock), one worker, 64-byte frames")
         ax.set_ylim(bottom=0)
         ax.grid(True, which="both", alpha=0.3)
-        ax.set_title(title)
-    axes[0].legend(fontsize=7)
+        ax.set_title({"huge": "2 MB hugepages", "no-huge": "4 KB pages (--no-huge)"}.get(regime,
+                                                                                     regime))
+        ax.legend(fontsize=6)
     fig.suptitle("Fairway pipeline: net_pcap infinite_rx -> one worker -> net_null "
                  "(medians of interleaved runs)")
     fig.tight_layout()
@@ -673,7 +751,8 @@ def plot_svg(rows: list, cases: list, path: str) -> None:
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
     for i, case in enumerate(cases):
         pts = sorted((r["flows"], r["fairwayd_mpps"], r["testpmd_macswap_mpps"])
-                     for r in rows if r["case"] == case)
+                     for r in rows if r["case"] == case and r["regime"] == rows[0]["regime"]
+                     and r["table"] == rows[0]["table"])
         for k, dash in ((1, ""), (2, ' stroke-dasharray="4 3" opacity="0.5"')):
             d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(p[0], p[k]) for p in pts))
             out.append(f'<polyline points="{d}" fill="none" stroke="{colors[i % 4]}"{dash}/>')
@@ -719,6 +798,12 @@ def main() -> int:
     parser.add_argument("--main-cpu", type=int, default=0, help="CPU of the main lcore (both)")
     parser.add_argument("--worker-cpu", type=int, default=1,
                         help="CPU of the worker / forwarding lcore (both)")
+    parser.add_argument("--regime", default="auto", choices=("auto", "huge", "no-huge", "both"),
+                        help="memory regime: 2 MB hugepages, 4 KB pages (--no-huge), both, or "
+                             "huge when the machine can (default)")
+    parser.add_argument("--table", default="both", choices=("sized", "default", "both"),
+                        help="fairwayd's flow table: sized to the flows, its default capacity, "
+                             "or both (default)")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--plot", help="write a plot of Mpps against flows here (.png or .svg)")
     args = parser.parse_args()
@@ -741,45 +826,67 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
+    global REGIME
+    table_modes = ("sized", "default") if args.table == "both" else (args.table,)
+    hugepages = Hugepages()
+    # Enough 2 MB pages for the largest single run (the programs run one at a time).
+    pages_needed = eal_memory_mb(max(pool_size(n) for n in flow_counts), "huge") // 2 + 64
+    if args.regime in ("huge", "both", "auto"):
+        why_not = hugepages.reserve(pages_needed)
+        if why_not and args.regime != "auto":
+            hugepages.release()
+            parser.error(f"hugepages: {why_not}")
+        if why_not:
+            log(f"hugepages: {why_not}; measuring with 4 KB pages (--no-huge) only")
+            hugepages.release()
+    regimes = {"huge": ["huge"], "no-huge": ["no-huge"], "both": ["huge", "no-huge"],
+               "auto": ["no-huge"] if hugepages.original is None else ["huge"]}[args.regime]
+    log(f"memory regime(s): {', '.join(regimes)}; fairwayd flow table: {', '.join(table_modes)}")
+
     started = time.monotonic()
     rows = []
     try:
         captures = {(c, n): capture(c, n) for c in cases for n in flow_counts}
         table_bytes, table_source = flow_table_bytes(
-            sorted({flow_capacity(c, n) for c in cases for n in flow_counts}))
-        runs = {key: ([], []) for key in captures}
-        for rnd in range(args.rounds):
-            for (case, flows), pcap in captures.items():
-                tp_runs, fw_runs = runs[(case, flows)]
-                order = ("tp", "fw") if rnd % 2 == 0 else ("fw", "tp")
-                for tool in order:
-                    if tool == "tp":
-                        r = run_testpmd(pcap, flows, args.seconds,
-                                        warmup_blocks=max(1, math.ceil(args.warmup)))
-                        tp_runs.append(r)
-                        log(f"round {rnd + 1} {case:16} {flows:>8} testpmd  {r['mpps']:6.2f} Mpps "
-                            f"cpu {_share(r['cpu_share'])}")
-                    else:
-                        r = run_fairwayd(case, pcap, flows, args.seconds, args.warmup)
-                        fw_runs.append(r)
-                        log(f"round {rnd + 1} {case:16} {flows:>8} fairwayd {r['mpps']:6.2f} Mpps "
-                            f"{r['cycles_per_packet']:5.0f} cyc/pkt new/pkt "
-                            f"{r['new_flow_fraction']:.2f} evicted/pkt {r['evicted_fraction']:.2f} "
-                            f"cpu {_share(r['cpu_share'])} "
+            sorted({flow_capacity(c, n, t) for c in cases for n in flow_counts for t in table_modes}))
+        for regime in regimes:
+            REGIME = regime
+            runs = {key: ([], {t: [] for t in table_modes}) for key in captures}
+            for rnd in range(args.rounds):
+                for (case, flows), pcap in captures.items():
+                    tp_runs, fw_runs = runs[(case, flows)]
+                    tools = ["tp"] + [("fw", t) for t in table_modes]
+                    for tool in (tools if rnd % 2 == 0 else tools[::-1]):
+                        if tool == "tp":
+                            r = run_testpmd(pcap, flows, args.seconds,
+                                            warmup_blocks=max(1, math.ceil(args.warmup)))
+                            tp_runs.append(r)
+                            log(f"{regime} round {rnd + 1} {case:16} {flows:>8} testpmd          "
+                                f"{r['mpps']:6.2f} Mpps cpu {_share(r['cpu_share'])}")
+                            continue
+                        t = tool[1]
+                        r = run_fairwayd(case, pcap, flows, args.seconds, args.warmup, t)
+                        fw_runs[t].append(r)
+                        log(f"{regime} round {rnd + 1} {case:16} {flows:>8} fairwayd {t:7} "
+                            f"{r['mpps']:6.2f} Mpps {r['cycles_per_packet']:5.0f} cyc/pkt "
+                            f"new/pkt {r['new_flow_fraction']:.2f} evicted/pkt "
+                            f"{r['evicted_fraction']:.2f} cpu {_share(r['cpu_share'])} "
                             f"drops {r['drops'] or 0}")
-        for (case, flows) in captures:
-            tp_runs, fw_runs = runs[(case, flows)]
-            rows.append(summarize(case, flows, tp_runs, fw_runs, table_bytes))
+            for (case, flows) in captures:
+                tp_runs, fw_runs = runs[(case, flows)]
+                for t in table_modes:
+                    rows.append(summarize(case, flows, tp_runs, fw_runs[t], table_bytes, regime, t))
     except KeyboardInterrupt:
         log("interrupted: stopping children")
         return 130
     finally:
         CHILDREN.cleanup()
+        hugepages.release()
 
     report = {"machine": machine(), "command": " ".join([sys.executable] + sys.argv),
               "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
               "syn_timeout": SYN_TIMEOUT, "lcores": LCORES, "flow_table_bytes_from": table_source,
-              "rows": rows}
+              "regimes": regimes, "tables": list(table_modes), "rows": rows}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
@@ -788,7 +895,8 @@ def main() -> int:
     print(table(rows))
     print()
     print(f"medians of {args.rounds} interleaved runs of {args.seconds} s each; one worker; "
-          f"64-byte frames; both programs: --no-huge, {MBUF_DATA_ROOM}-byte mbuf data room, "
+          f"64-byte frames; both programs: {' and '.join(regimes)} (huge: 2 MB hugepages; "
+          f"no-huge: EAL --no-huge, 4 KB pages), {MBUF_DATA_ROOM}-byte mbuf data room, "
           f"pool = flows + 32767 mbufs, cache {MBUF_CACHE}, {DESCRIPTORS} descriptors, "
           f"lcores {LCORES}.")
     print("fairwayd, macswap: Mpps (fairwayd: tx_packets / wall time; macswap: port 1 Tx-pps); "
@@ -797,7 +905,9 @@ def main() -> int:
           "fw/cpu, ms/cpu, ratio: the same per on-CPU second (Mpps / share, median of runs); "
           "cyc/pkt: fairwayd's busy_cycles / rx_packets x share (TSC cycles on the CPU per packet), "
           "(ms): the same for macswap from TSC Hz / its per-CPU rate; "
-          "B/flow: flow-table bytes / requested capacity (capacity = max(1024, 2 x flows)), "
+          "table: fairwayd's flow_table.capacity, sized = max(1024, 2 x flows), default = "
+          f"{DEFAULT_FLOW_CAPACITY} (fairwayd's default); "
+          "B/flow: flow-table bytes / requested capacity, "
           f"bytes from {table_source}; tableMB: the table's size.")
     if "syn-new" in cases:
         print(f"syn-new: tcp_syn timeout {SYN_TIMEOUT} (the minimum), so a SYN creates a flow only "
