@@ -67,7 +67,8 @@ BURST = 32
 LCORES = "0@0,1@1"           # fairwayd's default for one worker: main on CPU 0, worker on CPU 1
                              # (--main-cpu/--worker-cpu change it for both programs)
 REGIME = "no-huge"           # the memory regime of the runs in progress: "huge" or "no-huge"
-HUGEPAGE_KB = 2048
+HUGE_DIR = None              # the hugetlbfs mount the huge regime uses (EAL --huge-dir)
+OWN_HUGE_DIR = "/run/fairway-bench-hugepages"  # mounted (and unmounted) here when there is none
 NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
 MBUF_OBJECT_BYTES = 2368     # one pool object: header, headroom, data room (rte_mempool_calc_obj_size)
 
@@ -300,7 +301,7 @@ def eal_memory_mb(mbufs: int, regime: str | None = None) -> int:
 
 def eal_memory_args(mbufs: int) -> list:
     if REGIME == "huge":
-        return ["-m", str(eal_memory_mb(mbufs))]
+        return ["-m", str(eal_memory_mb(mbufs)), "--huge-dir", HUGE_DIR]
     return ["--no-huge", "-m", str(eal_memory_mb(mbufs))]
 
 
@@ -309,11 +310,29 @@ class Hugepages:
 
     def __init__(self):
         self.original = None
+        self.own_mount = False
 
     @staticmethod
-    def mounted() -> bool:
+    def mount_point() -> str | None:
+        """A hugetlbfs mount of 2 MB pages, if there is one."""
         with open("/proc/mounts") as f:
-            return any(line.split()[2] == "hugetlbfs" for line in f if len(line.split()) > 2)
+            for line in f:
+                fields = line.split()
+                if len(fields) > 3 and fields[2] == "hugetlbfs" and "pagesize=1G" not in fields[3]:
+                    return fields[1]
+        return None
+
+    def mounted(self) -> bool:
+        global HUGE_DIR
+        HUGE_DIR = self.mount_point()
+        if HUGE_DIR is None:
+            os.makedirs(OWN_HUGE_DIR, exist_ok=True)
+            if subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev",
+                               OWN_HUGE_DIR]).returncode != 0:
+                return False
+            self.own_mount, HUGE_DIR = True, OWN_HUGE_DIR
+            log(f"hugepages: mounted hugetlbfs at {OWN_HUGE_DIR} (unmounted at the end)")
+        return True
 
     @staticmethod
     def free_pages() -> int:
@@ -343,6 +362,10 @@ class Hugepages:
         return None
 
     def release(self) -> None:
+        if self.own_mount:
+            subprocess.run(["umount", OWN_HUGE_DIR])
+            os.rmdir(OWN_HUGE_DIR)
+            self.own_mount = False
         if self.original is not None:
             with open(NR_HUGEPAGES, "w") as f:
                 f.write(str(self.original))
