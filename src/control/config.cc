@@ -351,6 +351,20 @@ ConfigResult load_config_string(const std::string& yaml_text, const std::string&
   }
 }
 
+const char* load_metric_name(LoadMetric metric) {
+  switch (metric) {
+    case LoadMetric::cpu:
+      return "cpu";
+    case LoadMetric::memory:
+      return "memory";
+    case LoadMetric::clients:
+      return "clients";
+    case LoadMetric::response_time:
+      return "response_time";
+  }
+  return "cpu";
+}
+
 const char* scheduler_name(Scheduler scheduler) {
   switch (scheduler) {
     case Scheduler::maglev:

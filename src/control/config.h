@@ -27,6 +27,9 @@ const char* scheduler_name(Scheduler scheduler);
 // Which reported figure `least-load` balances, per unit of the back-end's capacity.
 enum class LoadMetric : uint8_t { cpu, memory, clients, response_time };
 
+// "cpu", "memory", "clients", "response_time": the configuration's spelling.
+const char* load_metric_name(LoadMetric metric);
+
 struct LeastLoadConfig {
   LoadMetric metric = LoadMetric::cpu;
   LeastLoadParams params;  // the distributor's (docs/DISTRIBUTION.md); YAML keys of the same names

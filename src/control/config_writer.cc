@@ -83,24 +83,10 @@ void write_health_check(Writer& w, int in, const HealthCheckConfig& c) {
   w.field(in + 2, "fall", std::to_string(c.fall));
 }
 
-const char* metric_name(LoadMetric metric) {
-  switch (metric) {
-    case LoadMetric::cpu:
-      return "cpu";
-    case LoadMetric::memory:
-      return "memory";
-    case LoadMetric::clients:
-      return "clients";
-    case LoadMetric::response_time:
-      return "response_time";
-  }
-  return "cpu";
-}
-
 void write_least_load(Writer& w, int in, const LeastLoadConfig& c) {
   const LeastLoadParams& p = c.params;
   w.line(in, "least_load:");
-  w.field(in + 2, "metric", metric_name(c.metric));
+  w.field(in + 2, "metric", load_metric_name(c.metric));
   w.field(in + 2, "smoothing", number(p.smoothing));
   w.field(in + 2, "gain", number(p.gain));
   w.field(in + 2, "max_step", number(p.max_step));

@@ -31,20 +31,6 @@ std::optional<double> metric_of(const LoadReport& report, LoadMetric metric) {
   return std::nullopt;
 }
 
-const char* metric_name(LoadMetric metric) {
-  switch (metric) {
-    case LoadMetric::cpu:
-      return "cpu";
-    case LoadMetric::memory:
-      return "memory";
-    case LoadMetric::clients:
-      return "clients";
-    case LoadMetric::response_time:
-      return "response_time";
-  }
-  return "?";
-}
-
 }  // namespace
 
 ApiResult ControlCore::agent_report(const std::string& body, const std::string& signature,
@@ -121,7 +107,7 @@ void ControlCore::run_distributor(Clock::time_point now) {
         weights += fmt::format(" {}={:.2f}", out.backend, out.factor);
       }
       spdlog::info("least-load {} ({}): factors{}", service.name,
-                   metric_name(service.least_load.metric), weights);
+                   load_metric_name(service.least_load.metric), weights);
     }
   }
   std::erase_if(distributors_, [&](const auto& d) { return active.count(d.first) == 0; });
