@@ -63,10 +63,10 @@ void check_unique(std::map<Key, FirstSeen>& seen, const Key& key, const Field& f
 }  // namespace
 
 void ConfigLoader::load(const Field& root) {
-  MapReader map =
-      root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table", "icmp",
-                "control", "ports", "neighbors", "routes", "services", "load_feedback",
-                "exception_path", "deny_clients", "syn_cookies", "announce", "flow_sync"});
+  MapReader map = root.map({"workers", "workers_poll", "workers_idle", "mbufs", "eal", "flow_table",
+                            "icmp", "control", "ports", "neighbors", "routes", "services",
+                            "load_feedback", "exception_path", "deny_clients", "syn_cookies",
+                            "announce", "flow_sync", "fragments"});
   if (auto f = map.get("workers")) config_.workers = static_cast<uint32_t>(f->uint(1, 64));
   if (auto f = map.get("workers_poll")) {
     config_.polling.adaptive = f->choice({"busy", "adaptive"}) == 1;
@@ -79,6 +79,7 @@ void ConfigLoader::load(const Field& root) {
   if (auto f = map.get("eal")) read_eal(*f);
   if (auto f = map.get("flow_table")) read_flow_table(*f);
   if (auto f = map.get("icmp")) read_icmp(*f);
+  if (auto f = map.get("fragments")) read_fragments(*f);
   if (auto f = map.get("control")) read_control(*f);
   if (auto f = map.get("load_feedback")) read_load_feedback(*f);
   if (auto f = map.get("exception_path")) {
@@ -141,6 +142,16 @@ void ConfigLoader::read_flow_table(const Field& field) {
   for (auto [key, slot] : slots) {
     if (auto f = timeouts.get(key)) *slot = f->duration_ms(kMinTimeoutMs, kMaxTimeoutMs);
   }
+}
+
+void ConfigLoader::read_fragments(const Field& field) {
+  MapReader map = field.map({"max_datagrams", "max_fragments", "timeout"});
+  FragmentConfig& f = config_.fragments;
+  if (auto v = map.get("max_datagrams"))
+    f.max_datagrams = static_cast<uint32_t>(v->uint(0, 1 << 20));
+  if (auto v = map.get("max_fragments"))
+    f.max_fragments = static_cast<uint32_t>(v->uint(64, 1 << 20));
+  if (auto v = map.get("timeout")) f.timeout_ms = static_cast<uint32_t>(v->duration_ms(10, 60'000));
 }
 
 void ConfigLoader::read_icmp(const Field& field) {

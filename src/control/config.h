@@ -190,6 +190,19 @@ struct WorkerPolling {
   friend bool operator==(const WorkerPolling&, const WorkerPolling&) = default;
 };
 
+// Fragmented datagrams to a service (and a nat back-end's fragmented replies) are reassembled
+// per worker with DPDK's rte_ip_frag, decided as one datagram, and fragmented again for the
+// egress port (docs/FRAGMENTS.md). Bounded per worker: datagrams being reassembled at once,
+// fragments held at once (the mbuf pool grows by workers x max_fragments for them), and how long
+// an incomplete datagram waits. max_datagrams 0: fragments to a service are dropped.
+struct FragmentConfig {
+  uint32_t max_datagrams = 1024;
+  uint32_t max_fragments = 4096;
+  uint32_t timeout_ms = 1000;
+  bool enabled() const { return max_datagrams != 0; }
+  friend bool operator==(const FragmentConfig&, const FragmentConfig&) = default;
+};
+
 struct Config {
   std::string source_path;
   EalConfig eal;
@@ -200,6 +213,7 @@ struct Config {
   uint32_t mbufs = 16383;            // mempool size
   uint32_t flow_capacity = 1 << 20;  // per worker
   FlowTimeouts timeouts;
+  FragmentConfig fragments;
   bool answer_echo = true;            // ICMP echo to a VIP is answered
   bool udp_port_unreachable = false;  // unserved UDP: ICMP port unreachable instead of silent drop
   std::string control_listen = "127.0.0.1:9180";  // control API "HOST:PORT"; empty: no API

@@ -262,6 +262,7 @@ ChangeResult reload(const Config& running, const ConfigResult& fresh) {
   if (next.mbufs != running.mbufs) return restart_only("mbufs");
   if (!(next.eal == running.eal)) return restart_only("eal");
   if (next.flow_capacity != running.flow_capacity) return restart_only("flow_table.capacity");
+  if (!(next.fragments == running.fragments)) return restart_only("fragments");
   if (!(next.ports == running.ports)) return restart_only("ports");
   if (!(next.exception_path == running.exception_path)) return restart_only("exception_path");
   if (next.control_listen != running.control_listen ||

@@ -42,6 +42,7 @@ class ConfigLoader {
  private:
   void read_eal(const Field& field);
   void read_flow_table(const Field& field);
+  void read_fragments(const Field& field);
   void read_icmp(const Field& field);
   void read_control(const Field& field);
   void read_announce(const Field& field);

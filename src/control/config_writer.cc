@@ -220,6 +220,10 @@ void write_settings(Writer& w, const Config& c) {
   w.field(4, "tcp_closing", duration(t.tcp_closing_ms));
   w.field(4, "udp", duration(t.udp_ms));
   w.field(4, "other", duration(t.other_ms));
+  w.line(0, "fragments:");
+  w.field(2, "max_datagrams", std::to_string(c.fragments.max_datagrams));
+  w.field(2, "max_fragments", std::to_string(c.fragments.max_fragments));
+  w.field(2, "timeout", duration(c.fragments.timeout_ms));
   w.line(0, "icmp:");
   w.field(2, "echo_reply", boolean(c.answer_echo));
   w.field(2, "udp_port_unreachable", boolean(c.udp_port_unreachable));

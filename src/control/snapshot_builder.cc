@@ -116,6 +116,7 @@ void add_service(const ServiceConfig& sc, bool accepting, const RuntimeState& ru
   snap.address_roles[sc.vip].vip = true;
   if (sc.mode != ForwardingMode::nat) return;
   for (const Backend& b : snap.services.back().backends) {
+    snap.address_roles[b.address].nat_backend = true;
     // A running back-end's claim on a nat endpoint (unique, the config checks) wins over the
     // claim of one kept only for its remaining flows.
     Endpoint backend_endpoint{b.address, b.port, sc.protocol};
@@ -226,6 +227,7 @@ std::unique_ptr<Snapshot> build_snapshot(const Config& config,
   }
   snap->answer_echo = config.answer_echo;
   snap->udp_port_unreachable = config.udp_port_unreachable;
+  snap->reassemble_fragments = config.fragments.enabled();
   if (auto api = parse_endpoint_text(config.control_listen); api && api->port) {
     snap->control_api_port = *api->port;
   }

@@ -1,7 +1,9 @@
 #include "dataplane/daemon.h"
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -36,6 +38,7 @@ void on_reload_signal(int) {
   g_reload = 1;
 }
 
+constexpr unsigned kIndirectMbufsPerWorker = 512;
 constexpr auto kControlTick = std::chrono::milliseconds(50);
 constexpr auto kMirrorPeriod = std::chrono::milliseconds(200);
 constexpr auto kResolvePeriod = std::chrono::milliseconds(1000);
@@ -45,9 +48,24 @@ constexpr auto kLoadSamplePeriod = std::chrono::milliseconds(1000);
 }  // namespace
 
 bool Daemon::start(std::string& error) {
-  pool_ =
-      create_packet_pool("fairway_mbufs", config_.mbufs, static_cast<int>(rte_socket_id()), error);
+  // Each worker may hold fragments.max_fragments mbufs in its reassembly table: on top of what
+  // the ports and queues need, so that a fragment flood cannot starve them.
+  const FragmentConfig& fragments = config_.fragments;
+  const unsigned reserved = fragments.enabled() ? config_.workers * fragments.max_fragments : 0;
+  const int socket = static_cast<int>(rte_socket_id());
+  pool_ = create_packet_pool("fairway_mbufs", config_.mbufs + reserved, socket, error);
   if (pool_ == nullptr) return false;
+  FragmentSetup fragment_setup{fragments, pool_, nullptr};
+  if (fragments.enabled()) {
+    // Splitting attaches each fragment's payload with a data-less mbuf, freed as soon as the
+    // fragment is made one segment: a few per worker are in use at once.
+    fragment_setup.indirect = rte_pktmbuf_pool_create(
+        "fairway_indirect", kIndirectMbufsPerWorker * config_.workers - 1, 32, 0, 0, socket);
+    if (fragment_setup.indirect == nullptr) {
+      error = std::string("cannot create the fragment split pool: ") + rte_strerror(rte_errno);
+      return false;
+    }
+  }
   if (!ports_.start(config_, pool_, error)) return false;
   if (!exception_path_.create(ports_.ports(), config_.workers, config_.exception_path, error)) {
     return false;
@@ -59,7 +77,7 @@ bool Daemon::start(std::string& error) {
   }
   core_.start(std::move(kernel), Clock::now());
   if (!fleet_.launch(config_.workers, config_.flow_capacity, config_.polling,
-                     config_.flow_sync.enabled(), error)) {
+                     config_.flow_sync.enabled(), fragment_setup, error)) {
     return false;
   }
   exception_path_.start();

@@ -5,6 +5,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "pipeline/pipeline.h"
@@ -39,10 +40,46 @@ uint64_t& tx_full_counter(WorkerContext& ctx) {
   return ctx.counters.drops[static_cast<size_t>(DropReason::tx_full)];
 }
 
+void send(WorkerContext& ctx, const Decision& d, rte_mbuf* m) {
+  if (d.verdict == Verdict::forward) {
+    ++ctx.counters.tx_packets;
+    const WorkerPort& out = ctx.ports[d.port];
+    rte_eth_tx_buffer(out.data_port, out.data_queue, ctx.data_tx[d.port], m);
+  } else {
+    rte_ring* queue = ctx.ports[d.port].to_kernel[static_cast<size_t>(d.priority)];
+    if (queue == nullptr || rte_ring_sp_enqueue(queue, m) != 0) {
+      ctx.counters.drop(kernel_queue_full(d.priority));
+      rte_pktmbuf_free(m);
+    }
+  }
+}
+
+// A fragment the pipeline said to reassemble. When it completes its datagram, the datagram is
+// decided whole, like any packet, and split again for the port it leaves by.
+void run_fragment(WorkerContext& ctx, const Snapshot& snap, uint16_t port_index, rte_mbuf* m,
+                  PipelineContext& pipeline) {
+  FragmentReassembler& fragments = *ctx.fragments;
+  rte_mbuf* whole = fragments.add(m, rte_rdtsc(), ctx.counters);
+  if (whole == nullptr) return;
+  uint16_t length = 0;
+  std::span<uint8_t> frame = fragments.load(whole, length, ctx.counters);
+  if (frame.empty()) return;
+  const Decision d = process_frame(snap, pipeline, port_index, frame, length);
+  if (d.verdict != Verdict::forward && d.verdict != Verdict::to_kernel) {
+    rte_pktmbuf_free(whole);
+    return;
+  }
+  rte_mbuf* out[kMaxFragmentsOut];
+  const uint16_t n = fragments.split(whole, d.length, ctx.ports[d.port].mtu, out, ctx.counters);
+  for (uint16_t i = 0; i < n; ++i) send(ctx, d, out[i]);
+}
+
 void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_index,
                     rte_mbuf** packets, uint16_t count, PipelineContext& pipeline) {
   FrameRef frames[kBurstSize];
   Decision decisions[kBurstSize];
+  rte_mbuf* fragments[kBurstSize];
+  uint16_t fragment_count = 0;
   uint16_t accepted = 0;
   for (uint16_t i = 0; i < count; ++i) {
     rte_mbuf* m = packets[i];
@@ -68,15 +105,20 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
       const WorkerPort& out = ctx.ports[d.port];
       rte_eth_tx_buffer(out.data_port, out.data_queue, ctx.data_tx[d.port], m);
     } else if (d.verdict == Verdict::to_kernel) {
-      rte_ring* queue = ctx.ports[d.port].to_kernel[static_cast<size_t>(d.priority)];
-      if (queue == nullptr || rte_ring_sp_enqueue(queue, m) != 0) {
-        ctx.counters.drop(kernel_queue_full(d.priority));
-        rte_pktmbuf_free(m);
-      }
+      send(ctx, d, m);
+    } else if (d.verdict == Verdict::reassemble) [[unlikely]] {
+      fragments[fragment_count++] = m;
     } else {
       rte_pktmbuf_free(m);
     }
   }
+  // After the burst's own frames: a whole datagram is decided against the flow table as the
+  // burst left it.
+  if (fragment_count == 0) return;
+  for (uint16_t i = 0; i < fragment_count; ++i) {
+    run_fragment(ctx, snap, port_index, fragments[i], pipeline);
+  }
+  ctx.fragments->free_dropped();
 }
 
 // What the kernel sends through a TAP leaves through that TAP's data port, unchanged.
@@ -114,6 +156,14 @@ void run_kernel_burst(WorkerContext& ctx, uint16_t port_index, rte_mbuf** packet
   }
 }
 
+// The size whole datagrams are split to for a port: its MTU, within what one mbuf holds.
+uint16_t split_mtu(uint16_t port) {
+  uint16_t mtu = RTE_ETHER_MTU;
+  if (rte_eth_dev_get_mtu(port, &mtu) != 0) mtu = RTE_ETHER_MTU;
+  constexpr uint16_t kFrameRoom = RTE_MBUF_DEFAULT_DATAROOM - RTE_ETHER_HDR_LEN;
+  return std::min(mtu, kFrameRoom);
+}
+
 }  // namespace
 
 std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
@@ -124,7 +174,7 @@ std::vector<WorkerPort> worker_ports(const std::vector<PortRuntime>& ports,
     out.push_back(WorkerPort{p.data_port_of(index), p.data_queue_of(index), p.tap_port_id,
                              static_cast<uint16_t>(index), p.exception_path,
                              exception_path.queues(index, i), p.data_wake_fd_of(index),
-                             p.tap_wake_fd_of(index)});
+                             p.tap_wake_fd_of(index), split_mtu(p.data_port_of(index))});
   }
   return out;
 }
@@ -149,6 +199,7 @@ bool prepare_worker(WorkerContext& ctx, std::string& error) {
 void release_worker(WorkerContext& ctx) {
   for (auto* b : ctx.data_tx) rte_free(b);
   ctx.data_tx.clear();
+  ctx.fragments.reset();  // gives the fragments it holds back to the pool
 }
 
 int worker_main(void* arg) {
@@ -192,6 +243,10 @@ int worker_main(void* arg) {
     }
     if (ctx.sync_inbox != nullptr) adopt_synced_flows(ctx, snap, pipeline.now_ms);
     ctx.flows->expire_due(pipeline.now_ms);
+    if (ctx.fragments != nullptr) {
+      ctx.fragments->expire(start, ctx.counters);
+      ctx.fragments->free_dropped();
+    }
     ctx.census.step(*ctx.flows, snap, pipeline.now_ms);
     ctx.flow_query.poll(*ctx.flows, pipeline.now_ms);
     ctx.flow_count.store(ctx.flows->size(), std::memory_order_relaxed);

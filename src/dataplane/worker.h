@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dataplane/exception_path.h"
+#include "dataplane/fragment_reassembler.h"
 #include "dataplane/ports.h"
 #include "dataplane/publisher.h"
 #include "lb/flow_table.h"
@@ -35,6 +36,8 @@ struct WorkerPort {
   KernelQueues to_kernel{};
   int data_wake_fd = -1;  // readable when the data queue has packets (-1: none)
   int tap_wake_fd = -1;   // readable when the TAP queue has packets (-1: none)
+  uint16_t mtu = 1500;    // the data device's, capped by the mbufs' room: whole datagrams are
+                          // split to this size
 };
 
 // Everything one worker owns: its queues, its flow table, its counters and TX buffers.
@@ -52,6 +55,8 @@ struct alignas(64) WorkerContext {
   std::unique_ptr<FlowSyncRing> sync_journal;
   std::unique_ptr<FlowSyncRing> sync_inbox;
   std::unique_ptr<FlowTable> flows;
+  // fragments: the datagrams this worker is reassembling (null: fragments to services dropped).
+  std::unique_ptr<FragmentReassembler> fragments;
   std::vector<rte_eth_dev_tx_buffer*> data_tx;  // by port index
   WorkerCounters counters;
   alignas(64) std::atomic<uint64_t> running_version{0};  // acknowledged snapshot version

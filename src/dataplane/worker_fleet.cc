@@ -19,7 +19,7 @@ bool WorkerFleet::init(uint32_t workers, std::string& error) {
 }
 
 bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling,
-                         bool flow_sync, std::string& error) {
+                         bool flow_sync, const FragmentSetup& fragments, std::string& error) {
   polling_ = polling;
   unsigned lcore = rte_get_next_lcore(-1, 1, 0);
   for (uint32_t w = 0; w < workers; ++w, lcore = rte_get_next_lcore(lcore, 1, 0)) {
@@ -40,6 +40,13 @@ bool WorkerFleet::launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling
       ctx->sync_journal = std::make_unique<FlowSyncRing>(kSyncRingSize);
       ctx->sync_inbox = std::make_unique<FlowSyncRing>(kSyncRingSize);
       ctx->flows->set_sync_journal(ctx->sync_journal.get());
+    }
+    if (fragments.config.enabled()) {
+      ctx->fragments = std::make_unique<FragmentReassembler>();
+      if (!ctx->fragments->init(fragments.config, fragments.direct, fragments.indirect,
+                                static_cast<int>(rte_lcore_to_socket_id(lcore)), error)) {
+        return false;
+      }
     }
     if (!prepare_worker(*ctx, error)) return false;
     workers_.push_back(std::move(ctx));

@@ -15,6 +15,13 @@
 
 namespace fairway {
 
+// What the workers reassemble fragments with (dataplane/fragment_reassembler.h).
+struct FragmentSetup {
+  FragmentConfig config;
+  rte_mempool* direct = nullptr;    // the packet pool
+  rte_mempool* indirect = nullptr;  // data-less mbufs for splitting
+};
+
 class WorkerFleet final : public DataPlane, public FlowSyncWorkers {
  public:
   WorkerFleet(const Ports& ports, const ExceptionPath& exception_path)
@@ -25,8 +32,9 @@ class WorkerFleet final : public DataPlane, public FlowSyncWorkers {
   // Prepares one worker per worker lcore, each with a flow table of `flow_capacity`, and
   // launches them on the running snapshot.
   // With `flow_sync`, each worker journals its flows and adopts other nodes' (FlowSyncWorkers).
+  // With `fragments.config` enabled, each worker reassembles fragments to services.
   bool launch(uint32_t workers, uint32_t flow_capacity, WorkerPolling polling, bool flow_sync,
-              std::string& error);
+              const FragmentSetup& fragments, std::string& error);
   void stop();
   void release();
   bool launched() const { return running_; }

@@ -8,37 +8,40 @@
 
 namespace fairway {
 
-#define FAIRWAY_EVENT_COUNTERS(X)                                                             \
-  X(rx_packets)               /* received on data ports */                                    \
-  X(tx_packets)               /* handed to a data port's TX queue */                          \
-  X(dsr_forwarded)            /* to a back-end, MACs rewritten */                             \
-  X(nat_forwarded)            /* to a back-end, destination rewritten */                      \
-  X(nat_reversed)             /* a nat back-end's reply, source rewritten to the VIP */       \
-  X(flows_created)            /* new flow-table entries */                                    \
-  X(flows_consistent)         /* TCP without SYN, no flow, sent to the Maglev choice */       \
-  X(flows_reused)             /* a SYN on a closing entry, or one whose back-end takes no new \
-                                 flows: the entry dropped, the flow scheduled again */        \
-  X(flows_untracked)          /* new flows forwarded without an entry (buckets full of        \
-                                 established flows) */                                        \
-  X(flows_evicted_half_open)  /* half-open entries given up for a new flow */                 \
-  X(flows_evicted_closing)    /* closing entries given up for a new flow */                   \
-  X(syn_cookies_sent)         /* SYNs answered by the SYN proxy with a cookie */              \
-  X(syn_cookies_validated)    /* ACKs whose cookie proved the client: flow opened */          \
-  X(syn_proxy_backend_syns)   /* SYNs sent to open a proxied flow's back-end side */          \
-  X(syn_proxy_backend_acks)   /* back-ends' SYN-ACKs answered with the completing ACK */      \
-  X(icmp_errors_to_backend)   /* ICMP errors about a flow, sent to its back-end */            \
-  X(transit_forwarded)        /* routed through the data plane */                             \
-  X(to_kernel)                /* handed to the kernel through the exception path */           \
-  X(from_kernel)              /* sent by the kernel through the exception path */             \
-  X(resets_sent)              /* TCP resets for invalid services (or strict misses) */        \
-  X(flows_reset_backend_down) /* flows ended as their back-end is down (policy reset):        \
-                                 TCP answered with a reset, UDP or a SYN rescheduled */       \
-  X(echo_replies)             /* ICMP echo replies for VIPs */                                \
-  X(port_unreachables)        /* ICMP port unreachable for unserved UDP */                    \
-  X(busy_iterations)          /* poll iterations that received packets */                     \
-  X(busy_cycles)              /* TSC cycles spent in those iterations */                      \
-  X(idle_sleeps)              /* times the worker slept for want of packets (adaptive) */     \
-  X(flows_adopted)            /* flows other nodes made, adopted into this table (flow_sync) */
+#define FAIRWAY_EVENT_COUNTERS(X)                                                               \
+  X(rx_packets)               /* received on data ports */                                      \
+  X(tx_packets)               /* handed to a data port's TX queue */                            \
+  X(dsr_forwarded)            /* to a back-end, MACs rewritten */                               \
+  X(nat_forwarded)            /* to a back-end, destination rewritten */                        \
+  X(nat_reversed)             /* a nat back-end's reply, source rewritten to the VIP */         \
+  X(flows_created)            /* new flow-table entries */                                      \
+  X(flows_consistent)         /* TCP without SYN, no flow, sent to the Maglev choice */         \
+  X(flows_reused)             /* a SYN on a closing entry, or one whose back-end takes no new   \
+                                 flows: the entry dropped, the flow scheduled again */          \
+  X(flows_untracked)          /* new flows forwarded without an entry (buckets full of          \
+                                 established flows) */                                          \
+  X(flows_evicted_half_open)  /* half-open entries given up for a new flow */                   \
+  X(flows_evicted_closing)    /* closing entries given up for a new flow */                     \
+  X(syn_cookies_sent)         /* SYNs answered by the SYN proxy with a cookie */                \
+  X(syn_cookies_validated)    /* ACKs whose cookie proved the client: flow opened */            \
+  X(syn_proxy_backend_syns)   /* SYNs sent to open a proxied flow's back-end side */            \
+  X(syn_proxy_backend_acks)   /* back-ends' SYN-ACKs answered with the completing ACK */        \
+  X(icmp_errors_to_backend)   /* ICMP errors about a flow, sent to its back-end */              \
+  X(transit_forwarded)        /* routed through the data plane */                               \
+  X(to_kernel)                /* handed to the kernel through the exception path */             \
+  X(from_kernel)              /* sent by the kernel through the exception path */               \
+  X(resets_sent)              /* TCP resets for invalid services (or strict misses) */          \
+  X(flows_reset_backend_down) /* flows ended as their back-end is down (policy reset):          \
+                                 TCP answered with a reset, UDP or a SYN rescheduled */         \
+  X(echo_replies)             /* ICMP echo replies for VIPs */                                  \
+  X(port_unreachables)        /* ICMP port unreachable for unserved UDP */                      \
+  X(busy_iterations)          /* poll iterations that received packets */                       \
+  X(busy_cycles)              /* TSC cycles spent in those iterations */                        \
+  X(idle_sleeps)              /* times the worker slept for want of packets (adaptive) */       \
+  X(flows_adopted)            /* flows other nodes made, adopted into this table (flow_sync) */ \
+  X(fragments_held)           /* fragments taken into the reassembly table */                   \
+  X(datagrams_reassembled)    /* datagrams made whole again and decided */                      \
+  X(fragments_sent)           /* fragments made for the egress port from a whole datagram */
 
 // Per-back-end counters: the control core gives each (service, back-end) a slot, stable across
 // snapshots, in Backend::stats_slot; kNoStatsSlot (or any slot >= kBackendStatsSlots) counts

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "lb/flow_key.h"
+#include "packet/byte_order.h"
 #include "packet/parse.h"
 #include "packet/reply.h"
 #include "packet/rewrite.h"
@@ -22,7 +23,7 @@ struct Packet {
   AddressRole dst_role;
   ParsedPacket parsed;
   // Set by prepare() for TCP/UDP to a served (VIP, port, protocol); key, hash and place only
-  // when the packet is not a fragment (a fragment to a service is dropped).
+  // when the packet is not a fragment (a fragment to a service is reassembled first).
   const Service* service = nullptr;
   FlowKey key;
   uint64_t hash = 0;
@@ -37,6 +38,7 @@ constexpr size_t kEntryLag = 8;
 constexpr size_t kDecideLag = 16;
 
 constexpr uint8_t kIcmpEchoRequest = 8;
+constexpr uint8_t kIpv6FragmentHeader = 44;
 constexpr uint8_t kIcmpv6EchoRequest = 128;
 
 Decision drop(PipelineContext& ctx, DropReason reason) {
@@ -470,7 +472,6 @@ Decision handle_service(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
       return {Verdict::drop, DropReason::denied_client, kNoPort, 0};
     }
   }
-  if (p.is_fragment) return drop(ctx, DropReason::fragment_to_service);
   FlowValue* flow = ctx.flows.lookup(pkt.key, pkt.place, pkt.candidate, ctx.now_ms);
   const bool syn = p.l4_protocol == kProtoTcp && (p.tcp_flags & kTcpSyn);
   if (flow == nullptr || syn || service.resets_flows || flow->flags != 0) [[unlikely]] {
@@ -512,10 +513,43 @@ Decision handle_icmp_error(const Snapshot& snap, PipelineContext& ctx, Packet& p
   return {Verdict::forward, DropReason::none, egress, pkt.length};
 }
 
+// A fragment the worker's reassembly table takes (rte_ip_frag, dataplane/fragment_reassembler):
+// an IPv4 fragment, or an IPv6 one whose fragment header follows the fixed header (where
+// rte_ip_frag looks for it), that fits in a 64 KB datagram and carries data.
+Decision reassemble(const Snapshot& snap, PipelineContext& ctx, const Packet& pkt) {
+  if (!snap.reassemble_fragments) return drop(ctx, DropReason::fragment_to_service);
+  const ParsedPacket& p = pkt.parsed;
+  const uint8_t* ip = pkt.buffer.data() + p.l3_offset;
+  uint32_t offset = 0;
+  uint32_t data = 0;
+  uint32_t header = 0;  // the whole datagram's IP header
+  if (p.l3 == L3Kind::ipv4) {
+    offset = uint32_t{load_be16(ip + 6) & 0x1FFFu} * 8;
+    header = p.l4_offset - p.l3_offset;
+    data = p.ip_end - p.l4_offset;
+  } else {
+    if (ip[6] != kIpv6FragmentHeader) return drop(ctx, DropReason::fragment_unsupported);
+    offset = load_be16(ip + 42) & 0xFFF8u;
+    header = 40;
+    data = p.ip_end - (p.l3_offset + 48u);
+  }
+  if (data == 0) return drop(ctx, DropReason::fragment_invalid);
+  // The whole frame must fit the 16-bit frame lengths the pipeline works with.
+  if (p.l3_offset + header + offset + data > 65535) {
+    return drop(ctx, DropReason::fragment_oversized);
+  }
+  if (snap.deny_clients.contains(p.src)) return drop(ctx, DropReason::denied_client);
+  ++ctx.counters.fragments_held;
+  return {Verdict::reassemble, DropReason::none, pkt.in_port, pkt.length};
+}
+
 Decision handle_vip(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   const ParsedPacket& p = pkt.parsed;
   if (p.l4_protocol == kProtoTcp || p.l4_protocol == kProtoUdp) {
-    if (p.is_later_fragment) return drop(ctx, DropReason::fragment_to_service);
+    // A first fragment to a port no service serves is answered like any packet to it.
+    if (p.is_fragment && (p.is_later_fragment || pkt.service != nullptr)) [[unlikely]] {
+      return reassemble(snap, ctx, pkt);
+    }
     if (pkt.service != nullptr) return handle_service(snap, ctx, pkt, *pkt.service);
     return handle_unserved(snap, ctx, pkt);
   }
@@ -612,6 +646,10 @@ Decision decide(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
   if (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6) return to_kernel(snap, ctx, pkt);
   if (pkt.dst_role.local || is_multicast_or_link_local(p.dst)) return to_kernel(snap, ctx, pkt);
   if (pkt.dst_role.vip) return handle_vip(snap, ctx, pkt);
+  // A nat back-end's fragmented reply: only the whole datagram has the ports to translate.
+  if (p.is_fragment && snap.role_of(p.src).nat_backend) [[unlikely]] {
+    return reassemble(snap, ctx, pkt);
+  }
   if (const NatSource* source = nat_source_of(snap, p)) return reverse_nat(snap, ctx, pkt, *source);
   return handle_transit(snap, ctx, pkt);
 }

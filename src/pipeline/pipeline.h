@@ -15,9 +15,11 @@
 namespace fairway {
 
 enum class Verdict : uint8_t {
-  drop,       // counted under `reason`
-  forward,    // send the (rewritten) frame on `port`
-  to_kernel,  // hand the frame to the exception path of `port` (as received, or reverse-NATed)
+  drop,        // counted under `reason`
+  forward,     // send the (rewritten) frame on `port`
+  to_kernel,   // hand the frame to the exception path of `port` (as received, or reverse-NATed)
+  reassemble,  // a fragment to a service, or from a nat back-end: the worker gathers the
+               // datagram's fragments (rte_ip_frag) and decides the whole datagram again
 };
 
 // Eight bytes: a burst's decisions are stored whole; at six, the caller's copy of one returned in

@@ -120,9 +120,10 @@ struct Neighbor {
 
 // What an address is to us, so that one lookup per packet answers "ours?" and "a VIP?".
 struct AddressRole {
-  bool local = false;    // one of the box's own addresses: the kernel's
-  bool vip = false;      // a virtual address with at least one service
-  bool backend = false;  // a back-end of some service
+  bool local = false;        // one of the box's own addresses: the kernel's
+  bool vip = false;          // a virtual address with at least one service
+  bool backend = false;      // a back-end of some service
+  bool nat_backend = false;  // a back-end of some nat service (its fragments are reassembled)
 };
 
 // One back-end of one service (Service::id): what a flow's FlowValue and its service name.
@@ -177,8 +178,9 @@ struct Snapshot {
   SynCookieKey syn_cookie_key{};
   bool answer_echo = true;
   bool udp_port_unreachable = false;
-  uint16_t control_api_port = 0;  // TCP port of the control API (0: none); its traffic to the
-                                  // kernel has priority (pipeline/kernel_priority.h)
+  bool reassemble_fragments = false;  // fragments.max_datagrams > 0
+  uint16_t control_api_port = 0;      // TCP port of the control API (0: none); its traffic to the
+                                      // kernel has priority (pipeline/kernel_priority.h)
 
   // Inline: find_service and role_of run for every packet.
   const Service* find_service(const IpAddress& vip, uint16_t port, uint8_t protocol) const {

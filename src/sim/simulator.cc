@@ -257,9 +257,13 @@ std::string Simulator::describe(const Arrival& in, const Decision& d,
                     " > " + mac_at(out, 0).to_string() + " " + packet_text(o));
   } else {
     if (!what.empty()) parts.push_back(what);
-    parts.push_back(d.verdict == Verdict::to_kernel
-                        ? "to the kernel on " + config_.ports[d.port].name
-                        : "dropped (" + std::string(drop_reason_name(d.reason)) + ")");
+    if (d.verdict == Verdict::to_kernel) {
+      parts.push_back("to the kernel on " + config_.ports[d.port].name);
+    } else if (d.verdict == Verdict::reassemble) {
+      parts.push_back("held for reassembly (fairwayd decides the whole datagram)");
+    } else {
+      parts.push_back("dropped (" + std::string(drop_reason_name(d.reason)) + ")");
+    }
   }
   std::string text = ip ? packet_text(p) : "frame of " + std::to_string(in.frame.size()) + " bytes";
   text += ": ";

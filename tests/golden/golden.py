@@ -177,7 +177,8 @@ VERDICT_COUNTERS = ("dsr_forwarded", "nat_forwarded", "nat_reversed", "flows_cre
                     "to_kernel", "from_kernel", "resets_sent", "echo_replies",
                     "port_unreachables", "flows_reused", "flows_untracked",
                     "flows_evicted_half_open", "flows_evicted_closing", "syn_cookies_sent",
-                    "syn_cookies_validated", "syn_proxy_backend_syns", "syn_proxy_backend_acks")
+                    "syn_cookies_validated", "syn_proxy_backend_syns", "syn_proxy_backend_acks",
+                    "fragments_held", "datagrams_reassembled", "fragments_sent")
 CHECKSUM_FIELDS = ("chksum", "cksum")
 
 

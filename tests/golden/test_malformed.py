@@ -75,12 +75,14 @@ CASES = [
     dropped("bad_ipv6_extension_header", "destination options claiming 88 bytes",
             from_client() / IPv6(src=CLIENT6, dst=VIP6) / IPv6ExtHdrDestOpt(len=10) /
             TCP(sport=41001, dport=80), "bad_ipv6_extension_header"),
-    dropped("later_fragment_to_service", "a non-first IPv4 fragment to VIP:80",
-            from_client() / IP(src=CLIENT4, dst=VIP4, id=1, proto=6, frag=100) / Raw(b"x" * 24),
-            "fragment_to_service"),
-    dropped("first_fragment_to_service", "a first fragment (MF) of a TCP segment to VIP:80",
-            from_client() / IP(src=CLIENT4, dst=VIP4, id=1, flags="MF") /
-            TCP(sport=41001, dport=80, flags="S") / Raw(b"x" * 16), "fragment_to_service"),
+    Case("later_fragment_to_service", "reassembly off: a non-first IPv4 fragment to VIP:80",
+         inputs={"client": [from_client() / IP(src=CLIENT4, dst=VIP4, id=1, proto=6, frag=100) /
+                            Raw(b"x" * 24)]},
+         expect={}, drops={"fragment_to_service": 1}, config={"fragments": {"max_datagrams": 0}}),
+    Case("first_fragment_to_service", "reassembly off: a first fragment (MF) of a TCP SYN to VIP:80",
+         inputs={"client": [from_client() / IP(src=CLIENT4, dst=VIP4, id=1, flags="MF") /
+                            TCP(sport=41001, dport=80, flags="S") / Raw(b"x" * 16)]},
+         expect={}, drops={"fragment_to_service": 1}, config={"fragments": {"max_datagrams": 0}}),
     dropped("jumbo_frame", "a 3000-byte frame does not fit one mbuf",
             from_client() / tcp(CLIENT4, VIP4, 41005, 80, load=b"j" * 2946), "multi_segment_mbuf"),
     dropped("not_for_us", "a valid SYN to another unicast MAC",

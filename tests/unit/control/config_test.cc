@@ -193,6 +193,29 @@ TEST(ConfigTest, WorkersPollAdaptiveWithItsIdleTime) {
   EXPECT_FALSE(load_ok(kPorts).polling.adaptive);
 }
 
+TEST(ConfigTest, FragmentsDefaultsSettingsAndLimits) {
+  const FragmentConfig defaults = load_ok(kPorts).fragments;
+  EXPECT_TRUE(defaults.enabled());
+  EXPECT_EQ(defaults.max_datagrams, 1024u);
+  EXPECT_EQ(defaults.max_fragments, 4096u);
+  EXPECT_EQ(defaults.timeout_ms, 1000u);
+  const FragmentConfig set =
+      load_ok(with_ports("fragments: {max_datagrams: 64, max_fragments: 512, timeout: 250ms}\n"))
+          .fragments;
+  EXPECT_EQ(set.max_datagrams, 64u);
+  EXPECT_EQ(set.max_fragments, 512u);
+  EXPECT_EQ(set.timeout_ms, 250u);
+  EXPECT_FALSE(load_ok(with_ports("fragments: {max_datagrams: 0}\n")).fragments.enabled());
+  EXPECT_EQ(load_error(with_ports("fragments: {max_fragments: 10}\n")),
+            "t.yaml:4:28: fragments.max_fragments: value 10 is out of range, expected an integer "
+            "64..1048576");
+  EXPECT_EQ(load_error(with_ports("fragments: {timeout: 5ms}\n")),
+            "t.yaml:4:22: fragments.timeout: duration 5ms is out of range, expected 10ms..1m");
+  EXPECT_NE(load_error(with_ports("fragments: {max_datagram: 5}\n"))
+                .find("unknown key 'max_datagram' (did you mean 'max_datagrams'?)"),
+            std::string::npos);
+}
+
 TEST(ConfigTest, DurationsRejectOtherForms) {
   const char* bad[] = {"30sec", "1d", "s", "-1s", "1.5s", "\"30\"", "5 m", "[30]"};
   for (const char* text : bad) {
@@ -247,7 +270,7 @@ std::vector<BadCase> bad_cases() {
        "t.yaml:4:1: servces: unknown key 'servces' (did you mean 'services'?); allowed keys here: "
        "workers, workers_poll, workers_idle, mbufs, eal, flow_table, icmp, control, ports, "
        "neighbors, routes, services, "
-       "load_feedback, exception_path, deny_clients, syn_cookies, announce, flow_sync"},
+       "load_feedback, exception_path, deny_clients, syn_cookies, announce, flow_sync, fragments"},
       {"unknown nested key", service("    weight: 2\n", "[{address: 198.18.1.10}]"),
        "t.yaml:8:5: services[0].weight: unknown key 'weight'; allowed keys here: name, vip, port, "
        "protocol, mode, missing_flow, table_size, on_backend_down, health_check, scheduler, "

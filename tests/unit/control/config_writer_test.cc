@@ -42,6 +42,7 @@ TEST(ConfigWriter, EverySettingSurvives) {
       "eal: {lcores: '0,1', args: [--no-huge, '-m', '256']}\n"
       "flow_table: {capacity: 4096, timeouts: {tcp_syn: 7s, udp: 1m30s}}\n"
       "icmp: {echo_reply: false, udp_port_unreachable: true}\n"
+      "fragments: {max_datagrams: 77, max_fragments: 300, timeout: 2500ms}\n"
       "control: {listen: '127.0.0.1:9999', token: 'not-shown-anywhere', state_file: /tmp/s.yaml}\n"
       "deny_clients: [198.18.9.0/24]\n"
       "ports:\n"
@@ -76,6 +77,7 @@ TEST(ConfigWriter, EverySettingSurvives) {
   EXPECT_EQ(back->timeouts.udp_ms, 90'000u);
   EXPECT_EQ(back->state_file, "/tmp/s.yaml");
   EXPECT_TRUE(back->polling.adaptive);
+  EXPECT_EQ(back->fragments, (FragmentConfig{77, 300, 2500}));
   EXPECT_EQ(back->services[0].backends[0].capacity, 2.5);
   EXPECT_TRUE(back->services[0].backends[1].drained);
   EXPECT_EQ(back->ports[1].exception_path, false);
