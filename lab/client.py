@@ -7,9 +7,10 @@ Every command is bounded in count and in time (--deadline) and prints one JSON o
       n TCP connections, one after the other; on each, --requests HTTP/1.1 requests (keep-alive,
       the last one with "Connection: close"). Result: per back-end counts (by connection), errors,
       and per connection the back-end/client/server/n fields of every response body.
-  client.py udp   HOST PORT [-n 30] [--same-socket] [--timeout 1] [--deadline 30]
+  client.py udp   HOST PORT [-n 30] [--same-socket] [--size 0] [--timeout 1] [--deadline 30]
       n datagrams, each from a new socket (new source port) unless --same-socket; the echo names
-      the back-end; records the address the answer came from.
+      the back-end; records the address the answer came from. --size pads each datagram to that
+      many bytes (larger than the MTU: it leaves in fragments); the echo must carry all of it.
   client.py churn HOST PORT [--seconds 30] [--long 4] [--stop-file F] [--timeout 2] [--short-rate R]
       connections opened and used without pause until --seconds pass or F exists: --long threads
       each keep a keep-alive connection for 20 requests (one every 50 ms) and then open the next,
@@ -143,11 +144,13 @@ def cmd_udp(a):
             s = socket.socket(fam, socket.SOCK_DGRAM)
             s.settimeout(a.timeout)
         payload = ("q%d" % i).encode()
+        if a.size > len(payload):
+            payload += b" " + bytes(48 + (i + k) % 64 for k in range(a.size - len(payload) - 1))
         t0 = time.monotonic()
         try:
             s.sendto(payload, (a.host, a.port))
             while True:  # skip late answers to earlier queries on a shared socket
-                data, frm = s.recvfrom(2048)
+                data, frm = s.recvfrom(65535)
                 if data.endswith(b" " + payload):
                     break
             rtt = time.monotonic() - t0
@@ -160,7 +163,8 @@ def cmd_udp(a):
             errors[k] = errors.get(k, 0) + 1
     if s is not None:
         s.close()
-    return {"cmd": "udp", "host": a.host, "port": a.port, "n": a.n, "ok": sum(counts.values()),
+    return {"cmd": "udp", "host": a.host, "port": a.port, "n": a.n, "size": a.size,
+            "ok": sum(counts.values()),
             "backends": counts, "errors": errors, "answers": answers}
 
 
@@ -515,6 +519,7 @@ def main(argv=None):
     u.add_argument("port", type=int)
     u.add_argument("-n", type=int, default=30)
     u.add_argument("--same-socket", action="store_true")
+    u.add_argument("--size", type=int, default=0)
     u.add_argument("--timeout", type=float, default=1.0)
     u.add_argument("--deadline", type=float, default=30.0)
     r = sub.add_parser("refused")

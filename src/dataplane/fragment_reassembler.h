@@ -57,7 +57,14 @@ class FragmentReassembler {
   uint32_t held() const { return held_; }
 
  private:
+  enum class Insert { taken, dropped, no_slot };
+  // One try at rte_ip_frag. no_slot: no entry for a new datagram; `m` is the last mbuf on the
+  // death row, unchanged, and nothing is counted yet.
+  Insert insert(rte_mbuf* m, uint64_t now_tsc, WorkerCounters& counters, rte_mbuf*& whole);
+
   rte_ip_frag_tbl* table_ = nullptr;
+  uint64_t max_cycles_ = 0;
+  uint64_t min_wait_cycles_ = 0;
   rte_ip_frag_death_row death_row_{};
   rte_mempool* direct_ = nullptr;
   rte_mempool* indirect_ = nullptr;

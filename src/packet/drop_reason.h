@@ -29,6 +29,7 @@ namespace fairway {
   X(fragment_unsupported, "fragment_unsupported")             \
   X(fragment_oversized, "fragment_oversized")                 \
   X(fragment_no_slot, "fragment_no_slot")                     \
+  X(fragment_evicted, "fragment_evicted")                     \
   X(fragment_limit, "fragment_limit")                         \
   X(fragment_invalid, "fragment_invalid")                     \
   X(fragment_timeout, "fragment_timeout")                     \

@@ -110,10 +110,6 @@ CASES = [
          config={"fragments": {"max_fragments": 64}},
          inputs={"client": FLOOD}, expect={}, counters={"fragments_held": 70},
          drops={"fragment_limit": 6}),
-    Case("table_full", "more datagrams than max_datagrams: the rest find no slot",
-         config={"fragments": {"max_datagrams": 8}},
-         inputs={"client": FLOOD[:40]}, expect={}, counters={"fragments_held": 40},
-         drops={"fragment_no_slot": 32}),
     Case("oversized", "a fragment reaching past 65 535 bytes",
          inputs={"client": [from_client() / IP(src=CLIENT4, dst=VIP4, id=5, proto=17, frag=8180) /
                             Raw(b"x" * 200)]},
