@@ -72,13 +72,17 @@ rte_mbuf* FragmentReassembler::add(rte_mbuf* m, uint64_t now_tsc, WorkerCounters
     // table for kMinWaitUnderPressure instead of the whole timeout, and a datagram whose pieces
     // arrive together still finds room.
     --death_row_.cnt;  // `m`, which rte_ip_frag put there unchanged
-    free_dropped();
-    const uint32_t before = death_row_.cnt;
-    rte_ip_frag_table_del_expired_entries(table_, &death_row_,
-                                          now_tsc + max_cycles_ - min_wait_cycles_);
-    const uint32_t evicted = death_row_.cnt - before;
-    held_ -= evicted;
-    count_drops(counters, DropReason::fragment_evicted, evicted);
+    // All of them: one call stops when the death row (288 mbufs) might not hold the next
+    // datagram's, and the buckets the new datagram hashes to may hold none of the first ones.
+    uint32_t evicted = 0;
+    do {
+      free_dropped();
+      rte_ip_frag_table_del_expired_entries(table_, &death_row_,
+                                            now_tsc + max_cycles_ - min_wait_cycles_);
+      evicted = death_row_.cnt;
+      held_ -= evicted;
+      count_drops(counters, DropReason::fragment_evicted, evicted);
+    } while (evicted != 0);
     if (insert(m, now_tsc, counters, whole) == Insert::no_slot) {
       count_drops(counters, DropReason::fragment_no_slot, 1);
     }
