@@ -9,8 +9,9 @@ the rewritten datagram, which fairwayd's incremental update must equal)."""
 import pytest
 
 import golden
-from golden import (B11, CLIENT4, CLIENT6, NAT_BACKENDS, VIP4, VIP4_NAT, VIP6, Case, Pick,
-                    from_backend, from_client, to_backend, to_client, via_backend)
+from golden import (B11, B12, CLIENT4, CLIENT6, NAT_BACKENDS, VIP4, VIP4_NAT, VIP6, VIP6_NAT,
+                    Case, Pick, from_backend, from_client, service, to_backend, to_client,
+                    via_backend)
 from scapy.all import (IP, UDP, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, Raw, fragment,
                        fragment6)
 
@@ -50,6 +51,12 @@ NAT_IN = pieces4(udp4(CLIENT4, VIP4_NAT, 40902, 53))
 NAT_OUT = lambda b: pieces4(udp4(CLIENT4, b.ip4, 40902, 5353))  # noqa: E731
 REPLY = pieces4(udp4(B11.ip4, CLIENT4, 5353, 40903, ident=99))
 REPLY_OUT = pieces4(udp4(VIP4_NAT, CLIENT4, 53, 40903, ttl=63, ident=99))
+NAT6_IN = pieces6(udp6(CLIENT6, VIP6_NAT, 40906, 53))
+NAT6_OUT = lambda b: pieces6(udp6(CLIENT6, b.ip6, 40906, 5353))  # noqa: E731
+REPLY6 = pieces6(udp6(B12.ip6, CLIENT6, 5353, 40907, ident=0x12345678))
+REPLY6_OUT = pieces6(udp6(VIP6_NAT, CLIENT6, 53, 40907, hlim=63, ident=0x12345678))
+SERVICES = golden.SERVICES + [service("dns6-nat", VIP6_NAT, 53, (B11, B12), protocol="udp",
+                                      mode="nat", backend_port=5353)]
 # A second fragment overlapping the first by 8 bytes.
 OVERLAP = IP(bytes(IN4[1]))
 OVERLAP.frag -= 1
@@ -60,7 +67,7 @@ FLOOD = [from_client() / IP(src=CLIENT4, dst=VIP4, id=1000 + i, proto=17, frag=1
 
 def nat_pick(var, make):
     return [Pick(var, NAT_BACKENDS, lambda b, i=i: to_backend(b) / make(b)[i])
-            for i in range(3)]
+            for i in range(len(make(NAT_BACKENDS[0])))]
 
 
 CASES = [
@@ -90,6 +97,16 @@ CASES = [
     Case("nat_reply", "nat: a back-end's fragmented reply leaves as VIP:53, TTL-1, checksum right",
          inputs={"server": [from_backend(B11) / f for f in (REPLY[1], REPLY[0], REPLY[2])]},
          expect={"client": [to_client() / f for f in REPLY_OUT]},
+         counters={"fragments_held": 3, "datagrams_reassembled": 1, "fragments_sent": 3,
+                   "nat_reversed": 1, "transit_forwarded": 1}),
+    Case("nat6_in", "nat, IPv6: destination and port rewritten, the checksum over the datagram",
+         inputs={"client": [from_client() / f for f in (NAT6_IN[1], NAT6_IN[0], NAT6_IN[2])]},
+         expect={"server": nat_pick("f", NAT6_OUT)},
+         counters={"fragments_held": 3, "datagrams_reassembled": 1, "fragments_sent": 3,
+                   "nat_forwarded": 1, "flows_created": 1}),
+    Case("nat6_reply", "nat, IPv6: the reply from b12:5353 leaves as [VIP]:53, same fragment id",
+         inputs={"server": [from_backend(B12) / f for f in (REPLY6[2], REPLY6[0], REPLY6[1])]},
+         expect={"client": [to_client() / f for f in REPLY6_OUT]},
          counters={"fragments_held": 3, "datagrams_reassembled": 1, "fragments_sent": 3,
                    "nat_reversed": 1, "transit_forwarded": 1}),
     Case("two_workers", "fragments on the second worker's queue are reassembled there",
