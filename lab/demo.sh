@@ -75,6 +75,9 @@ client http "$LAB_VIP4" 80 -n 30 --requests 5 --deadline 60 >"$OUT/keepalive-dsr
 client http "$LAB_VIP4_NAT" 80 -n 30 --requests 5 --deadline 60 >"$OUT/keepalive-nat.json"
 client udp "$LAB_VIP4" 53 -n 60 --deadline 30 >"$OUT/dns-dsr.json"
 client udp "$LAB_VIP6" 53 -n 60 --deadline 30 >"$OUT/dns6-dsr.json"
+# 9000-byte datagrams leave the client in 7 fragments (MTU 1500); the echo comes back in as many.
+client udp "$LAB_VIP4" 53 -n 20 --size 9000 --deadline 30 >"$OUT/dns-dsr-big.json"
+client udp "$LAB_VIP6" 53 -n 20 --size 9000 --deadline 30 >"$OUT/dns6-dsr-big.json"
 client refused "$LAB_VIP4" 81 --timeout 1 >"$OUT/reset.json"
 client refused "$LAB_VIP6" 81 --timeout 1 >"$OUT/reset6.json"
 

@@ -87,9 +87,10 @@ def udp(title, r):
     frm = {(a["from"], a["from_port"]) for a in r["answers"]}
     rtts = sorted(a["rtt_ms"] for a in r["answers"])
     hp = ("[%s]:%d" if ":" in r["host"] else "%s:%d") % (r["host"], r["port"])
-    print("%s  %s - %d datagrams from %d source ports: %d answered (%s), by %s; answers came from %s;"
+    size = " of %d bytes (fragmented)" % r["size"] if r.get("size", 0) > 1472 else ""
+    print("%s  %s - %d datagrams%s from %d source ports: %d answered (%s), by %s; answers came from %s;"
           " rtt median %.2f ms"
-          % (title, hp, r["n"], r["n"], r["ok"], check(r["ok"] == r["n"], title),
+          % (title, hp, r["n"], size, r["n"], r["ok"], check(r["ok"] == r["n"], title),
              ", ".join("%s %d" % kv for kv in sorted(r["backends"].items())),
              ", ".join(("[%s]:%d" if ":" in f[0] else "%s:%d") % f for f in sorted(frm)) or "-", rtts[len(rtts) // 2] if rtts else float("nan")))
     check(frm == {(r["host"], r["port"])}, title + ": answers must come from the VIP")
@@ -197,6 +198,8 @@ def main():
     print()
     udp("dns-dsr ", load(d, "dns-dsr.json"))
     udp("dns6-dsr", load(d, "dns6-dsr.json"))
+    udp("dns-dsr ", load(d, "dns-dsr-big.json"))
+    udp("dns6-dsr", load(d, "dns6-dsr-big.json"))
     print()
     reset(load(d, "reset.json"))
     reset(load(d, "reset6.json"))
