@@ -79,25 +79,43 @@ def test_every_datagram_echoed(lab, target, size):
     assert _drops(after) == _drops(before), (_drops(before), _drops(after))
 
 
+def _median_rtt(results):
+    rtts = sorted(a["rtt_ms"] for r in results.values() for a in r["answers"])
+    return rtts[len(rtts) // 2] if rtts else None
+
+
+def _traffic(lab):
+    """Datagrams of every size to every target, and HTTP connections (unfragmented) beside."""
+    results = {}
+    for target in sorted(TARGETS):
+        for size in SIZES:
+            results[(target, size)] = _echo(lab, TARGETS[target], size, n=3, deadline=20)
+    http = lab.client("http", labnet.VIP4_NAT, 80, "-n", 30, "--timeout", 2, "--deadline", 30,
+                      timeout=60)
+    return results, http
+
+
 def test_flood_of_fragments_costs_nothing(lab):
+    quiet, quiet_http = _traffic(lab)
     before = _counters(lab)
     flood = labflood.Flood(lab, FLOOD_SECONDS, "--udp", "-p", 53, "-x", "-d", 200, "--flood",
                            "--rand-source", labnet.VIP4_DSR)
-    results = {}
     try:
-        for target in sorted(TARGETS):
-            for size in SIZES:
-                results[(target, size)] = _echo(lab, TARGETS[target], size, n=3, deadline=20)
+        results, http = _traffic(lab)
     finally:
         flood.wait()
     after = _counters(lab)
     sent = flood.sent()
     drops = {k: after.get("drops", {}).get(k, 0) - before.get("drops", {}).get(k, 0)
              for k in _drops(after)}
-    print("flood: %s fragments sent; fragment drops %s" % (sent, drops))
+    print("flood: %s fragments sent; fragment drops %s; echo rtt median %s ms quiet, %s ms in "
+          "the flood; HTTP %d/30 quiet, %d/30 in the flood"
+          % (sent, drops, _median_rtt(quiet), _median_rtt(results), quiet_http["ok"], http["ok"]))
     assert sent and sent > 1000, flood.output()
     # The flood reached the reassembly table and was pushed out of it, not let in for good.
     assert drops.get("fragment_evicted", 0) + drops.get("fragment_timeout", 0) > 0, drops
     assert drops.get("fragment_invalid", 0) == 0, drops
-    for key, r in results.items():
+    for key, r in list(results.items()) + list(quiet.items()):
         assert r["ok"] == 3 and r["errors"] == {}, (key, r)
+    for h in (quiet_http, http):
+        assert h["ok"] == 30 and h["errors"] == {}, h
