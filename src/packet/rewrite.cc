@@ -149,11 +149,6 @@ void recompute_icmp_checksum(std::span<uint8_t> frame, const ParsedPacket& p) {
 
 }  // namespace
 
-void rewrite_macs(std::span<uint8_t> frame, const MacAddress& src, const MacAddress& dst) {
-  std::memcpy(frame.data() + eth::kDst, dst.bytes.data(), dst.bytes.size());
-  std::memcpy(frame.data() + eth::kSrc, src.bytes.data(), src.bytes.size());
-}
-
 void nat_rewrite_destination(std::span<uint8_t> frame, const ParsedPacket& p,
                              const IpAddress& new_dst, uint16_t new_dst_port_host) {
   if (p.l3 == L3Kind::ipv4 && has_ports(p)) {
