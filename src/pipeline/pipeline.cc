@@ -578,10 +578,12 @@ const NatSource* nat_source_of(const Snapshot& snap, const ParsedPacket& p) {
 // Stage one: parse, classify the destination and start the flow-table lookup, so that a burst's
 // lookups overlap their cache misses instead of paying them one after another.
 // Sets every field decide() reads: a burst's Packets are reused from one burst to the next.
-void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+// `ipv4_checksum_good`: FrameRef's, the NIC's verdict.
+void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+             bool ipv4_checksum_good = false) {
   pkt.service = nullptr;
   pkt.hash = 0;
-  pkt.parse_result = parse_frame(pkt.frame(), pkt.parsed);
+  pkt.parse_result = parse_frame(pkt.frame(), pkt.parsed, ipv4_checksum_good);
   const ParsedPacket& p = pkt.parsed;
   if (pkt.parse_result != DropReason::none || (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6)) {
     return;
@@ -672,7 +674,7 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
       packets[i].buffer = frames[i].buffer;
       packets[i].length = frames[i].length;
       packets[i].in_port = in_port;
-      prepare(snap, ctx, packets[i]);
+      prepare(snap, ctx, packets[i], frames[i].ipv4_checksum_good);
     }
     if (i >= kEntryLag && i - kEntryLag < count) {
       Packet& pkt = packets[i - kEntryLag];
