@@ -669,19 +669,31 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
   // headers prefetched), packet i - kEntryLag has its entry prefetched and packet i - kDecideLag
   // is decided in the same step, so each memory access has several packets' work to hide behind
   // and the misses are spread over the burst instead of issued all at once.
-  for (size_t i = 0; i < count + kDecideLag; ++i) {
-    if (i < count) {
-      packets[i].buffer = frames[i].buffer;
-      packets[i].length = frames[i].length;
-      packets[i].in_port = in_port;
-      prepare(snap, ctx, packets[i], frames[i].ipv4_checksum_good);
-    }
-    if (i >= kEntryLag && i - kEntryLag < count) {
-      Packet& pkt = packets[i - kEntryLag];
-      pkt.candidate = pkt.hash != 0 ? ctx.flows.prefetch_entry(pkt.place) : FlowTable::Candidate{};
-    }
+  auto prepare_step = [&](size_t i) {
+    packets[i].buffer = frames[i].buffer;
+    packets[i].length = frames[i].length;
+    packets[i].in_port = in_port;
+    prepare(snap, ctx, packets[i], frames[i].ipv4_checksum_good);
+  };
+  auto entry_step = [&](size_t i) {
+    Packet& pkt = packets[i];
+    pkt.candidate = pkt.hash != 0 ? ctx.flows.prefetch_entry(pkt.place) : FlowTable::Candidate{};
+  };
+  auto step = [&](size_t i) {  // any step, each stage when it has a packet
+    if (i < count) prepare_step(i);
+    if (i >= kEntryLag && i - kEntryLag < count) entry_step(i - kEntryLag);
     if (i >= kDecideLag) decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
+  };
+  // The same steps in the same order, the middle ones (all three stages busy, the most of a full
+  // burst) without step()'s range checks.
+  size_t i = 0;
+  for (; i < std::min(count, kDecideLag); ++i) step(i);
+  for (; i < count; ++i) {
+    prepare_step(i);
+    entry_step(i - kEntryLag);
+    decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
   }
+  for (; i < count + kDecideLag; ++i) step(i);
 }
 
 }  // namespace fairway
