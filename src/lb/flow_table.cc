@@ -146,13 +146,17 @@ FlowTable::Slot FlowTable::oldest_of(const uint32_t (&buckets)[2],
 // usually finds its expired entry still there: lookup() just read that line, so reusing it costs
 // nothing and leaves no stale copy behind. The caller guarantees the key has no live entry.
 FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
-  for (uint32_t b : {p.left, p.right}) {
+  // The two buckets by a call each rather than a loop over {left, right}, which GCC keeps as an
+  // array on the stack.
+  auto in_bucket = [&](uint32_t b) -> Slot {
     for (uint32_t mask = matching_tags(headers_[b].tags, p.tag); mask != 0; mask &= mask - 1) {
       const size_t i = static_cast<size_t>(__builtin_ctz(mask));
       if (bucket_entries(b)[i].key == key) return {true, b, i, true};
     }
-  }
-  return {};
+    return {};
+  };
+  if (Slot left = in_bucket(p.left); left.found) return left;
+  return in_bucket(p.right);
 }
 
 FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue& value,
