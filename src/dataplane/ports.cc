@@ -27,6 +27,7 @@ struct DeviceSetup {
   uint16_t port_id = 0;
   std::string args;  // DPDK device arguments, e.g. "net_af_xdp0,iface=lb-cli"
   bool wake = false;
+  bool data = false;  // a data port (not a TAP): its RX gets the NIC's IPv4 checksum verdict
 };
 
 // One RX and one TX queue per worker; RSS spreads flows over the workers' RX queues.
@@ -56,6 +57,11 @@ bool configure_and_start(const DeviceSetup& device, uint16_t queues, rte_mempool
         (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
   }
   if (tap_interrupts) conf.intr_conf.rxq = 1;
+  // The NIC's IPv4 header checksum verdict spares the parser its own check (FrameRef). Not on
+  // the TAPs: the kernel's frames are not parsed, and the TAP PMD would verify in software.
+  if (device.data && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0) {
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  }
   int rc = rte_eth_dev_configure(port_id, queues, queues, &conf);
   if (rc != 0) {
     error = std::string("configure: ") + rte_strerror(-rc);
@@ -142,7 +148,7 @@ bool Ports::start_data_devices(const PortConfig& config, uint16_t workers, bool 
     std::string step_error;
     std::vector<int> wake_fds;
     if (!find_port(device_name(device), port_id, step_error) ||
-        !configure_and_start(DeviceSetup{port_id, device, wake}, queues_each, pool, wake_fds,
+        !configure_and_start(DeviceSetup{port_id, device, wake, true}, queues_each, pool, wake_fds,
                              step_error)) {
       error = "port " + config.name + " (" + device + "): " + step_error;
       return false;

@@ -91,7 +91,10 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
     uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
     size_t room = m->data_len + rte_pktmbuf_tailroom(m);
     packets[accepted++] = m;
-    frames[accepted - 1] = FrameRef{std::span<uint8_t>(data, room), m->data_len};
+    // GOOD only: BAD (or no verdict) leaves the check, and the drop reason, to the parser.
+    frames[accepted - 1] =
+        FrameRef{std::span<uint8_t>(data, room), m->data_len,
+                 (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD};
   }
   process_burst(snap, pipeline, port_index, std::span<const FrameRef>(frames, accepted), decisions);
   for (uint16_t i = 0; i < accepted; ++i) {

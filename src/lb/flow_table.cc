@@ -7,10 +7,6 @@
 #include <new>
 #include <utility>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "packet/parse.h"
 
 namespace fairway {
@@ -20,23 +16,6 @@ namespace {
 // the first refusal comes at ~85% load, so at 80% (1.25x) `capacity` random flows all fit.
 constexpr size_t kLoadNumerator = 5;
 constexpr size_t kLoadDenominator = 4;
-
-// Bit i set when tags[i] == tag: one comparison of all sixteen tags (two SSE2 compares).
-inline uint32_t matching_tags(const uint16_t* tags, uint16_t tag) {
-#if defined(__SSE2__)
-  const __m128i wanted = _mm_set1_epi16(static_cast<short>(tag));
-  const __m128i lo =
-      _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags)), wanted);
-  const __m128i hi =
-      _mm_cmpeq_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(tags + 8)), wanted);
-  // packs_epi16 narrows each 16-bit 0/-1 lane to one byte, movemask takes one bit per byte.
-  return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi16(lo, hi)));
-#else
-  uint32_t mask = 0;
-  for (uint32_t i = 0; i < 16; ++i) mask |= uint32_t{tags[i] == tag} << i;
-  return mask;
-#endif
-}
 
 constexpr size_t kHugePage = size_t{2} << 20;
 
@@ -167,13 +146,17 @@ FlowTable::Slot FlowTable::oldest_of(const uint32_t (&buckets)[2],
 // usually finds its expired entry still there: lookup() just read that line, so reusing it costs
 // nothing and leaves no stale copy behind. The caller guarantees the key has no live entry.
 FlowTable::Slot FlowTable::expired_copy(const FlowKey& key, const Place& p) {
-  for (uint32_t b : {p.left, p.right}) {
+  // The two buckets by a call each rather than a loop over {left, right}, which GCC keeps as an
+  // array on the stack.
+  auto in_bucket = [&](uint32_t b) -> Slot {
     for (uint32_t mask = matching_tags(headers_[b].tags, p.tag); mask != 0; mask &= mask - 1) {
       const size_t i = static_cast<size_t>(__builtin_ctz(mask));
       if (bucket_entries(b)[i].key == key) return {true, b, i, true};
     }
-  }
-  return {};
+    return {};
+  };
+  if (Slot left = in_bucket(p.left); left.found) return left;
+  return in_bucket(p.right);
 }
 
 FlowValue* FlowTable::insert(const FlowKey& key, const Place& p, const FlowValue& value,
@@ -225,19 +208,6 @@ void FlowTable::erase(const FlowKey& key, uint64_t hash) {
       }
     }
   }
-}
-
-FlowTable::Candidate FlowTable::prefetch_entry(const Place& p) const {
-  for (uint32_t b : {p.left, p.right}) {
-    const uint32_t mask = matching_tags(headers_[b].tags, p.tag);
-    if (mask != 0) {
-      const uint32_t slot =
-          b * static_cast<uint32_t>(kSlots) + static_cast<uint32_t>(__builtin_ctz(mask));
-      __builtin_prefetch(&entries_[slot]);
-      return Candidate{slot};
-    }
-  }
-  return Candidate{};
 }
 
 void FlowTable::state_changed(FlowValue& flow, TcpFlowState before, uint64_t now_ms,

@@ -10,7 +10,8 @@
 
 namespace fairway {
 
-// One's-complement sum of the bytes, folded to 16 bits, not complemented. `initial` lets sums chain.
+// One's-complement sum of the bytes, folded to 16 bits, not complemented. `initial` lets sums
+// chain.
 uint32_t checksum_partial(std::span<const uint8_t> bytes, uint32_t initial = 0);
 uint16_t checksum_fold(uint32_t sum);  // fold and complement: the value to store
 
@@ -19,7 +20,9 @@ uint16_t checksum_fold(uint32_t sum);  // fold and complement: the value to stor
 // and without a loop for the parser's common case. `header` must hold 20 readable bytes.
 inline bool ipv4_header_checksum_ok(const uint8_t* header) {
   uint64_t sum = 0;
-  for (size_t i = 0; i < 20; i += 4) {  // unrolled by the compiler: five 32-bit loads
+  // Five 32-bit loads; GCC at -O2 leaves the loop rolled without the pragma.
+#pragma GCC unroll 5
+  for (size_t i = 0; i < 20; i += 4) {
     uint32_t word;
     std::memcpy(&word, header + i, 4);
     sum += word;

@@ -219,7 +219,7 @@ DropReason parse_quoted_ipv6(std::span<const uint8_t> frame, QuotedPacket& out) 
 // fragments and every malformed frame) returns false and goes through the general parser, which
 // names the drop reason; for the frames accepted here both give the same ParsedPacket (the parse
 // fuzzer compares them).
-bool parse_common_ipv4(std::span<const uint8_t> frame, ParsedPacket& out) {
+bool parse_common_ipv4(std::span<const uint8_t> frame, ParsedPacket& out, bool ipv4_checksum_good) {
   constexpr size_t kL3 = eth::kSize;
   constexpr size_t kL4 = kL3 + ipv4::kMinSize;
   if (frame.size() < kL4 || load_be16(frame.data() + eth::kEtherType) != kEtherTypeIpv4) {
@@ -247,7 +247,7 @@ bool parse_common_ipv4(std::span<const uint8_t> frame, ParsedPacket& out) {
   } else {
     return false;
   }
-  if (!ipv4_header_checksum_ok(h)) return false;
+  if (!ipv4_checksum_good && !ipv4_header_checksum_ok(h)) return false;
   const bool is_tcp = protocol == kProtoTcp;
   out = ParsedPacket{
       .l3 = L3Kind::ipv4,
@@ -271,9 +271,9 @@ bool parse_common_ipv4(std::span<const uint8_t> frame, ParsedPacket& out) {
 
 }  // namespace
 
-DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out) {
+DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out, bool ipv4_checksum_good) {
   if (frame.size() > kMaxFrame) frame = frame.first(kMaxFrame);
-  if (parse_common_ipv4(frame, out)) return DropReason::none;
+  if (parse_common_ipv4(frame, out, ipv4_checksum_good)) return DropReason::none;
   return parse_frame_general(frame, out);
 }
 

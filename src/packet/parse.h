@@ -56,7 +56,11 @@ struct ParsedPacket {
 // headers (hop-by-hop, routing, fragment, destination options, AH), then TCP, UDP, ICMP, ICMPv6.
 // IPv4 header checksums are verified. Returns DropReason::none on success.
 // Unknown ethertypes return none with l3 = L3Kind::other (the pipeline hands them to the kernel).
-DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out);
+// `ipv4_checksum_good`: the NIC verified the IPv4 header checksum and found it right (DPDK's
+// RTE_MBUF_F_RX_IP_CKSUM_GOOD); the fast path then skips its own check (~20 instructions). The
+// general parser still verifies, so only the work changes, never the result.
+DropReason parse_frame(std::span<const uint8_t> frame, ParsedPacket& out,
+                       bool ipv4_checksum_good = false);
 
 // parse_frame without its fast path for the common frame (Ethernet, IPv4 without options, not a
 // fragment, TCP or UDP): the general parser alone. Same result for every frame; the tests and the

@@ -97,8 +97,13 @@ void replace_port(std::span<uint8_t> frame, const ParsedPacket& p, size_t port_o
 // address's checksum difference is summed once (inline, no call) and applied to the header
 // checksum, then, with the port's added, to the L4 checksum; one's-complement sums are
 // associative, so the result is the one replace_address then replace_port give.
-void replace_ipv4_endpoint(std::span<uint8_t> frame, const ParsedPacket& p, size_t address_offset,
-                           size_t port_offset, const IpAddress& address, uint16_t port_host) {
+// The L4 checksum is found and updated here as l4_checksum_of and update_l4_checksum would for
+// IPv4 TCP/UDP, without their calls and protocol switch (~25 instructions per NAT packet).
+[[gnu::always_inline]] inline void replace_ipv4_endpoint(std::span<uint8_t> frame,
+                                                         const ParsedPacket& p,
+                                                         size_t address_offset, size_t port_offset,
+                                                         const IpAddress& address,
+                                                         uint16_t port_host) {
   uint8_t* address_field = frame.data() + address_offset;
   uint8_t* port_field = frame.data() + p.l4_offset + port_offset;
   uint8_t new_port[2];
@@ -106,10 +111,20 @@ void replace_ipv4_endpoint(std::span<uint8_t> frame, const ParsedPacket& p, size
   const uint64_t address_difference = checksum_difference(address_field, address.v4_bytes(), 4);
   uint8_t* header_checksum = frame.data() + p.l3_offset + ipv4::kChecksum;
   store_raw16(header_checksum, checksum_apply(load_raw16(header_checksum), address_difference));
-  const L4Checksum c = l4_checksum_of(p);
-  if (c.present) {
-    update_l4_checksum(frame, p, c,
-                       address_difference + checksum_difference(port_field, new_port, 2));
+  // Only TCP or UDP get here (has_ports): the checksum is present unless a quoted packet stops
+  // before it.
+  const bool is_udp = p.l4_protocol == kProtoUdp;
+  const size_t checksum_offset = size_t{p.l4_offset} + (is_udp ? udp::kChecksum : tcp::kChecksum);
+  if (checksum_offset + 2 <= p.ip_end) {
+    uint8_t* at = frame.data() + checksum_offset;
+    const uint16_t old_checksum = load_raw16(at);
+    // RFC 768: zero means the IPv4 sender computed none; inventing one would be wrong.
+    if (!is_udp || old_checksum != 0) {
+      uint16_t updated = checksum_apply(
+          old_checksum, address_difference + checksum_difference(port_field, new_port, 2));
+      if (is_udp && updated == 0) updated = 0xffff;
+      store_raw16(at, updated);
+    }
   }
   std::memcpy(address_field, address.v4_bytes(), 4);
   std::memcpy(port_field, new_port, 2);
@@ -148,11 +163,6 @@ void recompute_icmp_checksum(std::span<uint8_t> frame, const ParsedPacket& p) {
 }
 
 }  // namespace
-
-void rewrite_macs(std::span<uint8_t> frame, const MacAddress& src, const MacAddress& dst) {
-  std::memcpy(frame.data() + eth::kDst, dst.bytes.data(), dst.bytes.size());
-  std::memcpy(frame.data() + eth::kSrc, src.bytes.data(), src.bytes.size());
-}
 
 void nat_rewrite_destination(std::span<uint8_t> frame, const ParsedPacket& p,
                              const IpAddress& new_dst, uint16_t new_dst_port_host) {

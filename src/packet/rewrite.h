@@ -3,6 +3,7 @@
 // rewritten packet is valid exactly when the original was. Callers guarantee that `p` came from
 // parse_frame() over the same bytes and that the address families match.
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "packet/addresses.h"
@@ -10,7 +11,11 @@
 
 namespace fairway {
 
-void rewrite_macs(std::span<uint8_t> frame, const MacAddress& src, const MacAddress& dst);
+// Inline: every forwarded packet rewrites both MACs, and the call cost more than the copies.
+inline void rewrite_macs(std::span<uint8_t> frame, const MacAddress& src, const MacAddress& dst) {
+  std::memcpy(frame.data(), dst.bytes.data(), 6);      // Ethernet destination, offset 0
+  std::memcpy(frame.data() + 6, src.bytes.data(), 6);  // Ethernet source, offset 6
+}
 
 // Destination NAT: dst address and dst port (TCP/UDP), IPv4 header checksum and L4 checksum.
 // A UDP-over-IPv4 checksum of zero (none) stays zero.

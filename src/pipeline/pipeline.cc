@@ -612,10 +612,12 @@ const NatSource* nat_source_of(const Snapshot& snap, const ParsedPacket& p) {
 // Stage one: parse, classify the destination and start the flow-table lookup, so that a burst's
 // lookups overlap their cache misses instead of paying them one after another.
 // Sets every field decide() reads: a burst's Packets are reused from one burst to the next.
-void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt) {
+// `ipv4_checksum_good`: FrameRef's, the NIC's verdict.
+void prepare(const Snapshot& snap, PipelineContext& ctx, Packet& pkt,
+             bool ipv4_checksum_good = false) {
   pkt.service = nullptr;
   pkt.hash = 0;
-  pkt.parse_result = parse_frame(pkt.frame(), pkt.parsed);
+  pkt.parse_result = parse_frame(pkt.frame(), pkt.parsed, ipv4_checksum_good);
   const ParsedPacket& p = pkt.parsed;
   if (pkt.parse_result != DropReason::none || (p.l3 != L3Kind::ipv4 && p.l3 != L3Kind::ipv6)) {
     return;
@@ -705,19 +707,31 @@ void process_burst(const Snapshot& snap, PipelineContext& ctx, uint16_t in_port,
   // headers prefetched), packet i - kEntryLag has its entry prefetched and packet i - kDecideLag
   // is decided in the same step, so each memory access has several packets' work to hide behind
   // and the misses are spread over the burst instead of issued all at once.
-  for (size_t i = 0; i < count + kDecideLag; ++i) {
-    if (i < count) {
-      packets[i].buffer = frames[i].buffer;
-      packets[i].length = frames[i].length;
-      packets[i].in_port = in_port;
-      prepare(snap, ctx, packets[i]);
-    }
-    if (i >= kEntryLag && i - kEntryLag < count) {
-      Packet& pkt = packets[i - kEntryLag];
-      pkt.candidate = pkt.hash != 0 ? ctx.flows.prefetch_entry(pkt.place) : FlowTable::Candidate{};
-    }
+  auto prepare_step = [&](size_t i) {
+    packets[i].buffer = frames[i].buffer;
+    packets[i].length = frames[i].length;
+    packets[i].in_port = in_port;
+    prepare(snap, ctx, packets[i], frames[i].ipv4_checksum_good);
+  };
+  auto entry_step = [&](size_t i) {
+    Packet& pkt = packets[i];
+    pkt.candidate = pkt.hash != 0 ? ctx.flows.prefetch_entry(pkt.place) : FlowTable::Candidate{};
+  };
+  auto step = [&](size_t i) {  // any step, each stage when it has a packet
+    if (i < count) prepare_step(i);
+    if (i >= kEntryLag && i - kEntryLag < count) entry_step(i - kEntryLag);
     if (i >= kDecideLag) decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
+  };
+  // The same steps in the same order, the middle ones (all three stages busy, the most of a full
+  // burst) without step()'s range checks.
+  size_t i = 0;
+  for (; i < std::min(count, kDecideLag); ++i) step(i);
+  for (; i < count; ++i) {
+    prepare_step(i);
+    entry_step(i - kEntryLag);
+    decisions[i - kDecideLag] = decide(snap, ctx, packets[i - kDecideLag]);
   }
+  for (; i < count + kDecideLag; ++i) step(i);
 }
 
 }  // namespace fairway

@@ -76,6 +76,9 @@ inline constexpr size_t kMaxBurst = 32;
 struct FrameRef {
   std::span<uint8_t> buffer;  // the frame's writable room
   uint16_t length = 0;        // the frame is buffer's first `length` bytes
+  // The NIC verified the IPv4 header checksum and found it right (RTE_MBUF_F_RX_IP_CKSUM_GOOD):
+  // the parser skips its own check. False when the NIC gives no verdict (net_pcap, af_xdp).
+  bool ipv4_checksum_good = false;
 };
 
 // A burst (at most kMaxBurst frames) from one port, decided in order: a rolling pipeline parses
