@@ -178,6 +178,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
+    case Verdict::reassemble:
+      // A fragment for the worker's reassembly table, handed over exactly as it came.
+      FUZZ_CHECK(d.reason == DropReason::none);
+      FUZZ_CHECK(snap.reassemble_fragments);
+      FUZZ_CHECK(in_parsed && in.is_fragment);
+      FUZZ_CHECK(d.length == length);
+      FUZZ_CHECK(std::memcmp(room.data(), original.data(), length) == 0);
+      break;
     default:
       FUZZ_CHECK(!"unknown verdict");
   }
