@@ -143,8 +143,14 @@ def send_report(listen):
 def test_every_metric_of_the_dashboard_is_exposed():
     with running_daemon(least_load_with_agent) as d:
         send_report(d.listen)
-        text = get(d.listen, "/metrics")[2]
-    exposed = exposed_families(text)
+        # The load factor comes with the distributor's next round after the report: wait for it.
+        deadline = time.monotonic() + 10
+        while True:
+            text = get(d.listen, "/metrics")[2]
+            exposed = exposed_families(text)
+            if "fairway_backend_load_factor" in exposed or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     assert "fairway_backend_cpu_utilization_ratio" in exposed, "the agent's report was not kept"
     used = set().union(*(metric_names(e) for e in expressions(dashboard())))
     assert len(used) >= 50, sorted(used)
