@@ -78,7 +78,7 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
                     rte_mbuf** packets, uint16_t count, PipelineContext& pipeline) {
   FrameRef frames[kBurstSize];
   Decision decisions[kBurstSize];
-  rte_mbuf* fragments[kBurstSize];
+  rte_mbuf* to_reassemble[kBurstSize];
   uint16_t fragment_count = 0;
   uint16_t accepted = 0;
   for (uint16_t i = 0; i < count; ++i) {
@@ -110,7 +110,7 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
     } else if (d.verdict == Verdict::to_kernel) {
       send(ctx, d, m);
     } else if (d.verdict == Verdict::reassemble) [[unlikely]] {
-      fragments[fragment_count++] = m;
+      to_reassemble[fragment_count++] = m;
     } else {
       rte_pktmbuf_free(m);
     }
@@ -119,7 +119,7 @@ void run_data_burst(WorkerContext& ctx, const Snapshot& snap, uint16_t port_inde
   // burst left it.
   if (fragment_count == 0) return;
   for (uint16_t i = 0; i < fragment_count; ++i) {
-    run_fragment(ctx, snap, port_index, fragments[i], pipeline);
+    run_fragment(ctx, snap, port_index, to_reassemble[i], pipeline);
   }
   ctx.fragments->free_dropped();
 }

@@ -42,6 +42,15 @@ def default_fairwayd():
     return os.environ.get("FAIRWAYD", os.path.join(REPO, "build", "fairwayd"))
 
 
+def skip_reason():
+    """Why a lab test cannot run here (not root, no fairwayd binary), or None."""
+    if os.geteuid() != 0:
+        return "the lab needs root"
+    if not os.access(default_fairwayd(), os.X_OK):
+        return "fairwayd binary not found: %s (set FAIRWAYD)" % default_fairwayd()
+    return None
+
+
 class LabError(RuntimeError):
     pass
 

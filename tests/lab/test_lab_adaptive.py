@@ -13,15 +13,8 @@ import labnet
 WORKERS = 2
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "the lab needs root"
-    if not os.access(labnet.default_fairwayd(), os.X_OK):
-        return "fairwayd binary not found: %s (set FAIRWAYD)" % labnet.default_fairwayd()
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = pytest.mark.skipif(labnet.skip_reason() is not None,
+                                reason=labnet.skip_reason() or "")
 
 
 def _adaptive(config):

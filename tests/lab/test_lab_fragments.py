@@ -6,8 +6,6 @@ nothing.
 
     sudo /usr/bin/python3 -m pytest -v tests/lab/test_lab_fragments.py
 """
-import os
-
 import pytest
 
 import labflood
@@ -20,15 +18,8 @@ TARGETS = {"dsr4": labnet.VIP4_DSR, "dsr6": labnet.VIP6_DSR,
            "nat4": labnet.VIP4_NAT, "nat6": labnet.VIP6_NAT}
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "the lab needs root"
-    if not os.access(labnet.default_fairwayd(), os.X_OK):
-        return "fairwayd binary not found: %s (set FAIRWAYD)" % labnet.default_fairwayd()
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = pytest.mark.skipif(labnet.skip_reason() is not None,
+                                reason=labnet.skip_reason() or "")
 
 
 def _add_nat_udp(config):

@@ -3,8 +3,6 @@ worker (tests/lab/labnet.py multiworker_config, lab/AFXDP-NOTES.md "Several work
 
     sudo /usr/bin/python3 -m pytest -v tests/lab/test_lab_two_workers.py
 """
-import os
-
 import pytest
 
 import labnet
@@ -13,15 +11,8 @@ WORKERS = 2
 CONNS = 200
 
 
-def _skip_reason():
-    if os.geteuid() != 0:
-        return "the lab needs root"
-    if not os.access(labnet.default_fairwayd(), os.X_OK):
-        return "fairwayd binary not found: %s (set FAIRWAYD)" % labnet.default_fairwayd()
-    return None
-
-
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=_skip_reason() or "")
+pytestmark = pytest.mark.skipif(labnet.skip_reason() is not None,
+                                reason=labnet.skip_reason() or "")
 
 
 @pytest.fixture(scope="module")
