@@ -151,6 +151,12 @@ TEST(ConfigChanges, ReloadTakesServicesButNotRestartOnlySections) {
       reload(c, load_config_string("workers: 2\n" + std::string(kRunning), "running.yaml")));
   EXPECT_EQ(status, 400);
   EXPECT_NE(message.find("running.yaml: workers: changed"), std::string::npos) << message;
+  // The workers' reassembly tables and the pool's reserve are made at start-up.
+  auto [fragments_status, fragments_message] = refused(reload(
+      c, load_config_string("fragments: {timeout: 2s}\n" + std::string(kRunning), "running.yaml")));
+  EXPECT_EQ(fragments_status, 400);
+  EXPECT_NE(fragments_message.find("running.yaml: fragments: changed"), std::string::npos)
+      << fragments_message;
 
   // A broken file is refused with the loader's own error (file, line, column, field).
   std::string broken = std::string(kRunning) + "  - {name: bad, vip: 198.18.100.9, port: 99999}\n";
