@@ -61,6 +61,58 @@ class Flood:
         return None
 
 
+FLOOD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lab",
+                            "flood.py")
+
+
+class PacedFlood:
+    """lab/flood.py in the client namespace: spoofed TCP segments (flags) at dst:port at a fixed
+    rate (pps), from random sources in 198.19.0.0/16, on the CPUs that run no worker, started at
+    once. Same interface as Flood: wait(), output(), sent().
+
+    A test of what the load balancer does under a flood uses this one: at a rate the lab's
+    kernels carry to fairwayd whole, what happens to the real clients is the load balancer's
+    doing. hping3 --flood goes as fast as the sending CPU, which differs from host to host and
+    can outrun the lab's veth path, which then drops real clients' frames before fairwayd sees
+    them (bench/lab/flood_bench.py measures that ceiling)."""
+
+    def __init__(self, lab, seconds, pps, dst, port, flags="S"):
+        self.seconds = seconds
+        self.pps = pps
+        self.log = os.path.join(lab.logdir, "flood-%d.log" % time.monotonic_ns())
+        self.cmd = ["ip", "netns", "exec", lab.ns("cli"), "timeout", "-s", "INT", "-k", "5",
+                    "%g" % (seconds + 10), *flooder_cpus(lab), "nice", "-n", "19",
+                    "/usr/bin/python3", FLOOD_SCRIPT, dst, str(port), "--pps", str(pps),
+                    "--seconds", "%g" % seconds, "--flags", flags]
+        with open(self.log, "wb") as f:
+            self.proc = subprocess.Popen(self.cmd, stdout=f, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        self.started = time.time()
+
+    def wait(self):
+        try:
+            self.proc.wait(self.seconds + 20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.ended = time.time()
+        with open(self.log, errors="replace") as f:
+            self._output = f.read().strip()
+        return self.ended - self.started
+
+    def output(self):
+        return self._output
+
+    def sent(self):
+        """flood.py's count of segments sent, or None."""
+        for line in reversed(self.output().splitlines()):
+            try:
+                return int(json.loads(line)["sent"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        return None
+
+
 def xdp_dropped(lab):
     """Frames the kernel dropped on lb-cli before fairwayd saw them (its AF_XDP receive ring was
     full: the worker did not keep up). fairwayd's own device counters do not include them."""

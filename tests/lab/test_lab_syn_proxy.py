@@ -14,8 +14,8 @@ sequence numbers both ways.
   with only an MSS and makes no flow-table entry; made-up ACKs (random cookies, with and without
   data, and real cookies sent from another source port) are dropped as bad_syn_cookie, reach no
   back-end (their kernels would answer each with a reset) and create no entry; fairwayd serves on.
-- always, spoofed SYN flood (hping3 --flood --rand-source, FAIRWAY_EDGE_FLOOD_SECONDS, as in
-  test_lab_edge.py): >= 99.9 % of the new connections succeed during the flood, all before and
+- always, spoofed SYN flood (lab/flood.py, FAIRWAY_EDGE_FLOOD_PPS for FAIRWAY_EDGE_FLOOD_SECONDS,
+  as in test_lab_edge.py): >= 99.9 % of the new connections succeed during the flood, all before and
   after, no held connection breaks; the flow table stays free of half-open entries (spoofed SYNs
   make none) while syn_cookies_sent follows the flood.
 - always, syn_cookies.key_file: a cookie made before a restart of fairwayd opens its connection
@@ -36,6 +36,7 @@ Two labs, one after the other (each busy-polls a core). About 2.5 minutes; pytes
 figures. Run as root:
   FAIRWAYD=build/fairwayd /usr/bin/python3 -m pytest -q -s tests/lab/test_lab_syn_proxy.py
   FAIRWAY_EDGE_FLOOD_SECONDS=20   length of each flood
+  FAIRWAY_EDGE_FLOOD_PPS=60000     its rate
 """
 import contextlib
 import functools
@@ -404,7 +405,7 @@ def lab_pressure():
               json.dumps({k: v for k, v in stats(lab)["counters"].items() if v}, sort_keys=True))
 
 
-SYN_FLOOD = ["-S", "-p", 80, "--flood", "--rand-source", VIP4_NAT]
+SYN_FLOOD = "S"  # flood_run's flags: spoofed SYNs at FLOOD_PPS (lab/flood.py)
 
 
 # ---- tests: syn_proxy always --------------------------------------------------------------------
@@ -628,13 +629,13 @@ class TestUnderPressure:
         assert lab.fwd.poll() is None, lab.log_tail()
 
     def test_spoofed_syn_ack_flood(self, lab_pressure):
-        """Spoofed SYN+ACK segments (hping3 -SA --flood --rand-source, as from a reflection) at
+        """Spoofed SYN+ACK segments (lab/flood.py --flags SA, as from a reflection) at
         the proxied VIP, 1024 entries: real connections succeed as under the SYN flood."""
         lab = lab_pressure
         s0 = stats(lab)
         try:
             flood_run(lab, VIP4_NAT, "SYN+ACK flood, syn_proxy under_pressure, 1024 entries, nat",
-                      ["-SA", "-p", 80, "--flood", "--rand-source", VIP4_NAT])
+                      "SA")
         finally:
             s1 = stats(lab)
             print("  %s; proxied_flow_untracked %d; table %d entries, half-open %d"
