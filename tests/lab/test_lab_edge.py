@@ -249,16 +249,17 @@ CLIENT_TIMEOUT = 4
 UDP_INTERVAL = "u10"   # hping3 -i: about 10000 datagrams a second here (usleep's granularity)
 
 
-def flood_run(lab, vip, label, flags="S"):
-    """Real clients (steady) at vip from BEFORE s before a FLOOD_SECONDS flood of spoofed TCP
-    segments with these flags at vip:80 (FLOOD_PPS) to AFTER s after it; checks them and returns
-    (flood figures, counter deltas)."""
+def flood_run(lab, vip, label, flags="S", hping_args=None):
+    """Real clients (steady) at vip from BEFORE s before a FLOOD_SECONDS flood to AFTER s after
+    it; checks them and returns (flood figures, counter deltas). The flood: spoofed TCP segments
+    with these flags at vip:80 (lab/flood.py, FLOOD_PPS), or hping3 with hping_args when given."""
     proc = start_client(lab, "steady", vip, 80, "--hold", HOLD, "--hold-every", 1, "--rate",
                         STEADY_RATE, "--seconds", BEFORE + FLOOD_SECONDS + AFTER + 1,
                         "--timeout", CLIENT_TIMEOUT)
     time.sleep(BEFORE)
     s0, k0, x0 = stats(lab), softnet_drops(), xdp_dropped(lab)
-    flood = PacedFlood(lab, FLOOD_SECONDS, FLOOD_PPS, vip, 80, flags)
+    flood = (Flood(lab, FLOOD_SECONDS, *hping_args) if hping_args is not None
+             else PacedFlood(lab, FLOOD_SECONDS, FLOOD_PPS, vip, 80, flags))
     elapsed = flood.wait()
     s1, k1, x1 = stats(lab), softnet_drops(), xdp_dropped(lab)
     r = finish_client(proc, BEFORE + FLOOD_SECONDS + AFTER + 60)
@@ -272,7 +273,7 @@ def flood_run(lab, vip, label, flags="S"):
     ok = lambda xs: sum(1 for x in xs if x[2] is None)  # noqa: E731
     lat = sorted(x[1] for x in during if x[2] is None)
     p99 = lat[int(0.99 * (len(lat) - 1))] if lat else float("nan")
-    print("\n%s: flood %.1f s, %d frames received on the client port = %.0f pps (flood.py sent %s,"
+    print("\n%s: flood %.1f s, %d frames received on the client port = %.0f pps (the flood sent %s,"
           " %d dropped on lb-cli before fairwayd, %d missed by its port); table %d entries at the end;"
           " kernel backlog drops %d; %s"
           % (label, elapsed, rx, rx / elapsed, flood.sent(), x1 - x0,
@@ -470,8 +471,8 @@ class TestSmallTable:
                            CLIENT_TIMEOUT, "--stop-file", stop_file)
         try:
             info, d = flood_run(lab, VIP4_DSR, "UDP flood at %s:53, 1024 entries, dsr clients"
-                                % VIP4_DSR, ["--udp", "-p", 53, "-i", UDP_INTERVAL, "--rand-source",
-                                             VIP4_DSR])
+                                % VIP4_DSR, hping_args=["--udp", "-p", 53, "-i", UDP_INTERVAL,
+                                                        "--rand-source", VIP4_DSR])
         finally:
             open(stop_file, "w").close()
         r = finish_client(nat, 60)
