@@ -3,7 +3,8 @@
 
 One capture of 64-byte frames per case (established dsr flows, established nat flows, SYN-only
 new flows; N distinct flows each), replayed by net_pcap with infinite_rx=1 into fairwayd with one
-worker and out to net_null, and into `dpdk-testpmd --forward-mode=macswap` as the baseline, with
+worker and out to net_null, and into `dpdk-testpmd --forward-mode=macswap` as the baseline (--baseline 5tswap or csum: a
+forwarder that parses the L3/L4 headers too), with
 the same EAL memory setup, mbuf size, pool size, mempool cache, descriptors and CPU pinning.
 Runs alternate (baseline, fairwayd, baseline, ...) for --rounds rounds; the table shows medians.
 Prints one table; --json and --plot write the same figures.
@@ -17,7 +18,7 @@ the flows (`sized`: max(1024, 2 x flows)) and with its default capacity (`defaul
 
     /usr/bin/python3 bench/pipeline_bench.py [--cases dsr-established,nat-established,syn-new]
         [--flows 1000,100000,1000000] [--seconds 2] [--rounds 3] [--regime auto|huge|no-huge|both]
-        [--table sized|default|both] [--json F] [--plot F.png]
+        [--table sized|default|both] [--baseline macswap|5tswap|csum|io] [--json F] [--plot F.png]
 
 Needs root (DPDK EAL), a built build/fairwayd and dpdk-testpmd. Captures are cached under
 /tmp/fairway-bench/ keyed by case, flow count and generator version.
@@ -67,6 +68,11 @@ BURST = 32
 LCORES = "0@0,1@1"           # fairwayd's default for one worker: main on CPU 0, worker on CPU 1
                              # (--main-cpu/--worker-cpu change it for both programs)
 REGIME = "no-huge"           # the memory regime of the runs in progress: "huge" or "no-huge"
+# testpmd's forwarding mode for the baseline: macswap (swaps the Ethernet addresses, reads no other
+# header), 5tswap (parses Ethernet, IPv4/IPv6 and TCP/UDP and swaps addresses and ports), csum
+# (parses and recomputes the checksums in software). --baseline.
+BASELINE = "macswap"
+BASELINES = ("macswap", "5tswap", "csum", "io")
 HUGE_DIR = None              # the hugetlbfs mount the huge regime uses (EAL --huge-dir)
 OWN_HUGE_DIR = "/run/fairway-bench-hugepages"  # mounted (and unmounted) here when there is none
 NR_HUGEPAGES = "/proc/sys/vm/nr_hugepages"
@@ -396,7 +402,7 @@ def run_testpmd(pcap: str, flows: int, seconds: int, warmup_blocks: int) -> dict
             "--vdev", "net_null0,no-rx=1",
             *eal_memory_args(mbufs), "--file-prefix", prefix,
             "--log-level", "*:warning", "--",
-            "--forward-mode=macswap", "--nb-cores=1", "--rxq=1", "--txq=1",
+            f"--forward-mode={BASELINE}", "--nb-cores=1", "--rxq=1", "--txq=1",
             f"--total-num-mbufs={mbufs}", f"--mbcache={MBUF_CACHE}",
             f"--mbuf-size={MBUF_DATA_ROOM}", f"--rxd={DESCRIPTORS}", f"--txd={DESCRIPTORS}",
             f"--burst={BURST}", "--stats-period", "1"]
@@ -662,7 +668,8 @@ def summarize(case: str, flows: int, tp_runs: list, fw_runs: list, table_bytes: 
     return {
         "regime": regime, "table": table_mode,
         "case": case, "flows": flows,
-        "fairwayd_mpps": fw_mpps, "testpmd_macswap_mpps": tp_mpps,
+        "fairwayd_mpps": fw_mpps, "baseline": BASELINE, "testpmd_mpps": tp_mpps,
+        **({"testpmd_macswap_mpps": tp_mpps} if BASELINE == "macswap" else {}),
         "ratio": fw_mpps / tp_mpps if tp_mpps else None,
         "cycles_per_packet": statistics.median(r["cycles_per_packet"] for r in fw_runs),
         "testpmd_cycles_per_packet": tsc / (tp_mpps * 1e6) if tp_mpps else None,
@@ -694,8 +701,13 @@ def _f(x, fmt) -> str:
     return "?" if x is None else format(x, fmt)
 
 
+def baseline_mpps(r: dict) -> float:
+    """The testpmd baseline's Mpps of a row (JSON written before --baseline: macswap's key)."""
+    return r["testpmd_mpps"] if "testpmd_mpps" in r else r["testpmd_macswap_mpps"]
+
+
 def table(rows: list) -> str:
-    head = (f"{'regime':7} {'table':7} {'case':16} {'flows':>8} {'fairwayd':>8} {'macswap':>8} {'ratio':>5} "
+    head = (f"{'regime':7} {'table':7} {'case':16} {'flows':>8} {'fairwayd':>8} {BASELINE:>8} {'ratio':>5} "
             f"{'cpu fw/tp':>9} | {'fw/cpu':>7} {'ms/cpu':>7} {'ratio':>5} {'cyc/pkt':>7} "
             f"{'(ms)':>5} | {'B/flow':>6} {'tableMB':>7} {'new/pkt':>7}  drops")
     lines = [head, "-" * len(head)]
@@ -704,7 +716,7 @@ def table(rows: list) -> str:
         lines.append(
             f"{r['regime']:7} {r['table']:7} {r['case']:16} {r['flows']:>8} "
             f"{r['fairwayd_mpps']:>8.2f} "
-            f"{r['testpmd_macswap_mpps']:>8.2f} {r['ratio']:>5.2f} "
+            f"{baseline_mpps(r):>8.2f} {r['ratio']:>5.2f} "
             f"{_share(r['fairwayd_cpu_share'])}/{_share(r['testpmd_cpu_share'])} | "
             f"{_f(r['fairwayd_mpps_per_cpu'], '7.2f')} {_f(r['testpmd_mpps_per_cpu'], '7.2f')} "
             f"{_f(r['ratio_per_cpu'], '5.2f')} {_f(r['cycles_per_packet_on_cpu'], '7.0f')} "
@@ -733,9 +745,9 @@ def plot(rows: list, path: str) -> None:
                 pts = sorted((r["flows"], r["fairwayd_mpps"]) for r in mine if r["table"] == t)
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], styles.get(t, "o-"),
                         color=colors[i % 4], label=f"fairwayd {case}, table {t}")
-            base = sorted({(r["flows"], r["testpmd_macswap_mpps"]) for r in mine})
+            base = sorted({(r["flows"], baseline_mpps(r)) for r in mine})
             ax.plot([p[0] for p in base], [p[1] for p in base], "x--", color=colors[i % 4],
-                    alpha=0.5, label=f"testpmd macswap, {case} capture")
+                    alpha=0.5, label=f"testpmd {r.get('baseline', 'macswap')}, {case} capture")
         ax.set_xscale("log")
         ax.set_xlabel("distinct flows in the capture")
         ax.set_ylabel("Mpps (wall clock), one worker, 64-byte frames")
@@ -754,7 +766,7 @@ def plot(rows: list, path: str) -> None:
 def plot_svg(rows: list, cases: list, path: str) -> None:
     w, h, m = 640, 400, 60
     flows = sorted({r["flows"] for r in rows})
-    ymax = max(max(r["fairwayd_mpps"], r["testpmd_macswap_mpps"]) for r in rows) * 1.1
+    ymax = max(max(r["fairwayd_mpps"], baseline_mpps(r)) for r in rows) * 1.1
     lx = [math.log10(f) for f in flows]
     x0, x1 = min(lx) - 0.2, max(lx) + 0.2
 
@@ -773,14 +785,14 @@ def plot_svg(rows: list, cases: list, path: str) -> None:
         out.append(f'<text x="{m - 6}" y="{y + 4:.0f}" font-size="11" text-anchor="end">{v}</text>')
     colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
     for i, case in enumerate(cases):
-        pts = sorted((r["flows"], r["fairwayd_mpps"], r["testpmd_macswap_mpps"])
+        pts = sorted((r["flows"], r["fairwayd_mpps"], baseline_mpps(r))
                      for r in rows if r["case"] == case and r["regime"] == rows[0]["regime"]
                      and r["table"] == rows[0]["table"])
         for k, dash in ((1, ""), (2, ' stroke-dasharray="4 3" opacity="0.5"')):
             d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(p[0], p[k]) for p in pts))
             out.append(f'<polyline points="{d}" fill="none" stroke="{colors[i % 4]}"{dash}/>')
         out.append(f'<text x="{w - m}" y="{m + 14 * i}" font-size="11" text-anchor="end" '
-                   f'fill="{colors[i % 4]}">{case} (dashed: macswap)</text>')
+                   f'fill="{colors[i % 4]}">{case} (dashed: testpmd {BASELINE})</text>')
     out.append(f'<text x="{w / 2}" y="{h - 15}" font-size="12" text-anchor="middle">distinct flows</text>')
     out.append(f'<text x="15" y="{h / 2}" font-size="12" transform="rotate(-90 15 {h / 2})" '
                f'text-anchor="middle">Mpps</text></svg>')
@@ -827,6 +839,9 @@ def main() -> int:
     parser.add_argument("--table", default="both", choices=("sized", "default", "both"),
                         help="fairwayd's flow table: sized to the flows, its default capacity, "
                              "or both (default)")
+    parser.add_argument("--baseline", default="macswap", choices=BASELINES,
+                        help="testpmd's forwarding mode for the baseline (default macswap; 5tswap "
+                             "and csum parse the L3/L4 headers as a load balancer must)")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--plot", help="write a plot of Mpps against flows here (.png or .svg)")
     args = parser.parse_args()
@@ -849,7 +864,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    global REGIME
+    global REGIME, BASELINE
+    BASELINE = args.baseline
     table_modes = ("sized", "default") if args.table == "both" else (args.table,)
     hugepages = Hugepages()
     # Enough 2 MB pages for the largest single run (the programs run one at a time).
@@ -909,7 +925,7 @@ def main() -> int:
     report = {"machine": machine(), "command": " ".join([sys.executable] + sys.argv),
               "seconds": args.seconds, "rounds": args.rounds, "warmup": args.warmup,
               "syn_timeout": SYN_TIMEOUT, "lcores": LCORES, "flow_table_bytes_from": table_source,
-              "regimes": regimes, "tables": list(table_modes), "rows": rows}
+              "regimes": regimes, "tables": list(table_modes), "baseline": BASELINE, "rows": rows}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
@@ -922,12 +938,13 @@ def main() -> int:
           f"no-huge: EAL --no-huge, 4 KB pages), {MBUF_DATA_ROOM}-byte mbuf data room, "
           f"pool = flows + 32767 mbufs, cache {MBUF_CACHE}, {DESCRIPTORS} descriptors, "
           f"lcores {LCORES}.")
-    print("fairwayd, macswap: Mpps (fairwayd: tx_packets / wall time; macswap: port 1 Tx-pps); "
+    print(f"fairwayd, {BASELINE}: Mpps (fairwayd: tx_packets / wall time; testpmd "
+          f"--forward-mode={BASELINE}: port 1 Tx-pps); "
           "cpu fw/tp: share of the measured window each busy-polling worker thread was on its CPU "
           "(/proc schedstat), below ~0.95 another process took the core (shared machine); "
           "fw/cpu, ms/cpu, ratio: the same per on-CPU second (Mpps / share, median of runs); "
           "cyc/pkt: fairwayd's busy_cycles / rx_packets x share (TSC cycles on the CPU per packet), "
-          "(ms): the same for macswap from TSC Hz / its per-CPU rate; "
+          "(ms): the same for testpmd from TSC Hz / its per-CPU rate; "
           "table: fairwayd's flow_table.capacity, sized = max(1024, 2 x flows), default = "
           f"{DEFAULT_FLOW_CAPACITY} (fairwayd's default); "
           "B/flow: flow-table bytes / requested capacity, "
