@@ -23,17 +23,18 @@ def flooder_cpus(lab):
     return ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
 
 
-class Flood:
-    """hping3 in the client namespace, bounded by timeout(1) (SIGINT: hping3 prints its
-    statistics), started at once; wait() returns its elapsed time, then output() and sent()
-    tell what hping3 said."""
+class _FloodProcess:
+    """A flood program in the client namespace, bounded by timeout(1) (SIGINT: the program
+    prints its count), nice 19 and pinned off the worker's CPU, started at once; wait() returns
+    its elapsed time, then output() and sent() tell what it said."""
 
-    def __init__(self, lab, seconds, *hping_args):
-        self.seconds = seconds
-        self.log = os.path.join(lab.logdir, "hping3-%d.log" % time.monotonic_ns())
+    def __init__(self, lab, seconds, name, program, grace=0):
+        """`grace`: seconds timeout(1) allows beyond `seconds`, for a program that stops by
+        itself (0: timeout's SIGINT is what stops it)."""
+        self.limit = seconds + grace
+        self.log = os.path.join(lab.logdir, "%s-%d.log" % (name, time.monotonic_ns()))
         self.cmd = ["ip", "netns", "exec", lab.ns("cli"), "timeout", "-s", "INT", "-k", "5",
-                    "%g" % seconds, *flooder_cpus(lab), "nice", "-n", "19", "hping3", "-q",
-                    *map(str, hping_args)]
+                    "%g" % self.limit, *flooder_cpus(lab), "nice", "-n", "19", *program]
         with open(self.log, "wb") as f:
             self.proc = subprocess.Popen(self.cmd, stdout=f, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
@@ -41,7 +42,7 @@ class Flood:
 
     def wait(self):
         try:
-            self.proc.wait(self.seconds + 15)
+            self.proc.wait(self.limit + 15)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
@@ -52,6 +53,13 @@ class Flood:
 
     def output(self):
         return self._output
+
+
+class Flood(_FloodProcess):
+    """hping3 (hping_args) for `seconds`, as fast as it goes with --flood."""
+
+    def __init__(self, lab, seconds, *hping_args):
+        super().__init__(lab, seconds, "hping3", ["hping3", "-q", *map(str, hping_args)])
 
     def sent(self):
         """hping3's own count of packets sent (its statistics line), or None."""
@@ -65,10 +73,9 @@ FLOOD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".
                             "flood.py")
 
 
-class PacedFlood:
-    """lab/flood.py in the client namespace: spoofed TCP segments (flags) at dst:port at a fixed
-    rate (pps), from random sources in 198.19.0.0/16, on the CPUs that run no worker, started at
-    once. Same interface as Flood: wait(), output(), sent().
+class PacedFlood(_FloodProcess):
+    """lab/flood.py: spoofed TCP segments (flags) at dst:port at a fixed rate (pps), from random
+    sources in 198.19.0.0/16.
 
     A test of what the load balancer does under a flood uses this one: at a rate the lab's
     kernels carry to fairwayd whole, what happens to the real clients is the load balancer's
@@ -77,31 +84,9 @@ class PacedFlood:
     them (bench/lab/flood_bench.py measures that ceiling)."""
 
     def __init__(self, lab, seconds, pps, dst, port, flags="S"):
-        self.seconds = seconds
-        self.pps = pps
-        self.log = os.path.join(lab.logdir, "flood-%d.log" % time.monotonic_ns())
-        self.cmd = ["ip", "netns", "exec", lab.ns("cli"), "timeout", "-s", "INT", "-k", "5",
-                    "%g" % (seconds + 10), *flooder_cpus(lab), "nice", "-n", "19",
-                    "/usr/bin/python3", FLOOD_SCRIPT, dst, str(port), "--pps", str(pps),
-                    "--seconds", "%g" % seconds, "--flags", flags]
-        with open(self.log, "wb") as f:
-            self.proc = subprocess.Popen(self.cmd, stdout=f, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        self.started = time.time()
-
-    def wait(self):
-        try:
-            self.proc.wait(self.seconds + 20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self.ended = time.time()
-        with open(self.log, errors="replace") as f:
-            self._output = f.read().strip()
-        return self.ended - self.started
-
-    def output(self):
-        return self._output
+        super().__init__(lab, seconds, "flood", [
+            "/usr/bin/python3", FLOOD_SCRIPT, dst, str(port), "--pps", str(pps),
+            "--seconds", "%g" % seconds, "--flags", flags], grace=10)
 
     def sent(self):
         """flood.py's count of segments sent, or None."""
